@@ -1,0 +1,65 @@
+using System.Buffers;
+
+namespace SaeGpu.Kernels;
+
+public static partial class AggregateByLatent
+{
+    /// <summary>
+    /// Fast CPU path: histogram latents and build the latent → entry index by a counting sort (serial, O(nnz)),
+    /// then latents in parallel, each summing its entries' rows with Vector256 axpy — no atomics on the weights.
+    /// </summary>
+    public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g,
+        ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts)
+    {
+        int d = center.Length, f = gSum.Length, b = offsets.Length - 1, nnz = offsets[b];
+        int[] start = ArrayPool<int>.Shared.Rent(f + 1), entry = ArrayPool<int>.Shared.Rent(nnz + 1),
+            rowOf = ArrayPool<int>.Shared.Rent(nnz + 1);
+        try
+        {
+            counts.Clear();
+            for (int p = 0; p < nnz; p++) counts[indices[p]]++;
+            ExclusiveScan.Cpu(counts, start);
+            for (int r = 0; r < b; r++)
+                for (int p = offsets[r]; p < offsets[r + 1]; p++)
+                {
+                    int q = start[indices[p]]++;
+                    entry[q] = p;
+                    rowOf[q] = r;
+                }
+            ExclusiveScan.Cpu(counts, start);
+            unsafe
+            {
+                fixed (float* pg = g) fixed (float* pv = v) fixed (float* pc = center) fixed (float* pw = gW) fixed (float* ps = gSum)
+                {
+                    var job = new Job(start, entry, rowOf, pg, pv, pc, pw, ps, d);
+                    Simd.ParallelChunks(f, (lo, hi) => { for (int j = lo; j < hi; j++) job.Latent(j); }, 16);
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(start);
+            ArrayPool<int>.Shared.Return(entry);
+            ArrayPool<int>.Shared.Return(rowOf);
+        }
+    }
+
+    private readonly unsafe struct Job(int[] start, int[] entry, int[] rowOf, float* g, float* v, float* center,
+        float* gW, float* gSum, int d)
+    {
+        public void Latent(int j)
+        {
+            var o = new Span<float>(gW + (long)j * d, d);
+            o.Clear();
+            float s = 0;
+            for (int q = start[j]; q < start[j + 1]; q++)
+            {
+                float gp = g[entry[q]];
+                s += gp;
+                Simd.Axpy(gp, new ReadOnlySpan<float>(v + (long)rowOf[q] * d, d), o);
+            }
+            gSum[j] = s;
+            if (s != 0) Simd.Axpy(-s, new ReadOnlySpan<float>(center, d), o);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using ILGPU;
+
+namespace SaeGpu.Kernels;
+
+/// <summary>Device-side helpers used inside explicitly grouped ILGPU kernels.</summary>
+public static class GpuMath
+{
+    /// <summary>Sum over the 32 lanes of a warp; every lane receives the total.</summary>
+    public static float WarpSum(float v)
+    {
+        for (int delta = Warp.WarpSize / 2; delta > 0; delta >>= 1)
+            v += Warp.ShuffleDown(v, delta);
+        return Warp.Shuffle(v, 0);
+    }
+
+    /// <summary>Row of CSR entry p by binary search over offsets [B+1] (device twin of <see cref="Csr.RowOf"/>).</summary>
+    public static int RowOf(ArrayView<int> offsets, int p)
+    {
+        int lo = 0, hi = (int)offsets.Length - 2;
+        while (lo < hi)
+        {
+            int mid = (lo + hi + 1) >> 1;
+            if (offsets[mid] <= p) lo = mid; else hi = mid - 1;
+        }
+        return lo;
+    }
+}

@@ -1,0 +1,18 @@
+namespace SaeGpu.Kernels;
+
+/// <summary>
+/// Offsets from counts: <c>offsets[0] = 0, offsets[i+1] = offsets[i] + counts[i]</c>. Shapes: counts [n], offsets [n+1].
+/// Builds CSR row offsets from per-row counts and latent offsets from latent histograms.
+/// </summary>
+public static partial class ExclusiveScan
+{
+    /// <summary>Scalar oracle.</summary>
+    public static void Reference(ReadOnlySpan<int> counts, Span<int> offsets)
+    {
+        offsets[0] = 0;
+        for (int i = 0; i < counts.Length; i++) offsets[i + 1] = offsets[i] + counts[i];
+    }
+
+    /// <summary>CPU path: the scan is O(n) and memory-bound, so the serial loop is the fast path.</summary>
+    public static void Cpu(ReadOnlySpan<int> counts, Span<int> offsets) => Reference(counts, offsets);
+}

@@ -1,0 +1,26 @@
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace SaeGpu.Kernels;
+
+public static partial class RemoveParallelGrad
+{
+    /// <summary>Launch configuration of <see cref="GpuV1"/>: one 32-thread warp per row.</summary>
+    public static KernelConfig GpuConfig(int f) => new(f, 32);
+
+    /// <summary>One warp per row: two shuffle-reduced dot products, then a strided update.</summary>
+    public static void GpuV1(ArrayView<float> w, ArrayView<float> g, int d)
+    {
+        int lane = Group.IdxX;
+        long o = (long)Grid.IdxX * d;
+        float dot = 0f, nn = 0f;
+        for (int i = lane; i < d; i += 32) { dot += g[o + i] * w[o + i]; nn += w[o + i] * w[o + i]; }
+        dot = GpuMath.WarpSum(dot);
+        nn = GpuMath.WarpSum(nn);
+        if (nn != 0f)
+        {
+            float c = dot / nn;
+            for (int i = lane; i < d; i += 32) g[o + i] -= c * w[o + i];
+        }
+    }
+}

@@ -1,0 +1,22 @@
+namespace SaeGpu.Kernels;
+
+/// <summary>
+/// Gradient of each stored code value: <c>gValues[p] = Σ_i gOut[b, i] · W[indices[p], i]</c> for entry p of row b.
+/// Shapes: CSR codes [B+1]/[nnz], gOut [B, d], W [F, d], gValues [nnz]. No dense [B, F] gradient is formed.
+/// </summary>
+public static partial class ValueGrad
+{
+    /// <summary>Scalar oracle with float64 accumulation.</summary>
+    public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut,
+        ReadOnlySpan<float> w, Span<float> gValues)
+    {
+        int b = offsets.Length - 1, d = gOut.Length / b;
+        for (int r = 0; r < b; r++)
+            for (int p = offsets[r]; p < offsets[r + 1]; p++)
+            {
+                double acc = 0;
+                for (int i = 0; i < d; i++) acc += (double)gOut[r * d + i] * w[indices[p] * d + i];
+                gValues[p] = (float)acc;
+            }
+    }
+}

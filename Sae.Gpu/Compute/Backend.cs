@@ -1,0 +1,90 @@
+using SaeGpu.Kernels;
+
+namespace SaeGpu.Compute;
+
+/// <summary>
+/// One place where tensors live and ops run. The trainer and every model are written once against this class;
+/// <see cref="ReferenceBackend"/> (scalar float64 oracle), <see cref="CpuBackend"/> (SIMD, multi-threaded) and
+/// <see cref="GpuBackend"/> (ILGPU kernels) implement it. Shapes are row-major; B = batch rows, d = input width,
+/// F = latents. Each op's formula is documented on its kernel class in <c>SaeGpu.Kernels</c>.
+/// </summary>
+public abstract class Backend : IDisposable
+{
+    /// <summary>Short name: reference, cpu, gpu (cuda) or ilgpu-cpu.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Allocates a zero-filled tensor of <paramref name="length"/> elements.</summary>
+    public abstract Tensor<T> Allocate<T>(long length) where T : unmanaged;
+
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> (lengths must match).</summary>
+    public abstract void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination) where T : unmanaged;
+
+    /// <summary>Copies <paramref name="source"/> to host memory (lengths must match); waits for pending work.</summary>
+    public abstract void Download<T>(Tensor<T> source, Span<T> destination) where T : unmanaged;
+
+    /// <summary>Sets every element to zero.</summary>
+    public abstract void Clear<T>(Tensor<T> tensor) where T : unmanaged;
+
+    /// <summary>Waits until all queued work is done (no-op on host backends).</summary>
+    public virtual void Synchronize() { }
+
+    /// <summary>Allocates a tensor holding a copy of <paramref name="source"/>.</summary>
+    public Tensor<T> FromHost<T>(ReadOnlySpan<T> source) where T : unmanaged
+    {
+        var t = Allocate<T>(source.Length);
+        Upload(source, t);
+        return t;
+    }
+
+    /// <summary>Copies a tensor to a new host array.</summary>
+    public T[] ToHost<T>(Tensor<T> source) where T : unmanaged
+    {
+        var a = new T[source.Length];
+        Download(source, a);
+        return a;
+    }
+
+    /// <summary><see cref="Kernels.Encode"/>: pre [B, F] = (x [B, d] − bDec [d]) · W_encᵀ ([F, d]) + bEnc [F].</summary>
+    public abstract void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre);
+
+    /// <summary><see cref="Kernels.TopK"/>: per row of pre [B, F], the k largest positive entries into <paramref name="codes"/> (k = codes.MaxPerRow).</summary>
+    public abstract void TopK(Tensor<float> pre, SparseCodes codes);
+
+    /// <summary><see cref="Kernels.SparseDecode"/>: output [B, d] = bias [d] + codes · W [F, d].</summary>
+    public abstract void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output);
+
+    /// <summary><see cref="Kernels.ReconstructionError"/>: grad [B, d] = scale·(xhat − x), sse [B] = Σ_i (xhat − x)².</summary>
+    public abstract void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse);
+
+    /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩.</summary>
+    public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues);
+
+    /// <summary>
+    /// <see cref="Kernels.AggregateByLatent"/>: gW [F, d] = Σ over a latent's entries of g·(v[row] − center),
+    /// gSum [F] = Σ g, counts [F] = entries per latent.
+    /// </summary>
+    public abstract void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts);
+
+    /// <summary><see cref="Kernels.DecoderBiasGrad"/>: gbDec [d] = Σ_b gOut [B, d] − gbEncᵀ [F] · W_enc [F, d].</summary>
+    public abstract void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec);
+
+    /// <summary><see cref="Kernels.Adam"/>: one in-place Adam step on param, m, v (all [n]) from grad [n].</summary>
+    public abstract void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v);
+
+    /// <summary><see cref="Kernels.RemoveParallelGrad"/>: g[j] −= (⟨g[j], w[j]⟩/‖w[j]‖²)·w[j] for rows of w, g [F, d].</summary>
+    public abstract void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g);
+
+    /// <summary><see cref="Kernels.NormalizeRows"/>: w[j] ← w[j]/‖w[j]‖ for rows of w [F, d].</summary>
+    public abstract void NormalizeRows(int d, Tensor<float> w);
+
+    /// <summary>Frees backend resources (device context, cached scratch).</summary>
+    public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    /// <summary>Throws unless <paramref name="tensor"/> was allocated by this backend.</summary>
+    protected void CheckOwner<T>(Tensor<T> tensor) where T : unmanaged
+    {
+        if (!ReferenceEquals(tensor.Owner, this))
+            throw new ArgumentException($"Tensor of length {tensor.Length} belongs to backend '{tensor.Owner.Name}', not '{Name}'.");
+    }
+}

@@ -1,0 +1,209 @@
+using ILGPU;
+using ILGPU.Runtime;
+using ILGPU.Runtime.CPU;
+using ILGPU.Runtime.Cuda;
+using SaeGpu.Kernels;
+
+namespace SaeGpu.Compute;
+
+/// <summary>A tensor in ILGPU device memory.</summary>
+/// <typeparam name="T">Element type.</typeparam>
+public sealed class GpuTensor<T> : Tensor<T> where T : unmanaged
+{
+    internal GpuTensor(Backend owner, Accelerator accelerator, long length) : base(owner, length)
+    {
+        Buffer = accelerator.Allocate1D<T>(Math.Max(1, length));
+        Buffer.MemSetToZero();
+    }
+
+    /// <summary>The device buffer (at least one element, so empty tensors still have a view).</summary>
+    public MemoryBuffer1D<T, Stride1D.Dense> Buffer { get; }
+
+    /// <summary>View over exactly <see cref="Tensor{T}.Length"/> elements.</summary>
+    public ArrayView<T> View => Buffer.View.SubView(0, Length);
+
+    /// <inheritdoc />
+    public override void Dispose() => Buffer.Dispose();
+}
+
+/// <summary>
+/// The ILGPU backend: CUDA when a device is present (or required), else ILGPU's CPU accelerator configured like an
+/// NVIDIA device (warp 32, up to 1024 threads per group; correctness only, about 1000× slower than <see cref="CpuBackend"/>).
+/// Kernels are loaded once per backend and cached; scratch buffers are cached by size, so steady-state steps do not allocate.
+/// </summary>
+public sealed class GpuBackend : Backend
+{
+    private readonly Context context;
+    private readonly Accelerator accelerator;
+    private readonly Dictionary<string, object> scratch = [];
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> encode;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, int> scan;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int> topkSelect;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> valueGrad;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> aggregate;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>> aggregateBias;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> removeParallel;
+    private readonly Action<KernelConfig, ArrayView<float>, int> normalize;
+
+    /// <summary>Creates the backend. <paramref name="forceCpuAccelerator"/> selects ILGPU's CPU accelerator even when CUDA is present.</summary>
+    public GpuBackend(bool forceCpuAccelerator = false)
+    {
+        context = Context.Create(b => b.Cuda().CPU(CPUDeviceKind.Nvidia).Optimize(OptimizationLevel.O2));
+        accelerator = !forceCpuAccelerator && context.GetCudaDevices().Count > 0
+            ? context.CreateCudaAccelerator(0)
+            : context.CreateCPUAccelerator(0);
+        var a = accelerator;
+        encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
+        scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(ExclusiveScan.GpuV1);
+        topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(Kernels.TopK.GpuSelectV1);
+        topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
+        decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
+        error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
+        valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.ValueGrad.GpuV1);
+        histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
+        fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuFillV1);
+        aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuSumV1);
+        aggregateBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Kernels.AggregateByLatent.GpuBiasV1);
+        decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
+        adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step>(Kernels.Adam.GpuV1);
+        removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(Kernels.RemoveParallelGrad.GpuV1);
+        normalize = a.LoadStreamKernel<ArrayView<float>, int>(Kernels.NormalizeRows.GpuV1);
+    }
+
+    /// <inheritdoc />
+    public override string Name => accelerator.AcceleratorType == AcceleratorType.Cuda ? "gpu" : "ilgpu-cpu";
+
+    /// <summary>The device's name as ILGPU reports it.</summary>
+    public string DeviceName => accelerator.Name;
+
+    /// <inheritdoc />
+    public override Tensor<T> Allocate<T>(long length) => new GpuTensor<T>(this, accelerator, length);
+
+    /// <inheritdoc />
+    public override void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"Host buffer has {source.Length} elements but the tensor has {destination.Length}.");
+        if (source.Length > 0) V(destination).CopyFromCPU(source);
+    }
+
+    /// <inheritdoc />
+    public override void Download<T>(Tensor<T> source, Span<T> destination)
+    {
+        if (destination.Length != source.Length)
+            throw new ArgumentException($"Host buffer has {destination.Length} elements but the tensor has {source.Length}.");
+        accelerator.Synchronize();
+        if (destination.Length > 0) V(source).CopyToCPU(destination);
+    }
+
+    /// <inheritdoc />
+    public override void Clear<T>(Tensor<T> tensor) => V(tensor).MemSetToZero();
+
+    /// <inheritdoc />
+    public override void Synchronize() => accelerator.Synchronize();
+
+    /// <inheritdoc />
+    public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre)
+    {
+        int d = (int)bDec.Length, f = (int)bEnc.Length, b = (int)(x.Length / d);
+        encode(Kernels.Encode.GpuConfig(b, f), V(x), V(bDec), V(wEnc), V(bEnc), V(pre), b, d, f);
+    }
+
+    /// <inheritdoc />
+    public override void TopK(Tensor<float> pre, SparseCodes codes)
+    {
+        int b = codes.Rows, k = codes.MaxPerRow, f = (int)(pre.Length / b);
+        var pIdx = Scratch<int>("topk.idx", (long)b * k);
+        var pVal = Scratch<float>("topk.val", (long)b * k);
+        var counts = Scratch<int>("topk.counts", b);
+        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k);
+        scan(ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
+        topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+    }
+
+    /// <inheritdoc />
+    public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
+        decode((int)output.Length, V(codes.Offsets), V(codes.Indices), V(codes.Values), V(w), V(bias), V(output), (int)bias.Length);
+
+    /// <inheritdoc />
+    public override void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse)
+    {
+        int b = (int)sse.Length;
+        error(Kernels.ReconstructionError.GpuConfig(b), V(x), V(xhat), V(grad), V(sse), scale, (int)(x.Length / b));
+    }
+
+    /// <inheritdoc />
+    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues) =>
+        valueGrad(Kernels.ValueGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(gOut), V(w), V(gValues),
+            (int)(gOut.Length / codes.Rows));
+
+    /// <inheritdoc />
+    public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts)
+    {
+        int f = (int)gSum.Length, d = (int)center.Length, cap = (int)codes.Indices.Length;
+        var start = Scratch<int>("agg.start", f + 1L);
+        var cursor = Scratch<int>("agg.cursor", f);
+        var entry = Scratch<int>("agg.entry", cap);
+        var rowOf = Scratch<int>("agg.row", cap);
+        V(counts).MemSetToZero();
+        cursor.MemSetToZero();
+        histogram(cap, V(codes.Offsets), V(codes.Indices), V(counts));
+        scan(ExclusiveScan.GpuConfig(), V(counts), start, f);
+        fill(cap, V(codes.Offsets), V(codes.Indices), start, cursor, entry, rowOf);
+        aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d);
+        aggregateBias(f, start, entry, V(g), V(gSum));
+    }
+
+    /// <inheritdoc />
+    public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec)
+    {
+        int d = (int)gbDec.Length, b = (int)(gOut.Length / d), f = (int)gbEnc.Length;
+        V(gbDec).MemSetToZero();
+        decoderBias(Kernels.DecoderBiasGrad.GpuConfig(d), V(gOut), V(gbEnc), V(wEnc), V(gbDec), b, d, f);
+    }
+
+    /// <inheritdoc />
+    public override void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
+        adam((int)param.Length, V(grad), V(param), V(m), V(v), step);
+
+    /// <inheritdoc />
+    public override void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g) =>
+        removeParallel(Kernels.RemoveParallelGrad.GpuConfig((int)(w.Length / d)), V(w), V(g), d);
+
+    /// <inheritdoc />
+    public override void NormalizeRows(int d, Tensor<float> w) =>
+        normalize(Kernels.NormalizeRows.GpuConfig((int)(w.Length / d)), V(w), d);
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        foreach (var s in scratch.Values) ((IDisposable)s).Dispose();
+        accelerator.Dispose();
+        context.Dispose();
+        base.Dispose();
+    }
+
+    private ArrayView<T> V<T>(Tensor<T> t) where T : unmanaged
+    {
+        CheckOwner(t);
+        return ((GpuTensor<T>)t).View;
+    }
+
+    private ArrayView<T> Scratch<T>(string name, long length) where T : unmanaged
+    {
+        if (scratch.TryGetValue(name, out var o) && ((MemoryBuffer1D<T, Stride1D.Dense>)o).Length >= length)
+            return ((MemoryBuffer1D<T, Stride1D.Dense>)o).View.SubView(0, Math.Max(1, length));
+        if (o is IDisposable old) old.Dispose();
+        var buffer = accelerator.Allocate1D<T>(Math.Max(1, length));
+        scratch[name] = buffer;
+        return buffer.View;
+    }
+}

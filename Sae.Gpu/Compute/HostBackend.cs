@@ -1,0 +1,168 @@
+using SaeGpu.Kernels;
+
+namespace SaeGpu.Compute;
+
+/// <summary>The host-side op implementations a <see cref="HostBackend{TOps}"/> dispatches to (one static method per op).</summary>
+public interface IHostOps
+{
+    /// <summary>Backend name.</summary>
+    static abstract string Name { get; }
+    /// <summary>See <see cref="Kernels.Encode"/>.</summary>
+    static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
+    /// <summary>See <see cref="Kernels.TopK"/>.</summary>
+    static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values);
+    /// <summary>See <see cref="Kernels.SparseDecode"/>.</summary>
+    static abstract void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output);
+    /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
+    static abstract void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse);
+    /// <summary>See <see cref="Kernels.ValueGrad"/>.</summary>
+    static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues);
+    /// <summary>See <see cref="Kernels.AggregateByLatent"/>.</summary>
+    static abstract void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts);
+    /// <summary>See <see cref="Kernels.DecoderBiasGrad"/>.</summary>
+    static abstract void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec);
+    /// <summary>See <see cref="Kernels.Adam"/>.</summary>
+    static abstract void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v);
+    /// <summary>See <see cref="Kernels.RemoveParallelGrad"/>.</summary>
+    static abstract void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g);
+    /// <summary>See <see cref="Kernels.NormalizeRows"/>.</summary>
+    static abstract void NormalizeRows(int d, Span<float> w);
+}
+
+/// <summary>A backend whose tensors are managed arrays and whose ops are the static methods of <typeparamref name="TOps"/>.</summary>
+/// <typeparam name="TOps">The op table: <see cref="ReferenceOps"/> or <see cref="CpuOps"/>.</typeparam>
+public class HostBackend<TOps> : Backend where TOps : IHostOps
+{
+    /// <inheritdoc />
+    public override string Name => TOps.Name;
+
+    /// <inheritdoc />
+    public override Tensor<T> Allocate<T>(long length) => new HostTensor<T>(this, length);
+
+    /// <inheritdoc />
+    public override void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination)
+    {
+        CheckLength(source.Length, destination.Length);
+        source.CopyTo(H(destination));
+    }
+
+    /// <inheritdoc />
+    public override void Download<T>(Tensor<T> source, Span<T> destination)
+    {
+        CheckLength(destination.Length, source.Length);
+        H(source).CopyTo(destination);
+    }
+
+    /// <inheritdoc />
+    public override void Clear<T>(Tensor<T> tensor) => H(tensor).Clear();
+
+    /// <inheritdoc />
+    public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre) =>
+        TOps.Encode(H(x), H(bDec), H(wEnc), H(bEnc), H(pre));
+
+    /// <inheritdoc />
+    public override void TopK(Tensor<float> pre, SparseCodes codes) =>
+        TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), codes.MaxPerRow, H(codes.Offsets), H(codes.Indices), H(codes.Values));
+
+    /// <inheritdoc />
+    public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
+        TOps.SparseDecode(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(output));
+
+    /// <inheritdoc />
+    public override void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse) =>
+        TOps.ReconstructionError(H(x), H(xhat), scale, H(grad), H(sse));
+
+    /// <inheritdoc />
+    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues) =>
+        TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), H(gValues));
+
+    /// <inheritdoc />
+    public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts) =>
+        TOps.AggregateByLatent(H(codes.Offsets), H(codes.Indices), H(g), H(v), H(center), H(gW), H(gSum), H(counts));
+
+    /// <inheritdoc />
+    public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec) =>
+        TOps.DecoderBiasGrad(H(gOut), H(gbEnc), H(wEnc), H(gbDec));
+
+    /// <inheritdoc />
+    public override void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
+        TOps.Adam(H(grad), step, H(param), H(m), H(v));
+
+    /// <inheritdoc />
+    public override void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g) => TOps.RemoveParallelGrad(H(w), d, H(g));
+
+    /// <inheritdoc />
+    public override void NormalizeRows(int d, Tensor<float> w) => TOps.NormalizeRows(d, H(w));
+
+    private Span<T> H<T>(Tensor<T> t) where T : unmanaged
+    {
+        CheckOwner(t);
+        return ((HostTensor<T>)t).Data;
+    }
+
+    private static void CheckLength(long span, long tensor)
+    {
+        if (span != tensor) throw new ArgumentException($"Host buffer has {span} elements but the tensor has {tensor}.");
+    }
+}
+
+/// <summary>Op table of the scalar float64-accumulating oracle.</summary>
+public readonly struct ReferenceOps : IHostOps
+{
+    /// <inheritdoc />
+    public static string Name => "reference";
+    /// <inheritdoc />
+    public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Reference(x, bDec, wEnc, bEnc, pre);
+    /// <inheritdoc />
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, offsets, indices, values);
+    /// <inheritdoc />
+    public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Reference(offsets, indices, values, w, bias, output);
+    /// <inheritdoc />
+    public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Reference(x, xhat, scale, grad, sse);
+    /// <inheritdoc />
+    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, gValues);
+    /// <inheritdoc />
+    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Reference(offsets, indices, g, v, center, gW, gSum, counts);
+    /// <inheritdoc />
+    public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Reference(gOut, gbEnc, wEnc, gbDec);
+    /// <inheritdoc />
+    public static void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v) => Kernels.Adam.Reference(grad, s, param, m, v);
+    /// <inheritdoc />
+    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g) => Kernels.RemoveParallelGrad.Reference(w, d, g);
+    /// <inheritdoc />
+    public static void NormalizeRows(int d, Span<float> w) => Kernels.NormalizeRows.Reference(d, w);
+}
+
+/// <summary>Op table of the fast SIMD, multi-threaded CPU path.</summary>
+public readonly struct CpuOps : IHostOps
+{
+    /// <inheritdoc />
+    public static string Name => "cpu";
+    /// <inheritdoc />
+    public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
+    /// <inheritdoc />
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, offsets, indices, values);
+    /// <inheritdoc />
+    public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Cpu(offsets, indices, values, w, bias, output);
+    /// <inheritdoc />
+    public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Cpu(x, xhat, scale, grad, sse);
+    /// <inheritdoc />
+    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, gValues);
+    /// <inheritdoc />
+    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Cpu(offsets, indices, g, v, center, gW, gSum, counts);
+    /// <inheritdoc />
+    public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Cpu(gOut, gbEnc, wEnc, gbDec);
+    /// <inheritdoc />
+    public static void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v) => Kernels.Adam.Cpu(grad, s, param, m, v);
+    /// <inheritdoc />
+    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g) => Kernels.RemoveParallelGrad.Cpu(w, d, g);
+    /// <inheritdoc />
+    public static void NormalizeRows(int d, Span<float> w) => Kernels.NormalizeRows.Cpu(d, w);
+}
+
+/// <summary>The scalar float64-accumulating oracle backend: slow, obvious, the reference every other backend is tested against.</summary>
+public sealed class ReferenceBackend : HostBackend<ReferenceOps>;
+
+/// <summary>The fast CPU backend: blocked Vector256 FMA kernels, parallel over tiles and rows.</summary>
+public sealed class CpuBackend : HostBackend<CpuOps>;

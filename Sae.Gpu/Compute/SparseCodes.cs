@@ -1,0 +1,60 @@
+namespace SaeGpu.Compute;
+
+/// <summary>
+/// Sparse codes of a batch in CSR form, the one structure every sparsifier writes and decode, backward and metrics read:
+/// <c>Offsets [B+1]</c> (row b's entries are Offsets[b] .. Offsets[b+1]), <c>Indices [capacity]</c> (latent of each entry),
+/// <c>Values [capacity]</c> (its activation). Within a row, entries are ordered by latent index ascending.
+/// Capacity is B·<see cref="MaxPerRow"/>; only the first Offsets[B] entries are meaningful.
+/// </summary>
+public sealed class SparseCodes : IDisposable
+{
+    /// <summary>Allocates codes for <paramref name="rows"/> rows of up to <paramref name="maxPerRow"/> entries on <paramref name="backend"/>.</summary>
+    public SparseCodes(Backend backend, int rows, int maxPerRow)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPerRow);
+        Rows = rows;
+        MaxPerRow = maxPerRow;
+        Offsets = backend.Allocate<int>(rows + 1L);
+        Indices = backend.Allocate<int>((long)rows * maxPerRow);
+        Values = backend.Allocate<float>((long)rows * maxPerRow);
+    }
+
+    /// <summary>Number of rows B.</summary>
+    public int Rows { get; }
+
+    /// <summary>Largest number of entries a row can hold (k for TopK).</summary>
+    public int MaxPerRow { get; }
+
+    /// <summary>Row offsets [B+1].</summary>
+    public Tensor<int> Offsets { get; }
+
+    /// <summary>Latent index per entry [B·MaxPerRow].</summary>
+    public Tensor<int> Indices { get; }
+
+    /// <summary>Activation per entry [B·MaxPerRow].</summary>
+    public Tensor<float> Values { get; }
+
+    /// <summary>Copies the codes to host arrays: offsets [B+1], indices and values [nnz].</summary>
+    public (int[] Offsets, int[] Indices, float[] Values) ToHost()
+    {
+        var backend = Offsets.Owner;
+        var offsets = new int[Rows + 1];
+        backend.Download(Offsets, offsets);
+        var idx = new int[Indices.Length];
+        var val = new float[Values.Length];
+        backend.Download(Indices, idx);
+        backend.Download(Values, val);
+        int nnz = offsets[Rows];
+        return (offsets, idx[..nnz], val[..nnz]);
+    }
+
+    /// <summary>Frees the three buffers.</summary>
+    public void Dispose()
+    {
+        Offsets.Dispose();
+        Indices.Dispose();
+        Values.Dispose();
+    }
+}
