@@ -1,0 +1,43 @@
+namespace SaeGpu.Evaluation;
+
+/// <summary>How well decoder rows match known feature directions.</summary>
+/// <param name="RecoveredFraction">Fraction of true features whose best-matching decoder row has cosine ≥ the threshold.</param>
+/// <param name="MeanMaxCosine">Mean over true features of the largest cosine to any decoder row.</param>
+public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMaxCosine)
+{
+    /// <summary>Default cosine threshold for a feature to count as recovered.</summary>
+    public const double DefaultThreshold = 0.9;
+
+    /// <summary>
+    /// Compares true directions [N, d] with decoder rows W_dec [F, d]: for each true feature n,
+    /// <c>m_n = max_j cos(true_n, W_dec[j])</c>; recovered = mean(m_n ≥ threshold), mean max cosine = mean(m_n).
+    /// </summary>
+    public static GroundTruthRecovery Compute(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
+        double threshold = DefaultThreshold)
+    {
+        if (d < 1 || trueDirections.Length == 0 || trueDirections.Length % d != 0 || wDec.Length == 0 || wDec.Length % d != 0)
+            throw new ArgumentException($"Directions ({trueDirections.Length} values) and W_dec ({wDec.Length}) must be non-empty multiples of d = {d}.");
+        int n = trueDirections.Length / d, f = wDec.Length / d;
+        var norms = new double[f];
+        for (int j = 0; j < f; j++) norms[j] = Math.Sqrt(Dot(wDec.Slice(j * d, d), wDec.Slice(j * d, d)));
+        int recovered = 0;
+        double sum = 0;
+        for (int t = 0; t < n; t++)
+        {
+            var v = trueDirections.Slice(t * d, d);
+            double vn = Math.Sqrt(Dot(v, v)), best = -1;
+            for (int j = 0; j < f; j++)
+                if (norms[j] > 0) best = Math.Max(best, Dot(v, wDec.Slice(j * d, d)) / (vn * norms[j]));
+            sum += best;
+            if (best >= threshold) recovered++;
+        }
+        return new GroundTruthRecovery((double)recovered / n, sum / n);
+    }
+
+    private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += (double)a[i] * b[i];
+        return s;
+    }
+}

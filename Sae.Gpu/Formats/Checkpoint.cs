@@ -1,0 +1,65 @@
+using System.Text;
+using SaeGpu.Compute;
+using SaeGpu.Model;
+
+namespace SaeGpu.Formats;
+
+/// <summary>
+/// SaeGpu's native checkpoint: magic <c>SAEGPU01</c>, then int32 d, F, k, then float32 little-endian arrays
+/// W_enc [F, d], b_enc [F], W_dec [F, d], b_dec [d]. Written atomically (temporary file in the same folder, then rename),
+/// so an interrupted save never destroys an existing checkpoint.
+/// </summary>
+public static class Checkpoint
+{
+    private static readonly byte[] Magic = "SAEGPU01"u8.ToArray();
+
+    /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> atomically.</summary>
+    public static void Save(Sae sae, string path)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(dir);
+        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+        var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var w = new BinaryWriter(fs, Encoding.UTF8, leaveOpen: false))
+            {
+                w.Write(Magic);
+                w.Write(sae.Config.InputDim);
+                w.Write(sae.Config.Latents);
+                w.Write(sae.Config.K);
+                foreach (var a in new[] { wEnc, bEnc, wDec, bDec }) foreach (float v in a) w.Write(v);
+                w.Flush();
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>Reads a checkpoint onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    public static Sae Load(Backend backend, string path)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
+        using var r = new BinaryReader(File.OpenRead(path));
+        if (r.BaseStream.Length < Magic.Length + 12 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not a SaeGpu checkpoint (missing magic SAEGPU01).");
+        var config = new SaeConfig(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"'{path}': bad header: {e.Message}"); }
+        long fd = (long)config.Latents * config.InputDim;
+        long expected = Magic.Length + 12 + 4 * (2 * fd + config.Latents + config.InputDim);
+        if (r.BaseStream.Length != expected)
+            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; header (d={config.InputDim}, F={config.Latents}, k={config.K}) needs {expected}.");
+        float[] Read(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = r.ReadSingle(); return a; }
+        return Sae.FromWeights(backend, config, Read(fd), Read(config.Latents), Read(fd), Read(config.InputDim));
+    }
+}

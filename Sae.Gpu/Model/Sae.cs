@@ -1,0 +1,137 @@
+using SaeGpu.Compute;
+
+namespace SaeGpu.Model;
+
+/// <summary>
+/// A TopK sparse autoencoder's weights on one backend: W_enc [F, d], b_enc [F], W_dec [F, d] (unit-norm rows), b_dec [d].
+/// Encode: <c>a = TopK_k(ReLU((x − b_dec)·W_encᵀ + b_enc))</c> as CSR <see cref="SparseCodes"/>; decode: <c>x̂ = a·W_dec + b_dec</c>.
+/// Owns device memory: dispose it.
+/// </summary>
+public sealed class Sae : IDisposable
+{
+    private Sae(Backend backend, SaeConfig config)
+    {
+        Backend = backend;
+        Config = config.Validate();
+        int d = config.InputDim, f = config.Latents;
+        WEnc = backend.Allocate<float>((long)f * d);
+        BEnc = backend.Allocate<float>(f);
+        WDec = backend.Allocate<float>((long)f * d);
+        BDec = backend.Allocate<float>(d);
+    }
+
+    /// <summary>The backend holding the weights.</summary>
+    public Backend Backend { get; }
+
+    /// <summary>Shape (d, F, k).</summary>
+    public SaeConfig Config { get; }
+
+    /// <summary>Encoder weights W_enc [F, d], one row per latent.</summary>
+    public Tensor<float> WEnc { get; }
+
+    /// <summary>Encoder bias b_enc [F].</summary>
+    public Tensor<float> BEnc { get; }
+
+    /// <summary>Decoder weights W_dec [F, d], one unit-norm row per latent.</summary>
+    public Tensor<float> WDec { get; }
+
+    /// <summary>Decoder bias b_dec [d] (also subtracted from x before encoding).</summary>
+    public Tensor<float> BDec { get; }
+
+    /// <summary>
+    /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = W_dec, b_enc = 0, b_dec = 0
+    /// (the trainer sets b_dec to the first batch's mean).
+    /// </summary>
+    public static Sae CreateRandom(Backend backend, SaeConfig config, int seed)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(config);
+        var sae = new Sae(backend, config);
+        var w = RandomUnitRows(config.Latents, config.InputDim, new Random(seed));
+        backend.Upload<float>(w, sae.WDec);
+        backend.Upload<float>(w, sae.WEnc);
+        return sae;
+    }
+
+    /// <summary>SAE from host weights (shapes as on the properties); throws naming the first array of the wrong length.</summary>
+    public static Sae FromWeights(Backend backend, SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        long fd = (long)config.Latents * config.InputDim;
+        Check(nameof(wEnc), wEnc, fd);
+        Check(nameof(bEnc), bEnc, config.Latents);
+        Check(nameof(wDec), wDec, fd);
+        Check(nameof(bDec), bDec, config.InputDim);
+        var sae = new Sae(backend, config);
+        backend.Upload<float>(wEnc, sae.WEnc);
+        backend.Upload<float>(bEnc, sae.BEnc);
+        backend.Upload<float>(wDec, sae.WDec);
+        backend.Upload<float>(bDec, sae.BDec);
+        return sae;
+    }
+
+    /// <summary>Copies the four weight arrays to the host.</summary>
+    public (float[] WEnc, float[] BEnc, float[] WDec, float[] BDec) ToHost() =>
+        (Backend.ToHost(WEnc), Backend.ToHost(BEnc), Backend.ToHost(WDec), Backend.ToHost(BDec));
+
+    /// <summary>
+    /// Encodes host rows x [B, d] (B = x.Length / d) to sparse codes on this SAE's backend (caller disposes them).
+    /// </summary>
+    public SparseCodes Encode(ReadOnlySpan<float> x)
+    {
+        int d = Config.InputDim;
+        if (x.Length == 0 || x.Length % d != 0)
+            throw new ArgumentException($"Input has {x.Length} values, which is not a positive multiple of d = {d}.", nameof(x));
+        int b = x.Length / d;
+        using var xt = Backend.FromHost(x);
+        using var pre = Backend.Allocate<float>((long)b * Config.Latents);
+        var codes = new SparseCodes(Backend, b, Config.K);
+        Backend.Encode(xt, BDec, WEnc, BEnc, pre);
+        Backend.TopK(pre, codes);
+        return codes;
+    }
+
+    /// <summary>Decodes codes to x̂ [B, d] on the host: <c>x̂ = codes·W_dec + b_dec</c>.</summary>
+    public float[] Decode(SparseCodes codes)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        using var xhat = Backend.Allocate<float>((long)codes.Rows * Config.InputDim);
+        Backend.SparseDecode(codes, WDec, BDec, xhat);
+        return Backend.ToHost(xhat);
+    }
+
+    /// <summary>Frees the four weight tensors.</summary>
+    public void Dispose()
+    {
+        WEnc.Dispose();
+        BEnc.Dispose();
+        WDec.Dispose();
+        BDec.Dispose();
+    }
+
+    /// <summary>[rows, d] Gaussian rows scaled to unit norm.</summary>
+    internal static float[] RandomUnitRows(int rows, int d, Random rng)
+    {
+        var w = new float[(long)rows * d];
+        for (int j = 0; j < rows; j++)
+        {
+            double nn = 0;
+            for (int i = 0; i < d; i++) { double g = Gaussian(rng); w[j * d + i] = (float)g; nn += g * g; }
+            float inv = (float)(1 / Math.Sqrt(nn));
+            for (int i = 0; i < d; i++) w[j * d + i] *= inv;
+        }
+        return w;
+    }
+
+    /// <summary>Standard normal sample (Box–Muller).</summary>
+    internal static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static void Check(string name, float[] a, long expected)
+    {
+        ArgumentNullException.ThrowIfNull(a, name);
+        if (a.Length != expected) throw new ArgumentException($"{name} has {a.Length} values; expected {expected}.", name);
+    }
+}

@@ -1,0 +1,45 @@
+using SaeGpu.Compute;
+using SaeGpu.Kernels;
+
+namespace SaeGpu.Training;
+
+/// <summary>
+/// Adam over a fixed list of parameter tensors, with first/second moments on the same backend (see <see cref="Kernels.Adam"/>).
+/// Owns the moment tensors: dispose it.
+/// </summary>
+public sealed class AdamOptimizer : IDisposable
+{
+    private readonly Backend backend;
+    private readonly Tensor<float>[] parameters;
+    private readonly (Tensor<float> M, Tensor<float> V)[] moments;
+    private readonly float beta1, beta2, eps;
+
+    /// <summary>Adam for <paramref name="parameters"/> with decays β1, β2 and ε.</summary>
+    public AdamOptimizer(Backend backend, IReadOnlyList<Tensor<float>> parameters, double beta1, double beta2, double eps)
+    {
+        this.backend = backend;
+        this.parameters = [.. parameters];
+        moments = [.. parameters.Select(p => (backend.Allocate<float>(p.Length), backend.Allocate<float>(p.Length)))];
+        (this.beta1, this.beta2, this.eps) = ((float)beta1, (float)beta2, (float)eps);
+    }
+
+    /// <summary>Steps taken so far (t in the bias corrections).</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>One Adam step: parameter i moves by its gradient <paramref name="gradients"/>[i] at rate <paramref name="lr"/>.</summary>
+    public void Step(IReadOnlyList<Tensor<float>> gradients, double lr)
+    {
+        if (gradients.Count != parameters.Length)
+            throw new ArgumentException($"Got {gradients.Count} gradients for {parameters.Length} parameters.", nameof(gradients));
+        StepCount++;
+        var s = new Adam.Step((float)lr, beta1, beta2, eps,
+            (float)(1 - Math.Pow(beta1, StepCount)), (float)(1 - Math.Pow(beta2, StepCount)));
+        for (int i = 0; i < parameters.Length; i++) backend.Adam(gradients[i], s, parameters[i], moments[i].M, moments[i].V);
+    }
+
+    /// <summary>Frees the moment tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var (m, v) in moments) { m.Dispose(); v.Dispose(); }
+    }
+}

@@ -1,0 +1,41 @@
+namespace SaeGpu.Training;
+
+/// <summary>Tokens since each latent last fired; a latent is dead once that reaches the threshold.</summary>
+public sealed class DeadLatentTracker
+{
+    private readonly long[] sinceFired;
+
+    /// <summary>Tracks <paramref name="latents"/> latents with dead threshold <paramref name="deadAfterTokens"/>.</summary>
+    public DeadLatentTracker(int latents, long deadAfterTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(latents);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(deadAfterTokens);
+        sinceFired = new long[latents];
+        DeadAfterTokens = deadAfterTokens;
+    }
+
+    /// <summary>The dead threshold in tokens.</summary>
+    public long DeadAfterTokens { get; }
+
+    /// <summary>Tokens since each latent last fired [F].</summary>
+    public ReadOnlySpan<long> TokensSinceFired => sinceFired;
+
+    /// <summary>After a batch of <paramref name="tokens"/> rows with per-latent fire counts [F]: reset fired latents, age the rest.</summary>
+    public void Update(ReadOnlySpan<int> counts, int tokens)
+    {
+        if (counts.Length != sinceFired.Length)
+            throw new ArgumentException($"counts has {counts.Length} entries; expected {sinceFired.Length}.", nameof(counts));
+        for (int j = 0; j < sinceFired.Length; j++) sinceFired[j] = counts[j] > 0 ? 0 : sinceFired[j] + tokens;
+    }
+
+    /// <summary>Fraction of latents with TokensSinceFired ≥ the threshold.</summary>
+    public double DeadFraction
+    {
+        get
+        {
+            int dead = 0;
+            foreach (long s in sinceFired) if (s >= DeadAfterTokens) dead++;
+            return (double)dead / sinceFired.Length;
+        }
+    }
+}
