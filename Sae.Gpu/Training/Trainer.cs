@@ -61,23 +61,48 @@ public sealed class Trainer : IDisposable
     /// <summary>Steps taken so far.</summary>
     public int StepsTaken => step;
 
+    /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients"/>.</summary>
+    public Tensor<float> GradWEnc => gWEnc;
+
+    /// <summary>Gradient w.r.t. b_enc [F].</summary>
+    public Tensor<float> GradBEnc => gBEnc;
+
+    /// <summary>Gradient w.r.t. W_dec [F, d] (before the parallel component is removed).</summary>
+    public Tensor<float> GradWDec => gWDec;
+
+    /// <summary>Gradient w.r.t. b_dec [d] (through both the output and the encoder's centering).</summary>
+    public Tensor<float> GradBDec => gBDec;
+
+    /// <summary>The sparse codes of the last batch.</summary>
+    public SparseCodes Codes => codes;
+
     /// <summary>One optimizer step on host rows <paramref name="batch"/> [B, d].</summary>
     public StepResult Step(ReadOnlySpan<float> batch)
     {
-        if (batch.Length != (long)b * d)
-            throw new ArgumentException($"Batch has {batch.Length} values; expected B·d = {b}·{d} = {(long)b * d}.", nameof(batch));
-        be.Upload(batch, x);
-        if (step == 0) InitializeDecoderBias(batch);
         double lr = config.LearningRateAt(step, f);
-        EncodeAndSelect();
-        Decode();
-        ComputeError();
-        Backward();
+        ComputeGradients(batch);
         ProjectDecoderGradient();
         adam.Step([gWEnc, gBEnc, gWDec, gBDec], lr);
         NormalizeDecoder();
         step++;
         return Measure(batch, lr);
+    }
+
+    /// <summary>
+    /// Forward and backward pass on <paramref name="batch"/> [B, d] without updating the weights: loss
+    /// L = Σ‖x̂ − x‖² / (B·d) with x̂ = TopK(ReLU(pre))·W_dec + b_dec; fills the Grad* tensors. Sets b_dec to the batch
+    /// mean first when no step has been taken yet.
+    /// </summary>
+    public void ComputeGradients(ReadOnlySpan<float> batch)
+    {
+        if (batch.Length != (long)b * d)
+            throw new ArgumentException($"Batch has {batch.Length} values; expected B·d = {b}·{d} = {(long)b * d}.", nameof(batch));
+        be.Upload(batch, x);
+        if (step == 0) InitializeDecoderBias(batch);
+        EncodeAndSelect();
+        Decode();
+        ComputeError();
+        Backward();
     }
 
     private void InitializeDecoderBias(ReadOnlySpan<float> batch) => be.Upload<float>(Metrics.ColumnMean(batch, d), sae.BDec);

@@ -1,0 +1,74 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using SaeGpu.Compute;
+using SaeGpu.Tests.Support;
+
+namespace SaeGpu.Tests.Kernels;
+
+/// <summary>
+/// FsCheck properties: every op on the CPU path and on the ILGPU kernels (ILGPU's CPU accelerator) agrees with the
+/// scalar reference on generated awkward shapes (1, 31/32/33, tile ± 1) and values with ties, zeros and negatives.
+/// Outputs are poisoned before each run, so an unwritten element fails. GPU cases are fewer: ILGPU's CPU accelerator is slow.
+/// </summary>
+public class KernelPropertyTests
+{
+    private const int CpuCases = 40, GpuCases = 10;
+
+    private static readonly int[] Rows = [1, 2, 5, 17, 33];
+    private static readonly int[] Widths = [1, 3, 8, 31, 32, 33];
+    private static readonly int[] Latents = [1, 2, 7, 31, 32, 33, 63, 64, 65];
+    private static readonly int[] Ks = [1, 2, 3, 5, 8];
+
+    private static Gen<Shape> Shapes(int[] rows, int[] widths, int[] latents) =>
+        from b in Gen.Elements(rows)
+        from d in Gen.Elements(widths)
+        from f in Gen.Elements(latents)
+        from k in Gen.Elements(Ks)
+        from seed in Gen.Choose(0, 1_000_000)
+        select new Shape(b, d, f, k, seed);
+
+    private static Gen<Shape> Default => Shapes(Rows, Widths, Latents);
+
+    // Float32 sums of n terms bounded by 4 against a float64 oracle.
+    private static double Sum(int n) => 1e-5 + 2e-6 * n;
+
+    private static Property Agree(Func<Backend, Shape, float[][]> op, string backend, Gen<Shape> shapes, Func<Shape, double> atol,
+        double rtol = 1e-4) =>
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var expected = op(TestBackends.Reference, s);
+            var actual = op(TestBackends.ByName(backend), s);
+            for (int o = 0; o < expected.Length; o++) Tolerance.AssertClose(expected[o], actual[o], atol(s), rtol, $"{s} output {o}");
+        });
+
+    [Property(MaxTest = CpuCases)] public Property Encode_Cpu_MatchesReference() => Agree(OpCases.Encode, "cpu", Shapes([1, 3, 4, 5, 63, 65], [1, 7, 8, 9, 17, 33], Latents), s => Sum(s.D));
+    [Property(MaxTest = GpuCases)] public Property Encode_Gpu_MatchesReference() => Agree(OpCases.Encode, "gpu", Shapes([1, 2, 63, 65], [1, 15, 16, 17, 33], Latents), s => Sum(s.D));
+
+    [Property(MaxTest = CpuCases)] public Property TopK_Cpu_MatchesReference() => Agree(OpCases.TopK, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property TopK_Gpu_MatchesReference() => Agree(OpCases.TopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property SparseDecode_Cpu_MatchesReference() => Agree(OpCases.SparseDecode, "cpu", Default, s => Sum(s.K));
+    [Property(MaxTest = GpuCases)] public Property SparseDecode_Gpu_MatchesReference() => Agree(OpCases.SparseDecode, "gpu", Default, s => Sum(s.K));
+
+    [Property(MaxTest = CpuCases)] public Property ReconstructionError_Cpu_MatchesReference() => Agree(OpCases.ReconstructionError, "cpu", Default, s => Sum(4 * s.D));
+    [Property(MaxTest = GpuCases)] public Property ReconstructionError_Gpu_MatchesReference() => Agree(OpCases.ReconstructionError, "gpu", Default, s => Sum(4 * s.D));
+
+    [Property(MaxTest = CpuCases)] public Property ValueGrad_Cpu_MatchesReference() => Agree(OpCases.ValueGrad, "cpu", Default, s => Sum(s.D));
+    [Property(MaxTest = GpuCases)] public Property ValueGrad_Gpu_MatchesReference() => Agree(OpCases.ValueGrad, "gpu", Default, s => Sum(s.D));
+
+    [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", Default, s => Sum(4 * s.B));
+    [Property(MaxTest = GpuCases)] public Property AggregateByLatent_Gpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "gpu", Default, s => Sum(4 * s.B));
+
+    [Property(MaxTest = CpuCases)] public Property DecoderBiasGrad_Cpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "cpu", Default, s => Sum(s.B + s.F));
+    [Property(MaxTest = GpuCases)] public Property DecoderBiasGrad_Gpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "gpu", Default, s => Sum(s.B + s.F));
+
+    [Property(MaxTest = CpuCases)] public Property Adam_Cpu_MatchesReference() => Agree(OpCases.Adam, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property Adam_Gpu_MatchesReference() => Agree(OpCases.Adam, "gpu", Default, _ => 1e-6);
+
+    [Property(MaxTest = CpuCases)] public Property RemoveParallelGrad_Cpu_MatchesReference() => Agree(OpCases.RemoveParallelGrad, "cpu", Default, s => Sum(4 * s.D), 1e-3);
+    [Property(MaxTest = GpuCases)] public Property RemoveParallelGrad_Gpu_MatchesReference() => Agree(OpCases.RemoveParallelGrad, "gpu", Default, s => Sum(4 * s.D), 1e-3);
+
+    [Property(MaxTest = CpuCases)] public Property NormalizeRows_Cpu_MatchesReference() => Agree(OpCases.NormalizeRows, "cpu", Default, s => Sum(s.D));
+    [Property(MaxTest = GpuCases)] public Property NormalizeRows_Gpu_MatchesReference() => Agree(OpCases.NormalizeRows, "gpu", Default, s => Sum(s.D));
+}

@@ -1,0 +1,170 @@
+using SaeGpu.Compute;
+using SaeGpu.Kernels;
+
+namespace SaeGpu.Tests.Support;
+
+/// <summary>A generated problem: batch rows B, width d, latents F, per-row k, and the seed of its values.</summary>
+public sealed record Shape(int B, int D, int F, int K, int Seed)
+{
+    /// <summary>Values in [−2, 2]: 30% from {−1, −½, 0, ½, 1} (ties and zeros), the rest uniform.</summary>
+    public float[] Values(int n, int salt)
+    {
+        var rng = new Random(Seed * 31 + salt);
+        var a = new float[n];
+        float[] discrete = [-1f, -0.5f, 0f, 0.5f, 1f];
+        for (int i = 0; i < n; i++) a[i] = rng.NextDouble() < 0.3 ? discrete[rng.Next(discrete.Length)] : (float)(rng.NextDouble() * 4 - 2);
+        return a;
+    }
+
+    /// <summary>Random CSR codes: row b holds 0..k distinct latents in ascending order, stored padded to capacity B·k.</summary>
+    public (int[] Offsets, int[] Indices, float[] Values) Codes(int salt)
+    {
+        var rng = new Random(Seed * 17 + salt);
+        var offsets = new int[B + 1];
+        var idx = new int[B * K];
+        var val = Values(B * K, salt + 1);
+        int pos = 0;
+        for (int r = 0; r < B; r++)
+        {
+            int c = rng.Next(Math.Min(K, F) + 1);
+            foreach (int j in Enumerable.Range(0, F).OrderBy(_ => rng.Next()).Take(c).Order()) idx[pos++] = j;
+            offsets[r + 1] = pos;
+        }
+        return (offsets, idx, val);
+    }
+}
+
+/// <summary>Runs each op on a backend with generated inputs, outputs poisoned first (NaN / int.MinValue), results on the host.</summary>
+public static class OpCases
+{
+    /// <summary>pre [B, F].</summary>
+    public static float[][] Encode(Backend be, Shape s)
+    {
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 1));
+        using var bDec = be.FromHost<float>(s.Values(s.D, 2));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 3));
+        using var bEnc = be.FromHost<float>(s.Values(s.F, 4));
+        using var pre = Poisoned(be, s.B * s.F);
+        be.Encode(x, bDec, w, bEnc, pre);
+        return [be.ToHost(pre)];
+    }
+
+    /// <summary>offsets, indices, values (as floats) of TopK on generated pre [B, F].</summary>
+    public static float[][] TopK(Backend be, Shape s)
+    {
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
+        using var codes = PoisonedCodes(be, s);
+        be.TopK(pre, codes);
+        var (o, i, v) = codes.ToHost();
+        return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
+    }
+
+    /// <summary>x̂ [B, d] from generated codes.</summary>
+    public static float[][] SparseDecode(Backend be, Shape s)
+    {
+        using var codes = Upload(be, s, s.Codes(6));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 7));
+        using var bias = be.FromHost<float>(s.Values(s.D, 8));
+        using var output = Poisoned(be, s.B * s.D);
+        be.SparseDecode(codes, w, bias, output);
+        return [be.ToHost(output)];
+    }
+
+    /// <summary>grad [B, d] and sse [B].</summary>
+    public static float[][] ReconstructionError(Backend be, Shape s)
+    {
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 9));
+        using var xhat = be.FromHost<float>(s.Values(s.B * s.D, 10));
+        using var grad = Poisoned(be, s.B * s.D);
+        using var sse = Poisoned(be, s.B);
+        be.ReconstructionError(x, xhat, 0.37f, grad, sse);
+        return [be.ToHost(grad), be.ToHost(sse)];
+    }
+
+    /// <summary>gValues [nnz].</summary>
+    public static float[][] ValueGrad(Backend be, Shape s)
+    {
+        var host = s.Codes(11);
+        using var codes = Upload(be, s, host);
+        using var gOut = be.FromHost<float>(s.Values(s.B * s.D, 12));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 13));
+        using var gv = Poisoned(be, s.B * s.K);
+        be.ValueGrad(codes, gOut, w, gv);
+        return [be.ToHost(gv)[..host.Offsets[s.B]]];
+    }
+
+    /// <summary>gW [F, d], gSum [F], counts [F] (as floats).</summary>
+    public static float[][] AggregateByLatent(Backend be, Shape s)
+    {
+        using var codes = Upload(be, s, s.Codes(14));
+        using var g = be.FromHost<float>(s.Values(s.B * s.K, 15));
+        using var v = be.FromHost<float>(s.Values(s.B * s.D, 16));
+        using var center = be.FromHost<float>(s.Values(s.D, 17));
+        using var gW = Poisoned(be, s.F * s.D);
+        using var gSum = Poisoned(be, s.F);
+        using var counts = be.FromHost<int>(Enumerable.Repeat(int.MinValue, s.F).ToArray());
+        be.AggregateByLatent(codes, g, v, center, gW, gSum, counts);
+        return [be.ToHost(gW), be.ToHost(gSum), [.. be.ToHost(counts).Select(c => (float)c)]];
+    }
+
+    /// <summary>gbDec [d].</summary>
+    public static float[][] DecoderBiasGrad(Backend be, Shape s)
+    {
+        using var gOut = be.FromHost<float>(s.Values(s.B * s.D, 18));
+        using var gbEnc = be.FromHost<float>(s.Values(s.F, 19));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 20));
+        using var gb = Poisoned(be, s.D);
+        be.DecoderBiasGrad(gOut, gbEnc, w, gb);
+        return [be.ToHost(gb)];
+    }
+
+    /// <summary>param, m, v after one Adam step (step number 1 + Seed % 5).</summary>
+    public static float[][] Adam(Backend be, Shape s)
+    {
+        int n = s.F * s.D, t = 1 + s.Seed % 5;
+        using var grad = be.FromHost<float>(s.Values(n, 21));
+        using var p = be.FromHost<float>(s.Values(n, 22));
+        using var m = be.FromHost<float>(s.Values(n, 23));
+        using var v = be.FromHost<float>([.. s.Values(n, 24).Select(MathF.Abs)]);
+        be.Adam(grad, new Adam.Step(1e-3f, 0.9f, 0.999f, 1e-8f, 1 - MathF.Pow(0.9f, t), 1 - MathF.Pow(0.999f, t)), p, m, v);
+        return [be.ToHost(p), be.ToHost(m), be.ToHost(v)];
+    }
+
+    /// <summary>g [F, d] with the component along each row of w removed.</summary>
+    public static float[][] RemoveParallelGrad(Backend be, Shape s)
+    {
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 25));
+        using var g = be.FromHost<float>(s.Values(s.F * s.D, 26));
+        be.RemoveParallelGrad(w, s.D, g);
+        return [be.ToHost(g)];
+    }
+
+    /// <summary>w [F, d] with unit rows.</summary>
+    public static float[][] NormalizeRows(Backend be, Shape s)
+    {
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 27));
+        be.NormalizeRows(s.D, w);
+        return [be.ToHost(w)];
+    }
+
+    /// <summary>Codes on <paramref name="be"/> from host CSR arrays (indices/values padded to capacity).</summary>
+    public static SparseCodes Upload(Backend be, Shape s, (int[] Offsets, int[] Indices, float[] Values) host)
+    {
+        var codes = new SparseCodes(be, s.B, s.K);
+        be.Upload<int>(host.Offsets, codes.Offsets);
+        be.Upload<int>(host.Indices, codes.Indices);
+        be.Upload<float>(host.Values, codes.Values);
+        return codes;
+    }
+
+    private static Tensor<float> Poisoned(Backend be, int n) => be.FromHost<float>(Enumerable.Repeat(float.NaN, n).ToArray());
+
+    private static SparseCodes PoisonedCodes(Backend be, Shape s)
+    {
+        var codes = new SparseCodes(be, s.B, s.K);
+        be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B + 1).ToArray(), codes.Offsets);
+        be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B * s.K).ToArray(), codes.Indices);
+        be.Upload<float>(Enumerable.Repeat(float.NaN, s.B * s.K).ToArray(), codes.Values);
+        return codes;
+    }
+}
