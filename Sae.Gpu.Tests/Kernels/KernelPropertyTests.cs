@@ -42,6 +42,9 @@ public class KernelPropertyTests
             for (int o = 0; o < expected.Length; o++) Tolerance.AssertClose(expected[o], actual[o], atol(s), rtol, $"{s} output {o}");
         });
 
+    [Property(MaxTest = CpuCases)] public Property ExclusiveScan_Cpu_MatchesReference() => Agree(OpCases.ExclusiveScan, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property ExclusiveScan_Gpu_MatchesReference() => Agree(OpCases.ExclusiveScan, "gpu", Shapes([1, 5, 17], [1], [1, 15, 16, 17, 64, 65]), _ => 0, 0);
+
     [Property(MaxTest = CpuCases)] public Property Encode_Cpu_MatchesReference() => Agree(OpCases.Encode, "cpu", Shapes([1, 3, 4, 5, 63, 65], [1, 7, 8, 9, 17, 33], Latents), s => Sum(s.D));
     [Property(MaxTest = GpuCases)] public Property Encode_Gpu_MatchesReference() => Agree(OpCases.Encode, "gpu", Shapes([1, 2, 63, 65], [1, 15, 16, 17, 33], Latents), s => Sum(s.D));
 

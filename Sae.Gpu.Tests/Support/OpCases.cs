@@ -37,6 +37,16 @@ public sealed record Shape(int B, int D, int F, int K, int Seed)
 /// <summary>Runs each op on a backend with generated inputs, outputs poisoned first (NaN / int.MinValue), results on the host.</summary>
 public static class OpCases
 {
+    /// <summary>offsets [n+1] (as floats) of counts [n = B·F] in 0..4.</summary>
+    public static float[][] ExclusiveScan(Backend be, Shape s)
+    {
+        var rng = new Random(s.Seed);
+        using var counts = be.FromHost<int>(Enumerable.Range(0, s.B * s.F).Select(_ => rng.Next(5)).ToArray());
+        using var offsets = be.FromHost<int>(Enumerable.Repeat(int.MinValue, s.B * s.F + 1).ToArray());
+        be.ExclusiveScan(counts, offsets);
+        return [[.. be.ToHost(offsets).Select(o => (float)o)]];
+    }
+
     /// <summary>pre [B, F].</summary>
     public static float[][] Encode(Backend be, Shape s)
     {

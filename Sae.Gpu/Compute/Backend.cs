@@ -44,6 +44,9 @@ public abstract class Backend : IDisposable
         return a;
     }
 
+    /// <summary><see cref="Kernels.ExclusiveScan"/>: offsets [n+1] = running sums of counts [n], offsets[0] = 0.</summary>
+    public abstract void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets);
+
     /// <summary><see cref="Kernels.Encode"/>: pre [B, F] = (x [B, d] − bDec [d]) · W_encᵀ ([F, d]) + bEnc [F].</summary>
     public abstract void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre);
 

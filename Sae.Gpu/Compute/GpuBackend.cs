@@ -61,7 +61,7 @@ public sealed class GpuBackend : Backend
             : context.CreateCPUAccelerator(0);
         var a = accelerator;
         encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
-        scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(ExclusiveScan.GpuV1);
+        scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
         topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(Kernels.TopK.GpuSelectV1);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
@@ -110,6 +110,10 @@ public sealed class GpuBackend : Backend
     public override void Synchronize() => accelerator.Synchronize();
 
     /// <inheritdoc />
+    public override void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets) =>
+        scan(Kernels.ExclusiveScan.GpuConfig(), V(counts), V(offsets), (int)counts.Length);
+
+    /// <inheritdoc />
     public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre)
     {
         int d = (int)bDec.Length, f = (int)bEnc.Length, b = (int)(x.Length / d);
@@ -124,7 +128,7 @@ public sealed class GpuBackend : Backend
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
         topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k);
-        scan(ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
+        scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
 
@@ -156,7 +160,7 @@ public sealed class GpuBackend : Backend
         V(counts).MemSetToZero();
         cursor.MemSetToZero();
         histogram(cap, V(codes.Offsets), V(codes.Indices), V(counts));
-        scan(ExclusiveScan.GpuConfig(), V(counts), start, f);
+        scan(Kernels.ExclusiveScan.GpuConfig(), V(counts), start, f);
         fill(cap, V(codes.Offsets), V(codes.Indices), start, cursor, entry, rowOf);
         aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d);
         aggregateBias(f, start, entry, V(g), V(gSum));

@@ -7,6 +7,8 @@ public interface IHostOps
 {
     /// <summary>Backend name.</summary>
     static abstract string Name { get; }
+    /// <summary>See <see cref="Kernels.ExclusiveScan"/>.</summary>
+    static abstract void ExclusiveScan(ReadOnlySpan<int> counts, Span<int> offsets);
     /// <summary>See <see cref="Kernels.Encode"/>.</summary>
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
@@ -55,6 +57,9 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
 
     /// <inheritdoc />
     public override void Clear<T>(Tensor<T> tensor) => H(tensor).Clear();
+
+    /// <inheritdoc />
+    public override void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets) => TOps.ExclusiveScan(H(counts), H(offsets));
 
     /// <inheritdoc />
     public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre) =>
@@ -113,6 +118,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static string Name => "reference";
     /// <inheritdoc />
+    public static void ExclusiveScan(ReadOnlySpan<int> counts, Span<int> offsets) => Kernels.ExclusiveScan.Reference(counts, offsets);
+    /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Reference(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, offsets, indices, values);
@@ -139,6 +146,8 @@ public readonly struct CpuOps : IHostOps
 {
     /// <inheritdoc />
     public static string Name => "cpu";
+    /// <inheritdoc />
+    public static void ExclusiveScan(ReadOnlySpan<int> counts, Span<int> offsets) => Kernels.ExclusiveScan.Cpu(counts, offsets);
     /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />

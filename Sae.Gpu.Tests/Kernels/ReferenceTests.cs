@@ -1,0 +1,135 @@
+using SaeGpu.Kernels;
+using Xunit;
+
+namespace SaeGpu.Tests.Kernels;
+
+/// <summary>Each op's scalar reference against tiny cases computed by hand.</summary>
+public class ReferenceTests
+{
+    [Fact]
+    public void Encode_Reference_HandCase()
+    {
+        // x = [[1, 2]], b_dec = [1, 1] → centered [0, 1]; W_enc rows [1, 0], [2, 3], [−1, 1]; b_enc = [0.5, 0, −1].
+        var pre = new float[3];
+        Encode.Reference([1, 2], [1, 1], [1, 0, 2, 3, -1, 1], [0.5f, 0, -1], pre);
+        Assert.Equal([0.5f, 3f, 0f], pre);
+    }
+
+    [Fact]
+    public void TopK_Reference_KeepsLargestPositive_TiesToLowerIndex_SortedByIndex()
+    {
+        // Row 0: ties at 2 (latents 1, 3, 4) → k = 2 keeps 1 and 3. Row 1: only one positive → one entry. Row 2: none.
+        float[] pre = [0.5f, 2, -3, 2, 2, 1, /**/ -1, 0, 0.25f, -2, 0, 0, /**/ 0, -1, -1, 0, -5, 0];
+        var offsets = new int[4];
+        var idx = new int[6];
+        var val = new float[6];
+        TopK.Reference(pre, 6, 2, offsets, idx, val);
+        Assert.Equal([0, 2, 3, 3], offsets);
+        Assert.Equal([1, 3, 2], idx[..3]);
+        Assert.Equal([2f, 2f, 0.25f], val[..3]);
+    }
+
+    [Fact]
+    public void SparseDecode_Reference_HandCase()
+    {
+        // Row 0: 2·W[1] + b; row 1: empty → b.
+        var output = new float[4];
+        SparseDecode.Reference([0, 1, 1], [1], [2], [1, 1, 3, -1], [0.5f, 0.5f], output);
+        Assert.Equal([6.5f, -1.5f, 0.5f, 0.5f], output);
+    }
+
+    [Fact]
+    public void ReconstructionError_Reference_HandCase()
+    {
+        var grad = new float[2];
+        var sse = new float[1];
+        ReconstructionError.Reference([1, 2], [2, 0], 0.5f, grad, sse);
+        Assert.Equal([0.5f, -1f], grad);
+        Assert.Equal(5f, sse[0]);
+    }
+
+    [Fact]
+    public void ValueGrad_Reference_HandCase()
+    {
+        // Entries: row 0 latent 0, row 0 latent 1, row 1 latent 1; gOut rows [1, 2], [3, 0]; W rows [1, 1], [0, 2].
+        var gv = new float[3];
+        ValueGrad.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3, 0], [1, 1, 0, 2], gv);
+        Assert.Equal([3f, 4f, 0f], gv);
+    }
+
+    [Fact]
+    public void AggregateByLatent_Reference_HandCase()
+    {
+        // Same codes as above, g = [1, 2, 3], v rows [1, 2], [3, 0], center [1, 0]; F = 3 (latent 2 never fires).
+        var gW = new float[6];
+        var gSum = new float[3];
+        var counts = new int[3];
+        AggregateByLatent.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3], [1, 2, 3, 0], [1, 0], gW, gSum, counts);
+        // latent 0: 1·([1,2]−[1,0]) = [0, 2]; latent 1: 2·[0, 2] + 3·[2, 0] = [6, 4].
+        Assert.Equal([0f, 2f, 6f, 4f, 0f, 0f], gW);
+        Assert.Equal([1f, 5f, 0f], gSum);
+        Assert.Equal([1, 2, 0], counts);
+    }
+
+    [Fact]
+    public void DecoderBiasGrad_Reference_HandCase()
+    {
+        // Σ_b gOut = [4, 2]; gbEncᵀ W_enc = 1·[1, 0] + 2·[0, 1] = [1, 2] → [3, 0].
+        var gb = new float[2];
+        DecoderBiasGrad.Reference([1, 2, 3, 0], [1, 2], [1, 0, 0, 1], gb);
+        Assert.Equal([3f, 0f], gb);
+    }
+
+    [Fact]
+    public void Adam_Reference_FirstStepMovesByLearningRateTimesSign()
+    {
+        // Step 1: m̂ = g, v̂ = g² → update = lr·g/(|g| + ε) ≈ lr·sign(g).
+        float[] p = [1, 1], m = [0, 0], v = [0, 0];
+        Adam.Reference([0.5f, -2], new Adam.Step(0.1f, 0.9f, 0.999f, 1e-8f, 0.1f, 0.001f), p, m, v);
+        Assert.Equal(0.9f, p[0], 5);
+        Assert.Equal(1.1f, p[1], 5);
+        Assert.Equal(0.05f, m[0], 6);
+        Assert.Equal(-0.2f, m[1], 6);
+        Assert.Equal(0.00025f, v[0], 7);
+        Assert.Equal(0.004f, v[1], 6);
+    }
+
+    [Fact]
+    public void RemoveParallelGrad_Reference_HandCase()
+    {
+        // w = [2, 0]: g = [3, 4] loses its first component; zero row leaves g alone.
+        float[] g = [3, 4, 1, 1];
+        RemoveParallelGrad.Reference([2, 0, 0, 0], 2, g);
+        Assert.Equal([0f, 4f, 1f, 1f], g);
+    }
+
+    [Fact]
+    public void NormalizeRows_Reference_HandCase()
+    {
+        float[] w = [3, 4, 0, 0];
+        NormalizeRows.Reference(2, w);
+        Assert.Equal([0.6f, 0.8f, 0f, 0f], w);
+    }
+
+    [Fact]
+    public void ExclusiveScan_Reference_HandCase()
+    {
+        var offsets = new int[4];
+        ExclusiveScan.Reference([2, 0, 3], offsets);
+        Assert.Equal([0, 2, 2, 5], offsets);
+    }
+
+    [Fact]
+    public void Csr_CompactPadded_And_RowOf()
+    {
+        int[] idx = [5, 6, 7, 0, 0, 0];
+        float[] val = [1, 2, 3, 0, 0, 0];
+        var offsets = new int[4];
+        Csr.CompactPadded([2, 1, 0], 2, offsets, idx, val);
+        Assert.Equal([0, 2, 3, 3], offsets);
+        Assert.Equal([5, 6, 7], idx[..3]);
+        Assert.Equal([1f, 2f, 3f], val[..3]);
+        Assert.Equal(0, Csr.RowOf(offsets, 1));
+        Assert.Equal(1, Csr.RowOf(offsets, 2));
+    }
+}
