@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SaeGpu.Compute;
+using SaeGpu.Data;
+using SaeGpu.Model;
+using SaeGpu.Training;
+
+namespace SaeGpu.Cli;
+
+/// <summary>
+/// <c>sae bench</c>: times training steps and the encode GEMM on one backend at a given shape, and optionally first
+/// checks that backend against another: same weights and batch, selected codes and all four gradients compared.
+/// </summary>
+public static class BenchCommand
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage = """
+        sae bench [options]      Time train steps and encode on a backend (default shape d 768, F 16384, k 32, B 4096).
+          --backend NAME         backend to time (default: $SAEGPU_BACKEND, else cpu)
+          --d D --latents F --k K --batch B
+          --steps N              timed steps (default 10; 2 warm-up steps are not timed)
+          --verify NAME          first compare one forward/backward on NAME and --backend (codes, gradient errors)
+          --json                 print one JSON object with the results as the last line
+        """;
+
+    /// <summary>Runs the command; returns the exit code (3 when --verify finds a mismatch).</summary>
+    public static int Run(IEnumerable<string> args, TextWriter output)
+    {
+        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
+        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
+        var model = new SaeConfig(o.Int("d", 768), o.Int("latents", 16384), o.Int("k", 32));
+        int batch = o.Int("batch", 4096), steps = o.Int("steps", 10);
+        string? backendName = o.String("backend"), verify = o.String("verify");
+        bool json = o.Flag("json");
+        o.RejectUnknown("bench");
+        try
+        {
+            model.Validate();
+            new TrainConfig(BatchSize: batch, Steps: steps).Validate();
+        }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+
+        using var backend = Backends.Create(backendName);
+        var source = new SyntheticActivations(new SyntheticOptions(InputDim: model.InputDim, Features: Math.Max(model.Latents / 4, 1),
+            MeanActive: Math.Min(model.K, Math.Max(model.Latents / 4, 1))));
+        var x = new float[(long)batch * model.InputDim];
+        source.NextBatch(x);
+        var results = new Dictionary<string, object> { ["backend"] = backend.Name, ["d"] = model.InputDim, ["latents"] = model.Latents, ["k"] = model.K, ["batch"] = batch };
+        if (backend is GpuBackend g) results["device"] = g.DeviceName;
+        int exit = 0;
+        if (verify is not null && !Verify(backend, verify, model, x, batch, output, results)) exit = 3;
+        TimeSteps(backend, model, x, batch, steps, output, results);
+        TimeEncode(backend, model, x, batch, steps, output, results);
+        if (json) output.WriteLine(JsonSerializer.Serialize(results));
+        return exit;
+    }
+
+    private static bool Verify(Backend backend, string otherName, SaeConfig model, float[] x, int batch, TextWriter output,
+        Dictionary<string, object> results)
+    {
+        using var other = Backends.Create(otherName);
+        var (codesA, gradsA) = Gradients(backend, model, x, batch);
+        var (codesB, gradsB) = Gradients(other, model, x, batch);
+        double agreement = codesA.Intersect(codesB).Count() / (double)Math.Max(1, Math.Max(codesA.Count, codesB.Count));
+        results["verify_code_agreement"] = agreement;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify {backend.Name} vs {other.Name}: selected (row, latent) pairs agree {100 * agreement:F3}%"));
+        bool ok = agreement >= 0.999;
+        string[] names = ["W_enc", "b_enc", "W_dec", "b_dec"];
+        for (int t = 0; t < 4; t++)
+        {
+            double diff = 0, norm = 0;
+            for (int e = 0; e < gradsA[t].Length; e++)
+            {
+                double dv = (double)gradsA[t][e] - gradsB[t][e];
+                diff += dv * dv;
+                norm += (double)gradsB[t][e] * gradsB[t][e];
+            }
+            double rel = Math.Sqrt(diff / Math.Max(norm, 1e-30));
+            ok &= rel <= 1e-3;
+            results[$"verify_rel_err_grad_{names[t]}"] = double.IsFinite(rel) ? rel : -1;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"verify {backend.Name} vs {other.Name}: ‖Δ grad {names[t]}‖/‖grad‖ = {rel:E2}"));
+        }
+        results["verify_ok"] = ok;
+        output.WriteLine(ok ? "verify: OK" : "verify: MISMATCH");
+        return ok;
+    }
+
+    private static (HashSet<(int, int)> Codes, float[][] Grads) Gradients(Backend be, SaeConfig model, float[] x, int batch)
+    {
+        using var sae = Sae.CreateRandom(be, model, seed: 1);
+        using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: 1));
+        trainer.ComputeGradients(x);
+        var (offsets, idx, _) = trainer.Codes.ToHost();
+        var codes = new HashSet<(int, int)>();
+        for (int r = 0; r < batch; r++) for (int p = offsets[r]; p < offsets[r + 1]; p++) codes.Add((r, idx[p]));
+        return (codes, [be.ToHost(trainer.GradWEnc), be.ToHost(trainer.GradBEnc), be.ToHost(trainer.GradWDec), be.ToHost(trainer.GradBDec)]);
+    }
+
+    private static void TimeSteps(Backend be, SaeConfig model, float[] x, int batch, int steps, TextWriter output, Dictionary<string, object> results)
+    {
+        using var sae = Sae.CreateRandom(be, model, seed: 2);
+        using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: steps + 2));
+        trainer.Step(x);
+        trainer.Step(x);
+        var clock = Stopwatch.StartNew();
+        for (int s = 0; s < steps; s++) trainer.Step(x);
+        double ms = clock.Elapsed.TotalMilliseconds / steps;
+        results["step_ms"] = ms;
+        results["tokens_per_second"] = batch / (ms / 1000);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train step: {ms:F2} ms  ({batch / (ms / 1000):F0} tokens/s)"));
+    }
+
+    private static void TimeEncode(Backend be, SaeConfig model, float[] x, int batch, int steps, TextWriter output, Dictionary<string, object> results)
+    {
+        using var sae = Sae.CreateRandom(be, model, seed: 3);
+        using var xt = be.FromHost<float>(x);
+        using var pre = be.Allocate<float>((long)batch * model.Latents);
+        using var codes = new SparseCodes(be, batch, model.K);
+        be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
+        be.TopK(pre, codes);
+        be.Synchronize();
+        var clock = Stopwatch.StartNew();
+        for (int s = 0; s < steps; s++) be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
+        be.Synchronize();
+        double encodeMs = clock.Elapsed.TotalMilliseconds / steps;
+        clock.Restart();
+        for (int s = 0; s < steps; s++) be.TopK(pre, codes);
+        be.Synchronize();
+        double topkMs = clock.Elapsed.TotalMilliseconds / steps;
+        double gflops = 2.0 * batch * model.InputDim * model.Latents / (encodeMs / 1000) / 1e9;
+        results["encode_ms"] = encodeMs;
+        results["encode_gflops"] = gflops;
+        results["topk_ms"] = topkMs;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"encode: {encodeMs:F2} ms  ({gflops:F1} GFLOP/s)   topk: {topkMs:F2} ms"));
+    }
+}
