@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# GPU check run on a CUDA machine without .NET: uses the self-contained 'sae' published to publish/linux-x64.
+# 1) cross-check the ILGPU/CUDA backend against the CPU backend (codes + gradients) at a mid shape,
+# 2) time train steps, encode and TopK at the benchmark shape on the GPU and on the CPU backend,
+# 3) run the README's default training on the GPU.
+set -uo pipefail
+SAE="${SAE:-publish/linux-x64/sae}"
+chmod +x "$SAE"
+OUT="${OUT:-/tmp/out}"; mkdir -p "$OUT"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+echo "== verify gpu vs cpu (d 768, F 4096, k 32, B 1024)"
+"$SAE" bench --backend gpu --verify cpu --d 768 --latents 4096 --k 32 --batch 1024 --steps 5 --json | tee "$OUT/verify.txt"
+echo "== gpu bench (d 768, F 16384, k 32, B 4096)"
+"$SAE" bench --backend gpu --steps 20 --json | tee "$OUT/bench-gpu.txt"
+echo "== gpu bench small (d 768, F 4096, k 32, B 1024)"
+"$SAE" bench --backend gpu --latents 4096 --batch 1024 --steps 20 --json | tee "$OUT/bench-gpu-small.txt"
+echo "== cpu bench on the device host (d 768, F 16384, k 32, B 4096)"
+"$SAE" bench --backend cpu --steps 3 --json | tee "$OUT/bench-cpu.txt"
+echo "== default training on gpu"
+( time "$SAE" train --backend gpu --json --out /tmp/sae.saeckpt ) 2>&1 | tee "$OUT/train-gpu.txt"
