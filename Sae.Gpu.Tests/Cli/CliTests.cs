@@ -1,0 +1,64 @@
+using System.Text.Json;
+using SaeGpu.Cli;
+using Xunit;
+
+namespace SaeGpu.Tests.Cli;
+
+public class CliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("saegpu-cli").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void Train_Json_LastLineHasTheReportedMetrics()
+    {
+        var output = new StringWriter();
+        string ckpt = Path.Combine(dir, "s.saeckpt");
+        int code = TrainCommand.Run(["--steps", "300", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
+            "--k", "4", "--mean-active", "2", "--json", "--out", ckpt, "--backend", "cpu"], output);
+        Assert.Equal(0, code);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        using var json = JsonDocument.Parse(lines[^1]);
+        var root = json.RootElement;
+        foreach (var key in new[] { "fvu", "l0", "dead_fraction", "recovered_fraction", "steps", "tokens_per_second" })
+            Assert.True(root.TryGetProperty(key, out _), $"missing {key}");
+        Assert.Equal(300, root.GetProperty("steps").GetInt32());
+        Assert.InRange(root.GetProperty("fvu").GetDouble(), 0, 0.5);
+        Assert.InRange(root.GetProperty("l0").GetDouble(), 0.5, 4);
+        Assert.True(root.GetProperty("recovered_fraction").GetDouble() > 0.5);
+        Assert.Contains(lines, l => l.StartsWith("step ", StringComparison.Ordinal));
+        Assert.True(File.Exists(ckpt));
+    }
+
+    [Fact]
+    public void Train_ThrowsForUnknownOption() =>
+        Assert.Contains("--latnets", Assert.Throws<CliException>(() => TrainCommand.Run(["--latnets", "5"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForBadNumber() =>
+        Assert.Contains("--k", Assert.Throws<CliException>(() => TrainCommand.Run(["--k", "many"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForInvalidConfig_BeforeTraining() =>
+        Assert.Contains("K must be", Assert.Throws<CliException>(() => TrainCommand.Run(["--k", "0"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForMissingValue() =>
+        Assert.Contains("needs a value", Assert.Throws<CliException>(() => TrainCommand.Run(["--steps"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForUnknownBackend() =>
+        Assert.Contains("tpu", Assert.Throws<CliException>(() => TrainCommand.Run(["--backend", "tpu", "--steps", "1"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Bench_Verify_ReportsAgreement()
+    {
+        var output = new StringWriter();
+        int code = BenchCommand.Run(["--backend", "cpu", "--verify", "reference", "--d", "16", "--latents", "64", "--k", "4", "--batch", "32", "--steps", "1", "--json"], output);
+        Assert.Equal(0, code);
+        using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.True(json.RootElement.GetProperty("verify_ok").GetBoolean());
+        Assert.True(json.RootElement.GetProperty("encode_gflops").GetDouble() > 0);
+    }
+}

@@ -1,0 +1,66 @@
+using SaeGpu.Formats;
+using SaeGpu.Model;
+using SaeGpu.Tests.Support;
+using Xunit;
+
+namespace SaeGpu.Tests.Formats;
+
+public class CheckpointTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("saegpu-ckpt").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    [Fact]
+    public void SaveThenLoad_RoundTripsWeightsAndConfig()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
+        TestBackends.Cpu.Upload<float>([1, 2, 3, 4, 5], sae.BDec);
+        string path = Path.Combine(dir, "a.saeckpt");
+        Checkpoint.Save(sae, path);
+        using var loaded = Checkpoint.Load(TestBackends.Reference, path);
+        Assert.Equal(sae.Config, loaded.Config);
+        var (a, b) = (sae.ToHost(), loaded.ToHost());
+        Assert.Equal(a.WEnc, b.WEnc);
+        Assert.Equal(a.BEnc, b.BEnc);
+        Assert.Equal(a.WDec, b.WDec);
+        Assert.Equal(a.BDec, b.BDec);
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(dir, ".*")));
+    }
+
+    [Fact]
+    public void Load_ThrowsForMissingFile() =>
+        Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(TestBackends.Cpu, Path.Combine(dir, "none"))).Message);
+
+    [Fact]
+    public void Load_ThrowsForForeignFile()
+    {
+        string path = Path.Combine(dir, "x.bin");
+        File.WriteAllText(path, "definitely not a checkpoint");
+        Assert.Contains("not a SaeGpu checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path)).Message);
+    }
+
+    [Fact]
+    public void Load_ThrowsForTruncatedFile_NamingSizes()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
+        string path = Path.Combine(dir, "t.saeckpt");
+        Checkpoint.Save(sae, path);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..^4]);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
+        Assert.Contains("needs", e.Message);
+        Assert.Contains(path, e.Message);
+    }
+
+    [Fact]
+    public void Save_OverwritesExistingCheckpointCompletely()
+    {
+        string path = Path.Combine(dir, "o.saeckpt");
+        using (var big = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 3), seed: 1)) Checkpoint.Save(big, path);
+        using var small = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(2, 3, 1), seed: 2);
+        Checkpoint.Save(small, path);
+        using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
+        Assert.Equal(small.Config, loaded.Config);
+    }
+}

@@ -1,0 +1,83 @@
+using SaeGpu.Compute;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+using SaeGpu.Model;
+using SaeGpu.Tests.Support;
+using SaeGpu.Training;
+using Xunit;
+
+namespace SaeGpu.Tests.Model;
+
+/// <summary>Every public argument check: bad input is rejected up front with a message that names the problem.</summary>
+public class ArgumentValidationTests
+{
+    private static void Throws<T>(Action act, string mustMention) where T : Exception
+    {
+        var e = Assert.Throws<T>(act);
+        Assert.Contains(mustMention, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact] public void SaeConfig_ThrowsForZeroInputDim() => Throws<ArgumentException>(() => new SaeConfig(0, 8, 2).Validate(), "InputDim");
+    [Fact] public void SaeConfig_ThrowsForZeroLatents() => Throws<ArgumentException>(() => new SaeConfig(4, 0, 1).Validate(), "Latents");
+    [Fact] public void SaeConfig_ThrowsForKAboveLatents() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 9).Validate(), "K");
+    [Fact] public void SaeConfig_ThrowsForZeroK() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 0).Validate(), "K");
+    [Fact] public void SaeConfig_ThrowsForTooManyElements() => Throws<ArgumentException>(() => new SaeConfig(1 << 16, 1 << 16, 1).Validate(), "exceeds");
+
+    [Fact] public void TrainConfig_ThrowsForZeroBatch() => Throws<ArgumentException>(() => new TrainConfig(BatchSize: 0).Validate(), "BatchSize");
+    [Fact] public void TrainConfig_ThrowsForZeroSteps() => Throws<ArgumentException>(() => new TrainConfig(Steps: 0).Validate(), "Steps");
+    [Fact] public void TrainConfig_ThrowsForNegativeLearningRate() => Throws<ArgumentException>(() => new TrainConfig(LearningRate: -1).Validate(), "LearningRate");
+    [Fact] public void TrainConfig_ThrowsForNaNLearningRate() => Throws<ArgumentException>(() => new TrainConfig(LearningRate: double.NaN).Validate(), "LearningRate");
+    [Fact] public void TrainConfig_ThrowsForNegativeWarmup() => Throws<ArgumentException>(() => new TrainConfig(WarmupSteps: -1).Validate(), "WarmupSteps");
+    [Fact] public void TrainConfig_ThrowsForDecayFractionAboveOne() => Throws<ArgumentException>(() => new TrainConfig(DecayFraction: 1.5).Validate(), "DecayFraction");
+    [Fact] public void TrainConfig_ThrowsForBeta1OfOne() => Throws<ArgumentException>(() => new TrainConfig(Beta1: 1).Validate(), "Beta1");
+    [Fact] public void TrainConfig_ThrowsForBeta2OfOne() => Throws<ArgumentException>(() => new TrainConfig(Beta2: 1).Validate(), "Beta2");
+    [Fact] public void TrainConfig_ThrowsForZeroEpsilon() => Throws<ArgumentException>(() => new TrainConfig(Epsilon: 0).Validate(), "Epsilon");
+    [Fact] public void TrainConfig_ThrowsForZeroDeadWindow() => Throws<ArgumentException>(() => new TrainConfig(DeadAfterTokens: 0).Validate(), "DeadAfterTokens");
+
+    [Fact] public void SyntheticOptions_ThrowsForMeanActiveAboveFeatures() => Throws<ArgumentException>(() => new SyntheticOptions(Features: 4, MeanActive: 5).Validate(), "MeanActive");
+    [Fact] public void SyntheticOptions_ThrowsForNegativeNoise() => Throws<ArgumentException>(() => new SyntheticOptions(Noise: -1).Validate(), "Noise");
+    [Fact] public void SyntheticOptions_ThrowsForInvertedMagnitudes() => Throws<ArgumentException>(() => new SyntheticOptions(MinMagnitude: 2, MaxMagnitude: 1).Validate(), "magnitudes");
+    [Fact] public void SyntheticActivations_ThrowsForRaggedBatch() => Throws<ArgumentException>(() => new SyntheticActivations(new SyntheticOptions(InputDim: 4)).NextBatch(new float[6]), "multiple of d = 4");
+
+    [Fact] public void Backends_ThrowsForUnknownName() => Throws<ArgumentException>(() => Backends.Create("tpu"), "tpu");
+
+    [Fact]
+    public void Sae_Encode_ThrowsForRaggedInput()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
+        Throws<ArgumentException>(() => sae.Encode(new float[7]), "d = 4");
+    }
+
+    [Fact]
+    public void Sae_FromWeights_ThrowsForWrongLength() =>
+        Throws<ArgumentException>(() => Sae.FromWeights(TestBackends.Cpu, new SaeConfig(2, 3, 1), new float[6], new float[3], new float[5], new float[2]), "wDec");
+
+    [Fact]
+    public void Trainer_Step_ThrowsForWrongBatchLength()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
+        using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 3, Steps: 1));
+        Throws<ArgumentException>(() => trainer.Step(new float[8]), "B·d = 3·4");
+    }
+
+    [Fact]
+    public void Backend_ThrowsForTensorOfAnotherBackend()
+    {
+        using var foreign = TestBackends.Reference.Allocate<float>(4);
+        using var pre = TestBackends.Cpu.Allocate<float>(4);
+        using var codes = new SparseCodes(TestBackends.Cpu, 1, 1);
+        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(foreign, codes), "belongs to backend 'reference'");
+    }
+
+    [Fact]
+    public void Backend_Upload_ThrowsForLengthMismatch()
+    {
+        using var t = TestBackends.Cpu.Allocate<float>(4);
+        Throws<ArgumentException>(() => TestBackends.Cpu.Upload<float>(new float[3], t), "3 elements");
+    }
+
+    [Fact] public void SparseCodes_ThrowsForZeroRows() => Assert.Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 0, 1));
+    [Fact] public void DeadLatentTracker_ThrowsForWrongCountLength() => Throws<ArgumentException>(() => new DeadLatentTracker(3, 10).Update([1, 2], 5), "expected 3");
+    [Fact] public void GroundTruthRecovery_ThrowsForRaggedDirections() => Throws<ArgumentException>(() => GroundTruthRecovery.Compute(new float[5], new float[4], 2), "multiples of d = 2");
+    [Fact] public void Metrics_Fvu_ThrowsForLengthMismatch() => Throws<ArgumentException>(() => Metrics.Fvu(new float[4], new float[2], 2), "xhat");
+}
