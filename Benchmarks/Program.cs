@@ -1,0 +1,3 @@
+using BenchmarkDotNet.Running;
+
+BenchmarkSwitcher.FromAssembly(typeof(SaeGpu.Benchmarks.TrainStepBenchmarks).Assembly).Run(args);

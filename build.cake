@@ -1,0 +1,43 @@
+// Cake build script: dotnet tool restore && dotnet cake --target=<Build|Test|PtxCheck|Bench|Publish>
+var target = Argument("target", "Test");
+var configuration = Argument("configuration", "Release");
+var ptxDir = MakeAbsolute(Directory(".tools/ptx")).FullPath;
+
+Task("Build").Does(() =>
+    DotNetBuild("SaeGpu.sln", new DotNetBuildSettings { Configuration = configuration }));
+
+Task("Test").IsDependentOn("Build").Does(() =>
+    DotNetTest("SaeGpu.sln", new DotNetTestSettings { Configuration = configuration, NoBuild = true }));
+
+// Compiles every ILGPU kernel to PTX (via the PTX test) and assembles it with ptxas -arch=sm_90.
+Task("PtxCheck").IsDependentOn("Build").Does(() =>
+{
+    CleanDirectory(ptxDir);
+    DotNetTest("Sae.Gpu.Tests/Sae.Gpu.Tests.csproj", new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        Filter = "FullyQualifiedName~PtxCompileTests",
+        EnvironmentVariables = { ["SAEGPU_PTX_OUT"] = ptxDir },
+    });
+    var exit = StartProcess("bash", new ProcessSettings { Arguments = $"scripts/ptxas-check.sh \"{ptxDir}\"" });
+    if (exit != 0) throw new Exception($"ptxas check failed (exit {exit})");
+});
+
+Task("Bench").Does(() =>
+    DotNetRun("Benchmarks/Benchmarks.csproj", new ProcessArgumentBuilder().Append("--filter *"),
+        new DotNetRunSettings { Configuration = "Release" }));
+
+// Self-contained single-file 'sae' for a CUDA machine without .NET (see scripts/device-check.sh).
+Task("Publish").Does(() =>
+    DotNetPublish("Sae.Cli/Sae.Cli.csproj", new DotNetPublishSettings
+    {
+        Configuration = "Release",
+        Runtime = "linux-x64",
+        SelfContained = true,
+        PublishSingleFile = true,
+        OutputDirectory = "publish/linux-x64",
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("EnableCompressionInSingleFile", "true"),
+    }));
+
+RunTarget(target);
