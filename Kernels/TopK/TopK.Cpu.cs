@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
@@ -6,7 +7,7 @@ public static partial class TopK
 {
     /// <summary>
     /// Fast CPU path: rows in parallel; each row keeps a k-entry min-heap (root = weakest kept entry under the
-    /// selection order) filled in one pass, then sorts the kept latents by index into its padded slot; a final pass compacts.
+    /// selection order) filled in one pass that skips 8-entry blocks with no candidate by one vector compare, then sorts the kept latents by index into its padded slot; a final pass compacts.
     /// </summary>
     public static void Cpu(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values)
     {
@@ -35,16 +36,25 @@ public static partial class TopK
             float* row = pre + (long)r * f;
             int* hi = indices + (long)r * k;
             float* hv = values + (long)r * k;
-            int n = 0;
-            for (int j = 0; j < f; j++)
+            int n = 0, j = 0;
+            // Skip 8 entries at a time while none beats the bar (positive, and above the weakest kept once the heap is full):
+            // the common case after the first few hundred entries, and branch-free.
+            for (; j <= f - 8; j += 8)
             {
-                float v = row[j];
-                if (v <= 0) continue;
-                if (n < k) { hv[n] = v; hi[n] = j; SiftUp(hv, hi, n++); }
-                else if (v > hv[0]) { hv[0] = v; hi[0] = j; SiftDown(hv, hi, n); }
+                var bar = Vector256.Create(n < k ? 0f : hv[0]);
+                if (Vector256.GreaterThanAny(Vector256.Load(row + j), bar))
+                    for (int q = j; q < j + 8; q++) Offer(row[q], q, hv, hi, ref n);
             }
+            for (; j < f; j++) Offer(row[j], j, hv, hi, ref n);
             SortByIndex(hv, hi, n);
             return n;
+        }
+
+        private void Offer(float v, int j, float* hv, int* hi, ref int n)
+        {
+            if (v <= 0) return;
+            if (n < k) { hv[n] = v; hi[n] = j; SiftUp(hv, hi, n++); }
+            else if (v > hv[0]) { hv[0] = v; hi[0] = j; SiftDown(hv, hi, n); }
         }
 
         // Heap order: parent is weaker (comes later in the selection order) than its children.

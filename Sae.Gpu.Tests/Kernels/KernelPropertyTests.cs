@@ -13,7 +13,7 @@ namespace SaeGpu.Tests.Kernels;
 /// </summary>
 public class KernelPropertyTests
 {
-    private const int CpuCases = 40, GpuCases = 10;
+    private const int CpuCases = 100, GpuCases = 25;
 
     private static readonly int[] Rows = [1, 2, 5, 17, 33];
     private static readonly int[] Widths = [1, 3, 8, 31, 32, 33];
