@@ -41,7 +41,7 @@ public static class BenchCommand
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
-        using var backend = Backends.Create(backendName);
+        using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(new SyntheticOptions(InputDim: model.InputDim, Features: Math.Max(model.Latents / 4, 1),
             MeanActive: Math.Min(model.K, Math.Max(model.Latents / 4, 1))));
         var x = new float[(long)batch * model.InputDim];
@@ -59,7 +59,7 @@ public static class BenchCommand
     private static bool Verify(Backend backend, string otherName, SaeConfig model, float[] x, int batch, TextWriter output,
         Dictionary<string, object> results)
     {
-        using var other = Backends.Create(otherName);
+        using var other = CliOptions.CreateBackend(otherName);
         var (codesA, gradsA) = Gradients(backend, model, x, batch);
         var (codesB, gradsB) = Gradients(other, model, x, batch);
         double agreement = codesA.Intersect(codesB).Count() / (double)Math.Max(1, Math.Max(codesA.Count, codesB.Count));

@@ -47,6 +47,13 @@ public sealed class CliOptions
     /// <summary>Optional double option.</summary>
     public double? DoubleOrNull(string name) => values.ContainsKey(name) ? Double(name, 0) : Mark<double?>(name, null);
 
+    /// <summary>Creates the backend named by <c>--backend</c> (else $SAEGPU_BACKEND, else cpu); an unknown name is a <see cref="CliException"/>.</summary>
+    public static Compute.Backend CreateBackend(string? name)
+    {
+        try { return Compute.Backends.Create(name); }
+        catch (ArgumentException e) { throw new CliException(e.Message); }
+    }
+
     /// <summary>Throws for any option that no accessor asked for (a typo, say).</summary>
     public void RejectUnknown(string command)
     {

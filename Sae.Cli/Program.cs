@@ -16,3 +16,8 @@ catch (CliException e)
     Console.Error.WriteLine($"error: {e.Message}");
     return 2;
 }
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}

@@ -27,6 +27,7 @@ public static class TrainCommand
           --d D                  input width of the synthetic data (default 64)
           --features N           true features in the synthetic data (default 256)
           --mean-active A        expected true features per token (default 4)
+          --dead-after T         a latent is dead after T tokens without firing (default 10000000)
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
           --json                 print one JSON object with the final metrics as the last line
@@ -42,7 +43,7 @@ public static class TrainCommand
         var model = new SaeConfig(data.InputDim, o.Int("latents", 512), o.Int("k", 8));
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
-            WarmupSteps: o.IntOrNull("warmup"), Seed: data.Seed);
+            WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed);
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae.saeckpt")!;
         bool json = o.Flag("json");
@@ -57,7 +58,7 @@ public static class TrainCommand
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
-        using var backend = CreateBackend(backendName);
+        using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(data);
         using var sae = Sae.CreateRandom(backend, model, train.Seed);
         output.WriteLine($"Training TopK SAE d={model.InputDim} F={model.Latents} k={model.K} on {backend.Name}: " +
@@ -78,12 +79,6 @@ public static class TrainCommand
             $"{summary["tokens_per_second"]:F0} tokens/s  → {outPath}"));
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
-    }
-
-    private static Backend CreateBackend(string? name)
-    {
-        try { return Backends.Create(name); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
     }
 
     private static (double Seconds, StepResult Last) Train(Sae sae, TrainConfig train, SyntheticActivations source, int logEvery, TextWriter output)
