@@ -20,13 +20,13 @@ public class EncodeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var p = Shape.Split('x').Select(int.Parse).ToArray();
+        var s = BenchShape.Parse(Shape);
         backend = new CpuBackend();
-        sae = Sae.CreateRandom(backend, new SaeConfig(p[0], p[1], p[2]), seed: 0);
+        sae = s.CreateSae(backend);
         var rng = new Random(1);
-        x = backend.FromHost<float>(Enumerable.Range(0, p[3] * p[0]).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray());
-        pre = backend.Allocate<float>((long)p[3] * p[1]);
-        codes = new SparseCodes(backend, p[3], p[2]);
+        x = backend.FromHost<float>(Enumerable.Range(0, s.B * s.D).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray());
+        pre = backend.Allocate<float>((long)s.B * s.F);
+        codes = new SparseCodes(backend, s.B, s.K);
         backend.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
     }
 

@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using SaeGpu.Compute;
-using SaeGpu.Data;
 using SaeGpu.Model;
+using SaeGpu.Data;
 using SaeGpu.Training;
 
 namespace SaeGpu.Benchmarks;
@@ -26,12 +26,12 @@ public class TrainStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var p = Shape.Split('x').Select(int.Parse).ToArray();
+        var s = BenchShape.Parse(Shape);
         backend = new CpuBackend();
-        sae = Sae.CreateRandom(backend, new SaeConfig(p[0], p[1], p[2]), seed: 0);
-        trainer = new Trainer(sae, new TrainConfig(BatchSize: p[3], Steps: 1_000_000));
-        batch = new float[(long)p[3] * p[0]];
-        new SyntheticActivations(new SyntheticOptions(InputDim: p[0], Features: p[1] / 4, MeanActive: p[2])).NextBatch(batch);
+        sae = s.CreateSae(backend);
+        trainer = new Trainer(sae, new TrainConfig(BatchSize: s.B, Steps: 1_000_000));
+        batch = new float[(long)s.B * s.D];
+        new SyntheticActivations(new SyntheticOptions(InputDim: s.D, Features: s.F / 4, MeanActive: s.K)).NextBatch(batch);
         trainer.Step(batch);
     }
 
