@@ -1,9 +1,10 @@
+using BenchmarkDotNet.Attributes;
 using SaeGpu.Compute;
 using SaeGpu.Model;
 
 namespace SaeGpu.Benchmarks;
 
-/// <summary>A benchmark shape written "d x F x k x B", and a CPU-backend SAE of that shape.</summary>
+/// <summary>A benchmark shape written "d x F x k x B".</summary>
 public sealed record BenchShape(int D, int F, int K, int B)
 {
     /// <summary>Parses "768x16384x32x4096".</summary>
@@ -12,7 +13,34 @@ public sealed record BenchShape(int D, int F, int K, int B)
         var p = s.Split('x').Select(int.Parse).ToArray();
         return new BenchShape(p[0], p[1], p[2], p[3]);
     }
+}
 
-    /// <summary>A seeded random SAE of this shape on <paramref name="backend"/>.</summary>
-    public Sae CreateSae(Backend backend) => Sae.CreateRandom(backend, new SaeConfig(D, F, K), seed: 0);
+/// <summary>
+/// Base of the CPU-backend benchmarks: the design's benchmark shape (d 768, F 16384, k 32, B 4096) and a smaller one,
+/// a CPU backend and a seeded random SAE of the shape.
+/// </summary>
+public abstract class CpuSaeBenchmark
+{
+    /// <summary>d, F, k, B.</summary>
+    [Params("768x16384x32x4096", "768x4096x32x1024")]
+    public string Shape { get; set; } = "";
+
+    protected Backend Backend { get; private set; } = null!;
+    protected Sae Sae { get; private set; } = null!;
+
+    /// <summary>Creates the backend and SAE; returns the parsed shape for the derived setup.</summary>
+    protected BenchShape CreateSae()
+    {
+        var s = BenchShape.Parse(Shape);
+        Backend = new CpuBackend();
+        Sae = Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K), seed: 0);
+        return s;
+    }
+
+    /// <summary>Frees the SAE and backend.</summary>
+    protected void DisposeSae()
+    {
+        Sae.Dispose();
+        Backend.Dispose();
+    }
 }

@@ -1,20 +1,17 @@
 using System.Text.Json;
 using SaeGpu.Cli;
+using SaeGpu.Tests.Support;
 using Xunit;
 
 namespace SaeGpu.Tests.Cli;
 
-public class CliTests : IDisposable
+public class CliTests : TempDirectory
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("saegpu-cli").FullName;
-
-    public void Dispose() => Directory.Delete(dir, recursive: true);
-
     [Fact]
     public void Train_Json_LastLineHasTheReportedMetrics()
     {
         var output = new StringWriter();
-        string ckpt = Path.Combine(dir, "s.saeckpt");
+        string ckpt = Path.Combine(Dir, "s.saeckpt");
         int code = TrainCommand.Run(["--steps", "300", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
             "--k", "4", "--mean-active", "2", "--json", "--out", ckpt, "--backend", "cpu"], output);
         Assert.Equal(0, code);

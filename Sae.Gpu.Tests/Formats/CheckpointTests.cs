@@ -5,18 +5,14 @@ using Xunit;
 
 namespace SaeGpu.Tests.Formats;
 
-public class CheckpointTests : IDisposable
+public class CheckpointTests : TempDirectory
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("saegpu-ckpt").FullName;
-
-    public void Dispose() => Directory.Delete(dir, recursive: true);
-
     [Fact]
     public void SaveThenLoad_RoundTripsWeightsAndConfig()
     {
         using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
         TestBackends.Cpu.Upload<float>([1, 2, 3, 4, 5], sae.BDec);
-        string path = Path.Combine(dir, "a.saeckpt");
+        string path = Path.Combine(Dir, "a.saeckpt");
         Checkpoint.Save(sae, path);
         using var loaded = Checkpoint.Load(TestBackends.Reference, path);
         Assert.Equal(sae.Config, loaded.Config);
@@ -25,17 +21,17 @@ public class CheckpointTests : IDisposable
         Assert.Equal(a.BEnc, b.BEnc);
         Assert.Equal(a.WDec, b.WDec);
         Assert.Equal(a.BDec, b.BDec);
-        Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(dir, ".*")));
+        Assert.Empty(Directory.GetFiles(Dir, "*.tmp", SearchOption.AllDirectories).Concat(Directory.GetFiles(Dir, ".*")));
     }
 
     [Fact]
     public void Load_ThrowsForMissingFile() =>
-        Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(TestBackends.Cpu, Path.Combine(dir, "none"))).Message);
+        Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(TestBackends.Cpu, Path.Combine(Dir, "none"))).Message);
 
     [Fact]
     public void Load_ThrowsForForeignFile()
     {
-        string path = Path.Combine(dir, "x.bin");
+        string path = Path.Combine(Dir, "x.bin");
         File.WriteAllText(path, "definitely not a checkpoint");
         Assert.Contains("not a SaeGpu checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path)).Message);
     }
@@ -44,7 +40,7 @@ public class CheckpointTests : IDisposable
     public void Load_ThrowsForTruncatedFile_NamingSizes()
     {
         using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
-        string path = Path.Combine(dir, "t.saeckpt");
+        string path = Path.Combine(Dir, "t.saeckpt");
         Checkpoint.Save(sae, path);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..^4]);
@@ -56,7 +52,7 @@ public class CheckpointTests : IDisposable
     [Fact]
     public void Save_OverwritesExistingCheckpointCompletely()
     {
-        string path = Path.Combine(dir, "o.saeckpt");
+        string path = Path.Combine(Dir, "o.saeckpt");
         using (var big = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 3), seed: 1)) Checkpoint.Save(big, path);
         using var small = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(2, 3, 1), seed: 2);
         Checkpoint.Save(small, path);
