@@ -9,6 +9,7 @@ public class EncodeBenchmarks : CpuSaeBenchmark
 {
     private Tensor<float> x = null!, pre = null!;
     private SparseCodes codes = null!;
+    private int k;
 
     [GlobalSetup]
     public void Setup()
@@ -17,7 +18,8 @@ public class EncodeBenchmarks : CpuSaeBenchmark
         var rng = new Random(1);
         x = Backend.FromHost<float>(Enumerable.Range(0, s.B * s.D).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray());
         pre = Backend.Allocate<float>((long)s.B * s.F);
-        codes = new SparseCodes(Backend, s.B, s.K);
+        codes = new SparseCodes(Backend, s.B, (long)s.B * s.K);
+        k = s.K;
         CpuEncode();
     }
 
@@ -25,7 +27,7 @@ public class EncodeBenchmarks : CpuSaeBenchmark
     public void CpuEncode() => Backend.Encode(x, Sae.BDec, Sae.WEnc, Sae.BEnc, pre);
 
     [Benchmark]
-    public void CpuTopK() => Backend.TopK(pre, codes);
+    public void CpuTopK() => Backend.TopK(pre, k, absolute: false, codes);
 
     [GlobalCleanup]
     public void Cleanup()

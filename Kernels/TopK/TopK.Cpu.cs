@@ -9,7 +9,7 @@ public static partial class TopK
     /// Fast CPU path: rows in parallel; each row keeps a k-entry min-heap (root = weakest kept entry under the
     /// selection order) filled in one pass that skips 8-entry blocks with no candidate by one vector compare, then sorts the kept latents by index into its padded slot; a final pass compacts.
     /// </summary>
-    public static void Cpu(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values)
+    public static void Cpu(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values)
     {
         int b = pre.Length / f;
         int[] counts = ArrayPool<int>.Shared.Rent(b);
@@ -19,7 +19,7 @@ public static partial class TopK
             {
                 fixed (float* pp = pre) fixed (int* pi = indices) fixed (float* pv = values)
                 {
-                    var job = new RowJob(pp, pi, pv, f, k);
+                    var job = new RowJob(pp, pi, pv, f, k, absolute);
                     var cnt = counts;
                     Simd.ParallelChunks(b, (lo, hi) => { for (int r = lo; r < hi; r++) cnt[r] = job.Row(r); });
                 }
@@ -29,7 +29,7 @@ public static partial class TopK
         finally { ArrayPool<int>.Shared.Return(counts); }
     }
 
-    private readonly unsafe struct RowJob(float* pre, int* indices, float* values, int f, int k)
+    private readonly unsafe struct RowJob(float* pre, int* indices, float* values, int f, int k, bool absolute)
     {
         public int Row(int r)
         {
@@ -42,16 +42,20 @@ public static partial class TopK
             for (; j <= f - 8; j += 8)
             {
                 var bar = Vector256.Create(n < k ? 0f : hv[0]);
-                if (Vector256.GreaterThanAny(Vector256.Load(row + j), bar))
+                var block = Vector256.Load(row + j);
+                if (Vector256.GreaterThanAny(absolute ? Vector256.Abs(block) : block, bar))
                     for (int q = j; q < j + 8; q++) Offer(row[q], q, hv, hi, ref n);
             }
             for (; j < f; j++) Offer(row[j], j, hv, hi, ref n);
             SortByIndex(hv, hi, n);
+            for (int q = 0; q < n; q++) hv[q] = row[hi[q]];
             return n;
         }
 
-        private void Offer(float v, int j, float* hv, int* hi, ref int n)
+        // The heap holds scores (|pre| for AbsTopK); signed values are restored after sorting.
+        private void Offer(float x, int j, float* hv, int* hi, ref int n)
         {
+            float v = absolute ? MathF.Abs(x) : x;
             if (v <= 0) return;
             if (n < k) { hv[n] = v; hi[n] = j; SiftUp(hv, hi, n++); }
             else if (v > hv[0]) { hv[0] = v; hi[0] = j; SiftDown(hv, hi, n); }

@@ -14,11 +14,12 @@ public static partial class TopK
     /// <summary>
     /// Step 1 of 3 on the GPU (then <see cref="ExclusiveScan"/> on counts, then <see cref="GpuCompactV1"/>).
     /// One group per row runs k rounds; round r finds, by a strided scan and a shared-memory tree reduction, the first
-    /// positive entry after the previous winner in the selection order (value desc, index asc), and writes it to the
+    /// entry with a positive score (pre, or |pre| when absolute ≠ 0) after the previous winner in the selection order
+    /// (score desc, index asc), and writes it (its signed value) to the
     /// padded slot row·k + r. Stops early when no positive entry is left; counts[row] = entries written.
     /// </summary>
     public static void GpuSelectV1(ArrayView<float> pre, ArrayView<int> paddedIdx, ArrayView<float> paddedVal,
-        ArrayView<int> counts, int f, int k)
+        ArrayView<int> counts, int f, int k, int absolute)
     {
         var sv = SharedMemory.Allocate<float>(GpuGroup);
         var si = SharedMemory.Allocate<int>(GpuGroup);
@@ -33,7 +34,7 @@ public static partial class TopK
             int bestI = -1;
             for (int j = t; j < f; j += GpuGroup)
             {
-                float v = pre[rowStart + j];
+                float v = absolute != 0 ? Math.Abs(pre[rowStart + j]) : pre[rowStart + j];
                 if (v > 0f && Csr.Before(prevV, prevI, v, j) && (bestI < 0 || Csr.Before(v, j, bestV, bestI)))
                 {
                     bestV = v;
@@ -65,7 +66,7 @@ public static partial class TopK
                 if (t == 0)
                 {
                     paddedIdx[(long)row * k + r] = prevI;
-                    paddedVal[(long)row * k + r] = prevV;
+                    paddedVal[(long)row * k + r] = pre[rowStart + prevI];
                 }
                 count++;
             }

@@ -1,14 +1,20 @@
 namespace SaeGpu.Kernels;
 
 /// <summary>
-/// TopK selection on ReLU(pre) into CSR sparse codes. For each row b of pre [B, F], keeps the k largest strictly
-/// positive entries (ties: lower latent index wins), so a row holds min(k, #positive) entries. Output: offsets [B+1],
-/// indices and values with capacity B·k; within a row, entries are ordered by latent index ascending.
+/// TopK selection into CSR sparse codes. For each row b of pre [B, F], keeps the k entries with the largest score
+/// (ties: lower latent index wins) among those with a positive score, writing their values:
+/// <list type="bullet">
+/// <item>TopK (absolute = false): score = pre, so only pre &gt; 0 competes — TopK on ReLU(pre);</item>
+/// <item>AbsTopK (absolute = true): score = |pre|, values keep their sign (AbsTopK, arXiv 2510.00404: hard thresholding,
+/// the prox of the indicator of {‖z‖₀ ≤ k} without non-negativity); exact zeros never compete.</item>
+/// </list>
+/// A row holds min(k, #eligible) entries. Output: offsets [B+1], indices and values with capacity ≥ B·k; within a row,
+/// entries are ordered by latent index ascending.
 /// </summary>
 public static partial class TopK
 {
     /// <summary>Scalar oracle: full sort of each row's positive entries by (value desc, index asc).</summary>
-    public static void Reference(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values)
+    public static void Reference(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values)
     {
         int b = pre.Length / f;
         var counts = new int[b];
@@ -16,9 +22,10 @@ public static partial class TopK
         {
             var row = pre.Slice(r * f, f);
             var positive = new List<int>();
-            for (int j = 0; j < f; j++) if (row[j] > 0) positive.Add(j);
             var rowArr = row.ToArray();
-            positive.Sort((p, q) => rowArr[p] != rowArr[q] ? rowArr[q].CompareTo(rowArr[p]) : p.CompareTo(q));
+            var score = rowArr.Select(v => absolute ? Math.Abs(v) : v).ToArray();
+            for (int j = 0; j < f; j++) if (score[j] > 0) positive.Add(j);
+            positive.Sort((p, q) => score[p] != score[q] ? score[q].CompareTo(score[p]) : p.CompareTo(q));
             var kept = positive.Take(k).Order().ToArray();
             for (int s = 0; s < kept.Length; s++)
             {

@@ -51,6 +51,9 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property TopK_Cpu_MatchesReference() => Agree(OpCases.TopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property TopK_Gpu_MatchesReference() => Agree(OpCases.TopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
+    [Property(MaxTest = CpuCases)] public Property AbsTopK_Cpu_MatchesReference() => Agree(OpCases.AbsTopK, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
+
     [Property(MaxTest = CpuCases)] public Property SparseDecode_Cpu_MatchesReference() => Agree(OpCases.SparseDecode, "cpu", Default, s => Sum(s.K));
     [Property(MaxTest = GpuCases)] public Property SparseDecode_Gpu_MatchesReference() => Agree(OpCases.SparseDecode, "gpu", Default, s => Sum(s.K));
 

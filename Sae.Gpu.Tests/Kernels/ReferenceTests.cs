@@ -23,10 +23,24 @@ public class ReferenceTests
         var offsets = new int[4];
         var idx = new int[6];
         var val = new float[6];
-        TopK.Reference(pre, 6, 2, offsets, idx, val);
+        TopK.Reference(pre, 6, 2, absolute: false, offsets, idx, val);
         Assert.Equal([0, 2, 3, 3], offsets);
         Assert.Equal([1, 3, 2], idx[..3]);
         Assert.Equal([2f, 2f, 0.25f], val[..3]);
+    }
+
+    [Fact]
+    public void AbsTopK_Reference_KeepsLargestMagnitudes_WithSign()
+    {
+        // Row 0: |−3| wins, then the tie |2| = |−2| goes to the lower index 1. Row 1: zeros never compete.
+        float[] pre = [-3, 2, -2, 0, -0.5f, 0];
+        var offsets = new int[3];
+        var idx = new int[4];
+        var val = new float[4];
+        TopK.Reference(pre, 3, 2, absolute: true, offsets, idx, val);
+        Assert.Equal([0, 2, 3], offsets);
+        Assert.Equal([0, 1, 1], idx[..3]);
+        Assert.Equal([-3f, 2f, -0.5f], val[..3]);
     }
 
     [Fact]

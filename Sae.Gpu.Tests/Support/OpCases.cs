@@ -60,11 +60,16 @@ public static class OpCases
     }
 
     /// <summary>offsets, indices, values (as floats) of TopK on generated pre [B, F].</summary>
-    public static float[][] TopK(Backend be, Shape s)
+    public static float[][] TopK(Backend be, Shape s) => TopK(be, s, absolute: false);
+
+    /// <summary>AbsTopK: the same op selecting by |pre|, values signed.</summary>
+    public static float[][] AbsTopK(Backend be, Shape s) => TopK(be, s, absolute: true);
+
+    private static float[][] TopK(Backend be, Shape s, bool absolute)
     {
         using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
         using var codes = PoisonedCodes(be, s);
-        be.TopK(pre, codes);
+        be.TopK(pre, s.K, absolute, codes);
         var (o, i, v) = codes.ToHost();
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
@@ -160,7 +165,7 @@ public static class OpCases
     /// <summary>Codes on <paramref name="be"/> from host CSR arrays (indices/values padded to capacity).</summary>
     public static SparseCodes Upload(Backend be, Shape s, (int[] Offsets, int[] Indices, float[] Values) host)
     {
-        var codes = new SparseCodes(be, s.B, s.K);
+        var codes = new SparseCodes(be, s.B, (long)s.B * s.K);
         be.Upload<int>(host.Offsets, codes.Offsets);
         be.Upload<int>(host.Indices, codes.Indices);
         be.Upload<float>(host.Values, codes.Values);
@@ -171,7 +176,7 @@ public static class OpCases
 
     private static SparseCodes PoisonedCodes(Backend be, Shape s)
     {
-        var codes = new SparseCodes(be, s.B, s.K);
+        var codes = new SparseCodes(be, s.B, (long)s.B * s.K);
         be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B + 1).ToArray(), codes.Offsets);
         be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B * s.K).ToArray(), codes.Indices);
         be.Upload<float>(Enumerable.Repeat(float.NaN, s.B * s.K).ToArray(), codes.Values);

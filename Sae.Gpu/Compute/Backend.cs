@@ -50,8 +50,18 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.Encode"/>: pre [B, F] = (x [B, d] − bDec [d]) · W_encᵀ ([F, d]) + bEnc [F].</summary>
     public abstract void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre);
 
-    /// <summary><see cref="Kernels.TopK"/>: per row of pre [B, F], the k largest positive entries into <paramref name="codes"/> (k = codes.MaxPerRow).</summary>
-    public abstract void TopK(Tensor<float> pre, SparseCodes codes);
+    /// <summary>
+    /// <see cref="Kernels.TopK"/>: per row of pre [B, F], the k entries with the largest positive score (pre, or |pre| with
+    /// their signs when <paramref name="absolute"/>) into <paramref name="codes"/> (capacity ≥ B·k).
+    /// </summary>
+    public abstract void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes);
+
+    /// <summary>Throws unless <paramref name="codes"/> can hold <paramref name="rows"/> rows of <paramref name="perRow"/> entries.</summary>
+    protected static void CheckCapacity(SparseCodes codes, long rows, long perRow)
+    {
+        if (codes.Rows != rows || codes.Capacity < rows * perRow)
+            throw new ArgumentException($"Sparse codes hold {codes.Rows} rows and {codes.Capacity} entries; need {rows} rows and {rows * perRow} entries.");
+    }
 
     /// <summary><see cref="Kernels.SparseDecode"/>: output [B, d] = bias [d] + codes · W [F, d].</summary>
     public abstract void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output);

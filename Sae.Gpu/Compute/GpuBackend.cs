@@ -38,7 +38,7 @@ public sealed class GpuBackend : Backend
     private readonly Dictionary<string, object> scratch = [];
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> encode;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, int> scan;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int> topkSelect;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> topkSelect;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
@@ -62,7 +62,7 @@ public sealed class GpuBackend : Backend
         var a = accelerator;
         encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
         scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
-        topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(Kernels.TopK.GpuSelectV1);
+        topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.TopK.GpuSelectV1);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
@@ -121,13 +121,14 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, SparseCodes codes)
+    public override void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes)
     {
-        int b = codes.Rows, k = codes.MaxPerRow, f = (int)(pre.Length / b);
+        CheckCapacity(codes, codes.Rows, k);
+        int b = codes.Rows, f = (int)(pre.Length / b);
         var pIdx = Scratch<int>("topk.idx", (long)b * k);
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
-        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k);
+        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k, absolute ? 1 : 0);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }

@@ -12,7 +12,7 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.Encode"/>.</summary>
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
-    static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values);
+    static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.SparseDecode"/>.</summary>
     static abstract void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output);
     /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
@@ -66,8 +66,11 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.Encode(H(x), H(bDec), H(wEnc), H(bEnc), H(pre));
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, SparseCodes codes) =>
-        TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), codes.MaxPerRow, H(codes.Offsets), H(codes.Indices), H(codes.Values));
+    public override void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), k, absolute, H(codes.Offsets), H(codes.Indices), H(codes.Values));
+    }
 
     /// <inheritdoc />
     public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
@@ -122,7 +125,7 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Reference(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
-    public static void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, offsets, indices, values);
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, offsets, indices, values);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Reference(offsets, indices, values, w, bias, output);
     /// <inheritdoc />
@@ -151,7 +154,7 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
-    public static void TopK(ReadOnlySpan<float> pre, int f, int k, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, offsets, indices, values);
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, offsets, indices, values);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Cpu(offsets, indices, values, w, bias, output);
     /// <inheritdoc />

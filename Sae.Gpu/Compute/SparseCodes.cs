@@ -4,36 +4,38 @@ namespace SaeGpu.Compute;
 /// Sparse codes of a batch in CSR form, the one structure every sparsifier writes and decode, backward and metrics read:
 /// <c>Offsets [B+1]</c> (row b's entries are Offsets[b] .. Offsets[b+1]), <c>Indices [capacity]</c> (latent of each entry),
 /// <c>Values [capacity]</c> (its activation). Within a row, entries are ordered by latent index ascending.
-/// Capacity is B·<see cref="MaxPerRow"/>; only the first Offsets[B] entries are meaningful.
+/// Only the first Offsets[B] ≤ <see cref="Capacity"/> entries are meaningful. Fixed-k selections need capacity B·k;
+/// batch-level selections (BatchTopK, Feature Choice) bound the total instead, so a row may hold more than k.
 /// </summary>
 public sealed class SparseCodes : IDisposable
 {
-    /// <summary>Allocates codes for <paramref name="rows"/> rows of up to <paramref name="maxPerRow"/> entries on <paramref name="backend"/>.</summary>
-    public SparseCodes(Backend backend, int rows, int maxPerRow)
+    /// <summary>Allocates codes for <paramref name="rows"/> rows and up to <paramref name="capacity"/> entries in all on <paramref name="backend"/>.</summary>
+    public SparseCodes(Backend backend, int rows, long capacity)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPerRow);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        if (capacity > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(capacity), $"capacity {capacity} exceeds {int.MaxValue} entries.");
         Rows = rows;
-        MaxPerRow = maxPerRow;
+        Capacity = (int)capacity;
         Offsets = backend.Allocate<int>(rows + 1L);
-        Indices = backend.Allocate<int>((long)rows * maxPerRow);
-        Values = backend.Allocate<float>((long)rows * maxPerRow);
+        Indices = backend.Allocate<int>(capacity);
+        Values = backend.Allocate<float>(capacity);
     }
 
     /// <summary>Number of rows B.</summary>
     public int Rows { get; }
 
-    /// <summary>Largest number of entries a row can hold (k for TopK).</summary>
-    public int MaxPerRow { get; }
+    /// <summary>Entries the codes can hold in all (B·k for TopK).</summary>
+    public int Capacity { get; }
 
     /// <summary>Row offsets [B+1].</summary>
     public Tensor<int> Offsets { get; }
 
-    /// <summary>Latent index per entry [B·MaxPerRow].</summary>
+    /// <summary>Latent index per entry [Capacity].</summary>
     public Tensor<int> Indices { get; }
 
-    /// <summary>Activation per entry [B·MaxPerRow].</summary>
+    /// <summary>Activation per entry [Capacity].</summary>
     public Tensor<float> Values { get; }
 
     /// <summary>Copies the codes to host arrays: offsets [B+1], indices and values [nnz].</summary>

@@ -87,9 +87,9 @@ public sealed class Sae : IDisposable
         int b = x.Length / d;
         using var xt = Backend.FromHost(x);
         using var pre = Backend.Allocate<float>((long)b * Config.Latents);
-        var codes = new SparseCodes(Backend, b, Config.K);
+        var codes = new SparseCodes(Backend, b, (long)b * Config.K);
         Backend.Encode(xt, BDec, WEnc, BEnc, pre);
-        Backend.TopK(pre, codes);
+        Backend.TopK(pre, Config.K, absolute: false, codes);
         return codes;
     }
 

@@ -41,7 +41,7 @@ public sealed class Trainer : IDisposable
         this.config = config.Validate();
         be = sae.Backend;
         (b, d, f) = (config.BatchSize, sae.Config.InputDim, sae.Config.Latents);
-        codes = new SparseCodes(be, b, sae.Config.K);
+        codes = new SparseCodes(be, b, (long)b * sae.Config.K);
         long bd = (long)b * d, fd = (long)f * d, cap = (long)b * sae.Config.K;
         (x, xhat, gOut) = (be.Allocate<float>(bd), be.Allocate<float>(bd), be.Allocate<float>(bd));
         pre = be.Allocate<float>((long)b * f);
@@ -110,7 +110,7 @@ public sealed class Trainer : IDisposable
     private void EncodeAndSelect()
     {
         be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        be.TopK(pre, codes);
+        be.TopK(pre, sae.Config.K, absolute: false, codes);
     }
 
     private void Decode() => be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
