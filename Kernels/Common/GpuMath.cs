@@ -13,6 +13,26 @@ public static class GpuMath
         return Warp.Shuffle(v, 0);
     }
 
+    /// <summary>Integer sum over the 32 lanes of a warp; every lane receives the total.</summary>
+    public static int WarpSumInt(int v)
+    {
+        for (int delta = Warp.WarpSize / 2; delta > 0; delta >>= 1)
+            v += Warp.ShuffleDown(v, delta);
+        return Warp.Shuffle(v, 0);
+    }
+
+    /// <summary>Inclusive prefix sum over the lanes of a warp (lane i gets Σ_{l ≤ i} v_l).</summary>
+    public static int WarpInclusiveScan(int v)
+    {
+        int lane = Warp.LaneIdx;
+        for (int delta = 1; delta < Warp.WarpSize; delta <<= 1)
+        {
+            int up = Warp.ShuffleUp(v, delta);
+            if (lane >= delta) v += up;
+        }
+        return v;
+    }
+
     /// <summary>Row of CSR entry p by binary search over offsets [B+1] (device twin of <see cref="Csr.RowOf"/>).</summary>
     public static int RowOf(ArrayView<int> offsets, int p)
     {

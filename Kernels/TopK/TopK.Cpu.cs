@@ -57,42 +57,8 @@ public static partial class TopK
         {
             float v = absolute ? MathF.Abs(x) : x;
             if (v <= 0) return;
-            if (n < k) { hv[n] = v; hi[n] = j; SiftUp(hv, hi, n++); }
-            else if (v > hv[0]) { hv[0] = v; hi[0] = j; SiftDown(hv, hi, n); }
-        }
-
-        // Heap order: parent is weaker (comes later in the selection order) than its children.
-        private static bool Weaker(float* v, int* i, int a, int b) => Csr.Before(v[b], i[b], v[a], i[a]);
-
-        private static void Swap(float* v, int* i, int a, int b)
-        {
-            (v[a], v[b]) = (v[b], v[a]);
-            (i[a], i[b]) = (i[b], i[a]);
-        }
-
-        private static void SiftUp(float* v, int* i, int c)
-        {
-            while (c > 0)
-            {
-                int p = (c - 1) >> 1;
-                if (!Weaker(v, i, c, p)) return;
-                Swap(v, i, c, p);
-                c = p;
-            }
-        }
-
-        private static void SiftDown(float* v, int* i, int n)
-        {
-            int p = 0;
-            while (true)
-            {
-                int l = 2 * p + 1, r = l + 1, m = p;
-                if (l < n && Weaker(v, i, l, m)) m = l;
-                if (r < n && Weaker(v, i, r, m)) m = r;
-                if (m == p) return;
-                Swap(v, i, p, m);
-                p = m;
-            }
+            if (n < k) { hv[n] = v; hi[n] = j; Heap.SiftUp(new Span<float>(hv, k), new Span<int>(hi, k), n++); }
+            else if (v > hv[0]) { hv[0] = v; hi[0] = j; Heap.SiftDown(new Span<float>(hv, k), new Span<int>(hi, k), n); }
         }
 
         private static void SortByIndex(float* v, int* i, int n)

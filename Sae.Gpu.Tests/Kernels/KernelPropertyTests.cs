@@ -54,6 +54,15 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property AbsTopK_Cpu_MatchesReference() => Agree(OpCases.AbsTopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
+    [Property(MaxTest = CpuCases)] public Property ThresholdSelect_Cpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property ThresholdSelect_Gpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "gpu", Default, _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property BatchTopK_Cpu_MatchesReference() => Agree(OpCases.BatchTopK, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property BatchTopK_Gpu_MatchesReference() => Agree(OpCases.BatchTopK, "gpu", Default, _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property FeatureChoice_Cpu_MatchesReference() => Agree(OpCases.FeatureChoice, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property FeatureChoice_Gpu_MatchesReference() => Agree(OpCases.FeatureChoice, "gpu", Shapes([1, 5, 17, 257, 300], [1], [1, 7, 33]), _ => 0, 0);
+
     [Property(MaxTest = CpuCases)] public Property SparseDecode_Cpu_MatchesReference() => Agree(OpCases.SparseDecode, "cpu", Default, s => Sum(s.K));
     [Property(MaxTest = GpuCases)] public Property SparseDecode_Gpu_MatchesReference() => Agree(OpCases.SparseDecode, "gpu", Default, s => Sum(s.K));
 

@@ -44,6 +44,46 @@ public class ReferenceTests
     }
 
     [Fact]
+    public void BatchTopK_Reference_KeepsBudgetAcrossRows_TiesInFlatOrder()
+    {
+        // B = 2, F = 3, m = 3: 5 is largest; the three 2s tie for the last two slots → flat indices 1 and 3 win over 5.
+        float[] pre = [5, 2, -1, 2, 0, 2];
+        var t = new float[3];
+        var c = new int[3];
+        BatchTopKThreshold.Reference(pre, 3, t, c);
+        var offsets = new int[3];
+        var idx = new int[6];
+        var val = new float[6];
+        ThresholdSelect.Reference(pre, t, c, offsets, idx, val);
+        Assert.Equal([0, 2, 3], offsets);
+        Assert.Equal([0, 1, 0], idx[..3]);
+        Assert.Equal([5f, 2f, 2f], val[..3]);
+    }
+
+    [Fact]
+    public void FeatureChoice_Reference_EachLatentKeepsItsTopTokens()
+    {
+        // B = 3, F = 2, m = 1: latent 0's best token is row 1 (tie with row 2 → lower row); latent 1 has no positive entry.
+        float[] pre = [1, -1, 3, 0, 3, -2];
+        var t = new float[2];
+        var c = new int[2];
+        ColumnTopKThreshold.Reference(pre, 1, t, c);
+        Assert.Equal([3f, 0f], t);
+        Assert.Equal([1, -1], c);
+        var offsets = new int[4];
+        var idx = new int[6];
+        var val = new float[6];
+        ThresholdSelect.Reference(pre, t, c, offsets, idx, val);
+        Assert.Equal([0, 0, 1, 1], offsets);
+        Assert.Equal(0, idx[0]);
+        Assert.Equal(3f, val[0]);
+    }
+
+    [Fact]
+    public void ThresholdSelect_Reference_ThrowsWhenCapacityIsTooSmall() =>
+        Assert.Throws<InvalidOperationException>(() => ThresholdSelect.Reference([1, 2], [0, 0], [-1, -1], new int[2], new int[1], new float[1]));
+
+    [Fact]
     public void SparseDecode_Reference_HandCase()
     {
         // Row 0: 2·W[1] + b; row 1: empty → b.

@@ -68,8 +68,46 @@ public static class OpCases
     private static float[][] TopK(Backend be, Shape s, bool absolute)
     {
         using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
-        using var codes = PoisonedCodes(be, s);
+        using var codes = PoisonedCodes(be, s, (long)s.B * s.K);
         be.TopK(pre, s.K, absolute, codes);
+        var (o, i, v) = codes.ToHost();
+        return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
+    }
+
+    /// <summary>Codes of ThresholdSelect with generated thresholds in {0, ½, 1, random} and cuts in [−1, B].</summary>
+    public static float[][] ThresholdSelect(Backend be, Shape s)
+    {
+        var rng = new Random(s.Seed + 3);
+        var t = s.Values(s.F, 28).Select(v => MathF.Abs(v) * (rng.Next(3) == 0 ? 0 : 1)).ToArray();
+        var c = Enumerable.Range(0, s.F).Select(_ => rng.Next(-1, s.B + 1)).ToArray();
+        using var thresholds = be.FromHost<float>(t);
+        using var cuts = be.FromHost<int>(c);
+        return Select(be, s, (pre, codes) => be.ThresholdSelect(pre, thresholds, cuts, codes));
+    }
+
+    /// <summary>BatchTopK: codes of the k·B largest positive entries of the batch (threshold op then ThresholdSelect).</summary>
+    public static float[][] BatchTopK(Backend be, Shape s) => Select(be, s, (pre, codes) =>
+    {
+        using var thresholds = be.Allocate<float>(s.F);
+        using var cuts = be.Allocate<int>(s.F);
+        be.BatchTopKThreshold(pre, s.K * s.B, thresholds, cuts);
+        be.ThresholdSelect(pre, thresholds, cuts, codes);
+    });
+
+    /// <summary>Feature Choice: codes of each latent's top-m tokens, m = K (threshold op then ThresholdSelect).</summary>
+    public static float[][] FeatureChoice(Backend be, Shape s) => Select(be, s, (pre, codes) =>
+    {
+        using var thresholds = be.Allocate<float>(s.F);
+        using var cuts = be.Allocate<int>(s.F);
+        be.ColumnTopKThreshold(pre, s.K, thresholds, cuts);
+        be.ThresholdSelect(pre, thresholds, cuts, codes);
+    });
+
+    private static float[][] Select(Backend be, Shape s, Action<Tensor<float>, SparseCodes> select)
+    {
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
+        using var codes = PoisonedCodes(be, s, (long)s.B * s.F);
+        select(pre, codes);
         var (o, i, v) = codes.ToHost();
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
@@ -174,12 +212,12 @@ public static class OpCases
 
     private static Tensor<float> Poisoned(Backend be, int n) => be.FromHost<float>(Enumerable.Repeat(float.NaN, n).ToArray());
 
-    private static SparseCodes PoisonedCodes(Backend be, Shape s)
+    private static SparseCodes PoisonedCodes(Backend be, Shape s, long capacity)
     {
-        var codes = new SparseCodes(be, s.B, (long)s.B * s.K);
+        var codes = new SparseCodes(be, s.B, capacity);
         be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B + 1).ToArray(), codes.Offsets);
-        be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B * s.K).ToArray(), codes.Indices);
-        be.Upload<float>(Enumerable.Repeat(float.NaN, s.B * s.K).ToArray(), codes.Values);
+        be.Upload<int>(Enumerable.Repeat(int.MinValue, (int)capacity).ToArray(), codes.Indices);
+        be.Upload<float>(Enumerable.Repeat(float.NaN, (int)capacity).ToArray(), codes.Values);
         return codes;
     }
 }

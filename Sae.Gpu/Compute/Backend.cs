@@ -56,6 +56,18 @@ public abstract class Backend : IDisposable
     /// </summary>
     public abstract void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes);
 
+    /// <summary>
+    /// <see cref="Kernels.ThresholdSelect"/>: keep (b, j) of pre [B, F] when pre &gt; 0 and (pre &gt; thresholds[j] or
+    /// (pre == thresholds[j] and b ≤ cuts[j])), rows in latent order, into <paramref name="codes"/>.
+    /// </summary>
+    public abstract void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes);
+
+    /// <summary><see cref="Kernels.BatchTopKThreshold"/>: thresholds/cuts [F] selecting the m largest positive entries of pre [B, F].</summary>
+    public abstract void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
+
+    /// <summary><see cref="Kernels.ColumnTopKThreshold"/>: thresholds/cuts [F] selecting each column's m largest positive entries.</summary>
+    public abstract void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
+
     /// <summary>Throws unless <paramref name="codes"/> can hold <paramref name="rows"/> rows of <paramref name="perRow"/> entries.</summary>
     protected static void CheckCapacity(SparseCodes codes, long rows, long perRow)
     {

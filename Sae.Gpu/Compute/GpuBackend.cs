@@ -41,6 +41,11 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> topkSelect;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int> thresholdCount;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> thresholdFill;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int> countAtLeast;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, long> countTies;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> columnThreshold;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> valueGrad;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
@@ -64,6 +69,11 @@ public sealed class GpuBackend : Backend
         scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
         topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.TopK.GpuSelectV1);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
+        thresholdCount = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int>(Kernels.ThresholdSelect.GpuCountV1);
+        thresholdFill = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.ThresholdSelect.GpuFillV1);
+        countAtLeast = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int>(Kernels.BatchTopKThreshold.GpuCountAtLeastV1);
+        countTies = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, long>(Kernels.BatchTopKThreshold.GpuCountTiesV1);
+        columnThreshold = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.ColumnTopKThreshold.GpuV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
         valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.ValueGrad.GpuV1);
@@ -131,6 +141,78 @@ public sealed class GpuBackend : Backend
         topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k, absolute ? 1 : 0);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+    }
+
+    /// <inheritdoc />
+    public override void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes)
+    {
+        int b = codes.Rows, f = (int)thresholds.Length;
+        var counts = Scratch<int>("select.counts", b);
+        thresholdCount(Kernels.ThresholdSelect.GpuConfig(b), V(pre), V(thresholds), V(cuts), counts, f);
+        scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
+        thresholdFill(Kernels.ThresholdSelect.GpuConfig(b), V(pre), V(thresholds), V(cuts), V(codes.Offsets), V(codes.Indices), V(codes.Values), f);
+    }
+
+    /// <summary>
+    /// GPU BatchTopK threshold: the host bisects on the float bit pattern with a device counting kernel (31 rounds) to find
+    /// τ, the m-th largest value; only when ties at τ overflow the budget does it bisect on the flat index (≤ 27 rounds) for
+    /// the last admitted tie. Thresholds and cuts [F] are then uploaded.
+    /// </summary>
+    public override void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    {
+        int f = (int)thresholds.Length;
+        var counter = Scratch<int>("btk.counter", 1);
+        var config = Kernels.BatchTopKThreshold.GpuConfig(pre.Length);
+        int[] one = new int[1];
+        long CountAtLeast(int bits)
+        {
+            counter.MemSetToZero();
+            countAtLeast(config, V(pre), counter, bits);
+            accelerator.Synchronize();
+            counter.CopyToCPU(one);
+            return one[0];
+        }
+        long CountTies(int bits, long last)
+        {
+            counter.MemSetToZero();
+            countTies(config, V(pre), counter, bits, last);
+            accelerator.Synchronize();
+            counter.CopyToCPU(one);
+            return one[0];
+        }
+        var hostT = new float[f];
+        var hostC = new int[f];
+        if (CountAtLeast(1) <= m) Kernels.BatchTopKThreshold.KeepAllPositive(hostT, hostC);
+        else
+        {
+            int lo = 1, hi = 0x7F800001;
+            while (hi - lo > 1)
+            {
+                int mid = lo + (hi - lo) / 2;
+                if (CountAtLeast(mid) >= m) lo = mid; else hi = mid;
+            }
+            long above = lo == int.MaxValue ? 0 : CountAtLeast(lo + 1), need = m - above;
+            long last = pre.Length - 1;
+            if (CountTies(lo, last) > need)
+            {
+                long a = -1;
+                while (last - a > 1)
+                {
+                    long mid = a + (last - a) / 2;
+                    if (CountTies(lo, mid) >= need) last = mid; else a = mid;
+                }
+            }
+            Kernels.BatchTopKThreshold.FillCuts(BitConverter.Int32BitsToSingle(lo), last, hostT, hostC);
+        }
+        Upload<float>(hostT, thresholds);
+        Upload<int>(hostC, cuts);
+    }
+
+    /// <inheritdoc />
+    public override void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    {
+        int f = (int)thresholds.Length;
+        columnThreshold(Kernels.ColumnTopKThreshold.GpuConfig(f), V(pre), V(thresholds), V(cuts), (int)(pre.Length / f), f, m);
     }
 
     /// <inheritdoc />

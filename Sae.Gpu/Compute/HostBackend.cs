@@ -13,6 +13,12 @@ public interface IHostOps
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
     static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values);
+    /// <summary>See <see cref="Kernels.ThresholdSelect"/>.</summary>
+    static abstract void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values);
+    /// <summary>See <see cref="Kernels.BatchTopKThreshold"/>.</summary>
+    static abstract void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
+    /// <summary>See <see cref="Kernels.ColumnTopKThreshold"/>.</summary>
+    static abstract void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
     /// <summary>See <see cref="Kernels.SparseDecode"/>.</summary>
     static abstract void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output);
     /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
@@ -73,6 +79,18 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
     }
 
     /// <inheritdoc />
+    public override void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes) =>
+        TOps.ThresholdSelect(H(pre), H(thresholds), H(cuts), H(codes.Offsets), H(codes.Indices), H(codes.Values));
+
+    /// <inheritdoc />
+    public override void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
+        TOps.BatchTopKThreshold(H(pre), m, H(thresholds), H(cuts));
+
+    /// <inheritdoc />
+    public override void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
+        TOps.ColumnTopKThreshold(H(pre), m, H(thresholds), H(cuts));
+
+    /// <inheritdoc />
     public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
         TOps.SparseDecode(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(output));
 
@@ -127,6 +145,12 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, offsets, indices, values);
     /// <inheritdoc />
+    public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Reference(pre, thresholds, cuts, offsets, indices, values);
+    /// <inheritdoc />
+    public static void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.BatchTopKThreshold.Reference(pre, m, thresholds, cuts);
+    /// <inheritdoc />
+    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Reference(pre, m, thresholds, cuts);
+    /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Reference(offsets, indices, values, w, bias, output);
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Reference(x, xhat, scale, grad, sse);
@@ -155,6 +179,12 @@ public readonly struct CpuOps : IHostOps
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, offsets, indices, values);
+    /// <inheritdoc />
+    public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Cpu(pre, thresholds, cuts, offsets, indices, values);
+    /// <inheritdoc />
+    public static void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.BatchTopKThreshold.Cpu(pre, m, thresholds, cuts);
+    /// <inheritdoc />
+    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Cpu(pre, m, thresholds, cuts);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Cpu(offsets, indices, values, w, bias, output);
     /// <inheritdoc />
