@@ -27,7 +27,7 @@ public class EncodeBenchmarks : CpuSaeBenchmark
     public void CpuEncode() => Backend.Encode(x, Sae.BDec, Sae.WEnc, Sae.BEnc, pre);
 
     [Benchmark]
-    public void CpuTopK() => Backend.TopK(pre, k, absolute: false, codes);
+    public void CpuTopK() => Backend.TopK(pre, k, absolute: false, null, codes);
 
     [GlobalCleanup]
     public void Cleanup()

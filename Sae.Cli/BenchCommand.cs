@@ -118,14 +118,14 @@ public static class BenchCommand
         using var pre = be.Allocate<float>((long)batch * model.Latents);
         using var codes = new SparseCodes(be, batch, (long)batch * model.K);
         be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        be.TopK(pre, model.K, absolute: false, codes);
+        be.TopK(pre, model.K, absolute: false, null, codes);
         be.Synchronize();
         var clock = Stopwatch.StartNew();
         for (int s = 0; s < steps; s++) be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
         be.Synchronize();
         double encodeMs = clock.Elapsed.TotalMilliseconds / steps;
         clock.Restart();
-        for (int s = 0; s < steps; s++) be.TopK(pre, model.K, absolute: false, codes);
+        for (int s = 0; s < steps; s++) be.TopK(pre, model.K, absolute: false, null, codes);
         be.Synchronize();
         double topkMs = clock.Elapsed.TotalMilliseconds / steps;
         double gflops = 2.0 * batch * model.InputDim * model.Latents / (encodeMs / 1000) / 1e9;

@@ -12,7 +12,4 @@ public static partial class ExclusiveScan
         offsets[0] = 0;
         for (int i = 0; i < counts.Length; i++) offsets[i + 1] = offsets[i] + counts[i];
     }
-
-    /// <summary>CPU path: the scan is O(n) and memory-bound, so the serial loop is the fast path.</summary>
-    public static void Cpu(ReadOnlySpan<int> counts, Span<int> offsets) => Reference(counts, offsets);
 }

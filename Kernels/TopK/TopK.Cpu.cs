@@ -9,7 +9,8 @@ public static partial class TopK
     /// Fast CPU path: rows in parallel; each row keeps a k-entry min-heap (root = weakest kept entry under the
     /// selection order) filled in one pass that skips 8-entry blocks with no candidate by one vector compare, then sorts the kept latents by index into its padded slot; a final pass compacts.
     /// </summary>
-    public static void Cpu(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values)
+    public static void Cpu(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms,
+        Span<int> offsets, Span<int> indices, Span<float> values)
     {
         int b = pre.Length / f;
         int[] counts = ArrayPool<int>.Shared.Rent(b);
@@ -17,9 +18,9 @@ public static partial class TopK
         {
             unsafe
             {
-                fixed (float* pp = pre) fixed (int* pi = indices) fixed (float* pv = values)
+                fixed (float* pp = pre) fixed (int* pi = indices) fixed (float* pv = values) fixed (float* pt = targetNorms)
                 {
-                    var job = new RowJob(pp, pi, pv, f, k, absolute);
+                    var job = new RowJob(pp, pi, pv, f, k, absolute, targetNorms.IsEmpty ? null : pt);
                     var cnt = counts;
                     Simd.ParallelChunks(b, (lo, hi) => { for (int r = lo; r < hi; r++) cnt[r] = job.Row(r); });
                 }
@@ -29,7 +30,7 @@ public static partial class TopK
         finally { ArrayPool<int>.Shared.Return(counts); }
     }
 
-    private readonly unsafe struct RowJob(float* pre, int* indices, float* values, int f, int k, bool absolute)
+    private readonly unsafe struct RowJob(float* pre, int* indices, float* values, int f, int k, bool absolute, float* targets)
     {
         public int Row(int r)
         {
@@ -47,6 +48,11 @@ public static partial class TopK
                     for (int q = j; q < j + 8; q++) Offer(row[q], q, hv, hi, ref n);
             }
             for (; j < f; j++) Offer(row[j], j, hv, hi, ref n);
+            if (targets != null)
+            {
+                SortByRank(hv, hi, n);
+                n = AfaKeep(new ReadOnlySpan<float>(hv, n), targets[r]);
+            }
             SortByIndex(hv, hi, n);
             for (int q = 0; q < n; q++) hv[q] = row[hi[q]];
             return n;
@@ -59,6 +65,16 @@ public static partial class TopK
             if (v <= 0) return;
             if (n < k) { hv[n] = v; hi[n] = j; Heap.SiftUp(new Span<float>(hv, k), new Span<int>(hi, k), n++); }
             else if (v > hv[0]) { hv[0] = v; hi[0] = j; Heap.SiftDown(new Span<float>(hv, k), new Span<int>(hi, k), n); }
+        }
+
+        private static void SortByRank(float* v, int* i, int n)
+        {
+            for (int a = 1; a < n; a++)
+            {
+                int ki = i[a]; float kv = v[a]; int c = a - 1;
+                while (c >= 0 && Csr.Before(kv, ki, v[c], i[c])) { i[c + 1] = i[c]; v[c + 1] = v[c]; c--; }
+                i[c + 1] = ki; v[c + 1] = kv;
+            }
         }
 
         private static void SortByIndex(float* v, int* i, int n)

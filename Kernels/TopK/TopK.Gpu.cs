@@ -16,10 +16,11 @@ public static partial class TopK
     /// One group per row runs k rounds; round r finds, by a strided scan and a shared-memory tree reduction, the first
     /// entry with a positive score (pre, or |pre| when absolute ≠ 0) after the previous winner in the selection order
     /// (score desc, index asc), and writes it (its signed value) to the
-    /// padded slot row·k + r. Stops early when no positive entry is left; counts[row] = entries written.
+    /// padded slot row·k + r. Stops early when no positive entry is left; counts[row] = entries written. With
+    /// useTargets ≠ 0 (top-AFA) it also stops where the cumulative norm of the chosen scores best matches targetNorms[row].
     /// </summary>
     public static void GpuSelectV1(ArrayView<float> pre, ArrayView<int> paddedIdx, ArrayView<float> paddedVal,
-        ArrayView<int> counts, int f, int k, int absolute)
+        ArrayView<int> counts, ArrayView<float> targetNorms, int f, int k, int absolute, int useTargets)
     {
         var sv = SharedMemory.Allocate<float>(GpuGroup);
         var si = SharedMemory.Allocate<int>(GpuGroup);
@@ -28,6 +29,7 @@ public static partial class TopK
         float prevV = float.PositiveInfinity;
         int prevI = -1, count = 0;
         bool more = true;
+        float c2 = 0f, target = useTargets != 0 ? targetNorms[row] : 0f;
         for (int r = 0; r < k && more; r++)
         {
             float bestV = 0f;
@@ -61,6 +63,26 @@ public static partial class TopK
             prevI = si[0];
             Group.Barrier();
             more = prevI >= 0;
+            if (more && useTargets != 0)
+            {
+                // top-AFA: stop at the first cumulative norm reaching the target, keeping whichever side is closer.
+                float previous = MathF.Sqrt(c2);
+                c2 += prevV * prevV;
+                float c = MathF.Sqrt(c2);
+                if (c >= target)
+                {
+                    more = false;
+                    if (r == 0 || Math.Abs(previous - target) > Math.Abs(c - target))
+                    {
+                        if (t == 0)
+                        {
+                            paddedIdx[(long)row * k + r] = prevI;
+                            paddedVal[(long)row * k + r] = pre[rowStart + prevI];
+                        }
+                        count++;
+                    }
+                }
+            }
             if (more)
             {
                 if (t == 0)

@@ -10,7 +10,7 @@ public static partial class ValueGrad
 
     /// <summary>One warp per row; for each of the row's entries the lanes stride over d and shuffle-reduce the dot product.</summary>
     public static void GpuV1(ArrayView<int> offsets, ArrayView<int> indices, ArrayView<float> gOut, ArrayView<float> w,
-        ArrayView<float> gValues, int d)
+        ArrayView<float> gValues, int d, float shift)
     {
         int r = Grid.IdxX, lane = Group.IdxX;
         long o = (long)r * d;
@@ -20,7 +20,7 @@ public static partial class ValueGrad
             float s = 0f;
             for (int i = lane; i < d; i += 32) s += gOut[o + i] * w[wo + i];
             s = GpuMath.WarpSum(s);
-            if (lane == 0) gValues[p] = s;
+            if (lane == 0) gValues[p] = s + shift;
         }
     }
 }

@@ -63,6 +63,15 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property FeatureChoice_Cpu_MatchesReference() => Agree(OpCases.FeatureChoice, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property FeatureChoice_Gpu_MatchesReference() => Agree(OpCases.FeatureChoice, "gpu", Shapes([1, 5, 17, 257, 300], [1], [1, 7, 33]), _ => 0, 0);
 
+    [Property(MaxTest = CpuCases)] public Property TopAfa_Cpu_MatchesReference() => Agree(OpCases.TopAfa, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property TopAfa_Gpu_MatchesReference() => Agree(OpCases.TopAfa, "gpu", Shapes(Rows, [1], [1, 7, 33, 257]), _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property RowNorm_Cpu_MatchesReference() => Agree(OpCases.RowNorm, "cpu", Default, s => Sum(4 * s.D));
+    [Property(MaxTest = GpuCases)] public Property RowNorm_Gpu_MatchesReference() => Agree(OpCases.RowNorm, "gpu", Default, s => Sum(4 * s.D));
+
+    [Property(MaxTest = CpuCases)] public Property ColumnMax_Cpu_MatchesReference() => Agree(OpCases.ColumnMax, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property ColumnMax_Gpu_MatchesReference() => Agree(OpCases.ColumnMax, "gpu", Default, _ => 0, 0);
+
     [Property(MaxTest = CpuCases)] public Property SparseDecode_Cpu_MatchesReference() => Agree(OpCases.SparseDecode, "cpu", Default, s => Sum(s.K));
     [Property(MaxTest = GpuCases)] public Property SparseDecode_Gpu_MatchesReference() => Agree(OpCases.SparseDecode, "gpu", Default, s => Sum(s.K));
 

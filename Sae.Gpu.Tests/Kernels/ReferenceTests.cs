@@ -23,7 +23,7 @@ public class ReferenceTests
         var offsets = new int[4];
         var idx = new int[6];
         var val = new float[6];
-        TopK.Reference(pre, 6, 2, absolute: false, offsets, idx, val);
+        TopK.Reference(pre, 6, 2, absolute: false, default, offsets, idx, val);
         Assert.Equal([0, 2, 3, 3], offsets);
         Assert.Equal([1, 3, 2], idx[..3]);
         Assert.Equal([2f, 2f, 0.25f], val[..3]);
@@ -37,7 +37,7 @@ public class ReferenceTests
         var offsets = new int[3];
         var idx = new int[4];
         var val = new float[4];
-        TopK.Reference(pre, 3, 2, absolute: true, offsets, idx, val);
+        TopK.Reference(pre, 3, 2, absolute: true, default, offsets, idx, val);
         Assert.Equal([0, 2, 3], offsets);
         Assert.Equal([0, 1, 1], idx[..3]);
         Assert.Equal([-3f, 2f, -0.5f], val[..3]);
@@ -84,6 +84,30 @@ public class ReferenceTests
         Assert.Throws<InvalidOperationException>(() => ThresholdSelect.Reference([1, 2], [0, 0], [-1, -1], new int[2], new int[1], new float[1]));
 
     [Fact]
+    public void TopAfa_Reference_PicksCountWhoseCodeNormMatchesTarget()
+    {
+        // Scores 3, 4, 1 (in rank order 4, 3, 1): c = 4, 5, 5.10. Target 4.4 → 1 entry (|4 − 4.4| < |5 − 4.4|); target 4.6 → 2.
+        float[] pre = [3, 4, 1, 3, 4, 1];
+        var offsets = new int[3];
+        var idx = new int[6];
+        var val = new float[6];
+        TopK.Reference(pre, 3, 3, absolute: false, [4.4f, 4.6f], offsets, idx, val);
+        Assert.Equal([0, 1, 3], offsets);
+        Assert.Equal([1, 0, 1], idx[..3]);
+    }
+
+    [Fact]
+    public void RowNorm_And_ColumnMax_Reference_HandCases()
+    {
+        var norms = new float[1];
+        RowNorm.Reference([4, 5], [1, 1], norms);
+        Assert.Equal(5f, norms[0]);
+        var max = new float[2];
+        ColumnMax.Reference([-1, 2, -3, 1], max);
+        Assert.Equal([0f, 2f], max);
+    }
+
+    [Fact]
     public void SparseDecode_Reference_HandCase()
     {
         // Row 0: 2·W[1] + b; row 1: empty → b.
@@ -107,8 +131,8 @@ public class ReferenceTests
     {
         // Entries: row 0 latent 0, row 0 latent 1, row 1 latent 1; gOut rows [1, 2], [3, 0]; W rows [1, 1], [0, 2].
         var gv = new float[3];
-        ValueGrad.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3, 0], [1, 1, 0, 2], gv);
-        Assert.Equal([3f, 4f, 0f], gv);
+        ValueGrad.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3, 0], [1, 1, 0, 2], 0.5f, gv);
+        Assert.Equal([3.5f, 4.5f, 0.5f], gv);
     }
 
     [Fact]

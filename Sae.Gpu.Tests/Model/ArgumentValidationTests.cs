@@ -66,7 +66,7 @@ public class ArgumentValidationTests
         using var foreign = TestBackends.Reference.Allocate<float>(4);
         using var pre = TestBackends.Cpu.Allocate<float>(4);
         using var codes = new SparseCodes(TestBackends.Cpu, 1, 1);
-        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(foreign, 1, false, codes), "belongs to backend 'reference'");
+        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(foreign, 1, false, null, codes), "belongs to backend 'reference'");
     }
 
     [Fact]
@@ -81,7 +81,7 @@ public class ArgumentValidationTests
     {
         using var pre = TestBackends.Cpu.Allocate<float>(8);
         using var codes = new SparseCodes(TestBackends.Cpu, 2, 3);
-        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(pre, 2, false, codes), "need 2 rows and 4 entries");
+        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(pre, 2, false, null, codes), "need 2 rows and 4 entries");
     }
 
     [Fact] public void SparseCodes_ThrowsForZeroRows() => Assert.Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 0, 1));

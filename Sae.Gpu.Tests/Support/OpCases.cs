@@ -69,7 +69,7 @@ public static class OpCases
     {
         using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
         using var codes = PoisonedCodes(be, s, (long)s.B * s.K);
-        be.TopK(pre, s.K, absolute, codes);
+        be.TopK(pre, s.K, absolute, null, codes);
         var (o, i, v) = codes.ToHost();
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
@@ -106,7 +106,7 @@ public static class OpCases
     private static float[][] Select(Backend be, Shape s, Action<Tensor<float>, SparseCodes> select)
     {
         using var pre = be.FromHost<float>(s.Values(s.B * s.F, 5));
-        using var codes = PoisonedCodes(be, s, (long)s.B * s.F);
+        using var codes = PoisonedCodes(be, s, (long)s.B * Math.Max(s.F, s.K));
         select(pre, codes);
         var (o, i, v) = codes.ToHost();
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
@@ -142,8 +142,35 @@ public static class OpCases
         using var gOut = be.FromHost<float>(s.Values(s.B * s.D, 12));
         using var w = be.FromHost<float>(s.Values(s.F * s.D, 13));
         using var gv = Poisoned(be, s.B * s.K);
-        be.ValueGrad(codes, gOut, w, gv);
+        be.ValueGrad(codes, gOut, w, s.Seed % 3 * 0.25f, gv);
         return [be.ToHost(gv)[..host.Offsets[s.B]]];
+    }
+
+    /// <summary>norms [B] of generated rows around a generated center.</summary>
+    public static float[][] RowNorm(Backend be, Shape s)
+    {
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 29));
+        using var center = be.FromHost<float>(s.Values(s.D, 30));
+        using var norms = Poisoned(be, s.B);
+        be.RowNorm(x, center, norms);
+        return [be.ToHost(norms)];
+    }
+
+    /// <summary>max [F] of generated pre [B, F].</summary>
+    public static float[][] ColumnMax(Backend be, Shape s)
+    {
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 31));
+        using var max = Poisoned(be, s.F);
+        be.ColumnMax(pre, max);
+        return [be.ToHost(max)];
+    }
+
+    /// <summary>top-AFA: TopK with per-row target norms drawn in [0, 3).</summary>
+    public static float[][] TopAfa(Backend be, Shape s)
+    {
+        var rng = new Random(s.Seed + 7);
+        using var targets = be.FromHost<float>(Enumerable.Range(0, s.B).Select(_ => (float)(rng.NextDouble() * 3)).ToArray());
+        return Select(be, s, (pre, codes) => be.TopK(pre, s.K, false, targets, codes));
     }
 
     /// <summary>gW [F, d], gSum [F], counts [F] (as floats).</summary>

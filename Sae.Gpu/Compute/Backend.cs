@@ -52,9 +52,10 @@ public abstract class Backend : IDisposable
 
     /// <summary>
     /// <see cref="Kernels.TopK"/>: per row of pre [B, F], the k entries with the largest positive score (pre, or |pre| with
-    /// their signs when <paramref name="absolute"/>) into <paramref name="codes"/> (capacity ≥ B·k).
+    /// their signs when <paramref name="absolute"/>) into <paramref name="codes"/> (capacity ≥ B·k). With
+    /// <paramref name="targetNorms"/> [B] (top-AFA) each row keeps the k* ≤ k whose code norm best matches its target.
     /// </summary>
-    public abstract void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes);
+    public abstract void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
 
     /// <summary>
     /// <see cref="Kernels.ThresholdSelect"/>: keep (b, j) of pre [B, F] when pre &gt; 0 and (pre &gt; thresholds[j] or
@@ -81,8 +82,14 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.ReconstructionError"/>: grad [B, d] = scale·(xhat − x), sse [B] = Σ_i (xhat − x)².</summary>
     public abstract void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse);
 
-    /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩.</summary>
-    public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues);
+    /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩ + shift.</summary>
+    public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues);
+
+    /// <summary><see cref="Kernels.RowNorm"/>: norms [B] = ‖x[b] − center‖ for x [B, d], center [d].</summary>
+    public abstract void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms);
+
+    /// <summary><see cref="Kernels.ColumnMax"/>: max [F] = max(0, max_b pre[b, j]) for pre [B, F].</summary>
+    public abstract void ColumnMax(Tensor<float> pre, Tensor<float> max);
 
     /// <summary>
     /// <see cref="Kernels.AggregateByLatent"/>: gW [F, d] = Σ over a latent's entries of g·(v[row] − center),

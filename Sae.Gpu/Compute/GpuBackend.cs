@@ -38,7 +38,7 @@ public sealed class GpuBackend : Backend
     private readonly Dictionary<string, object> scratch = [];
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> encode;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, int> scan;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> topkSelect;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> topkSelect;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int> thresholdCount;
@@ -47,7 +47,9 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, long> countTies;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> columnThreshold;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
-    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> valueGrad;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> valueGrad;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowNorm;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> columnMax;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> aggregate;
@@ -67,7 +69,7 @@ public sealed class GpuBackend : Backend
         var a = accelerator;
         encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
         scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
-        topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.TopK.GpuSelectV1);
+        topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(Kernels.TopK.GpuSelectV1);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
         thresholdCount = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int>(Kernels.ThresholdSelect.GpuCountV1);
         thresholdFill = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.ThresholdSelect.GpuFillV1);
@@ -76,7 +78,9 @@ public sealed class GpuBackend : Backend
         columnThreshold = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.ColumnTopKThreshold.GpuV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
-        valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.ValueGrad.GpuV1);
+        valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Kernels.ValueGrad.GpuV1);
+        rowNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.RowNorm.GpuV1);
+        columnMax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Kernels.ColumnMax.GpuV1);
         histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
         fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuFillV1);
         aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuSumV1);
@@ -131,14 +135,15 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes)
+    public override void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
         CheckCapacity(codes, codes.Rows, k);
         int b = codes.Rows, f = (int)(pre.Length / b);
         var pIdx = Scratch<int>("topk.idx", (long)b * k);
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
-        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, f, k, absolute ? 1 : 0);
+        var targets = targetNorms is null ? Scratch<float>("topk.notargets", 1) : V(targetNorms);
+        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, targets, f, k, absolute ? 1 : 0, targetNorms is null ? 0 : 1);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
@@ -227,9 +232,17 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues) =>
+    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         valueGrad(Kernels.ValueGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(gOut), V(w), V(gValues),
-            (int)(gOut.Length / codes.Rows));
+            (int)(gOut.Length / codes.Rows), shift);
+
+    /// <inheritdoc />
+    public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) =>
+        rowNorm(Kernels.RowNorm.GpuConfig((int)norms.Length), V(x), V(center), V(norms), (int)center.Length);
+
+    /// <inheritdoc />
+    public override void ColumnMax(Tensor<float> pre, Tensor<float> max) =>
+        columnMax((int)max.Length, V(pre), V(max), (int)(pre.Length / max.Length));
 
     /// <inheritdoc />
     public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,

@@ -12,7 +12,7 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.Encode"/>.</summary>
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
-    static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values);
+    static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.ThresholdSelect"/>.</summary>
     static abstract void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.BatchTopKThreshold"/>.</summary>
@@ -24,7 +24,11 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
     static abstract void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse);
     /// <summary>See <see cref="Kernels.ValueGrad"/>.</summary>
-    static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues);
+    static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues);
+    /// <summary>See <see cref="Kernels.RowNorm"/>.</summary>
+    static abstract void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms);
+    /// <summary>See <see cref="Kernels.ColumnMax"/>.</summary>
+    static abstract void ColumnMax(ReadOnlySpan<float> pre, Span<float> max);
     /// <summary>See <see cref="Kernels.AggregateByLatent"/>.</summary>
     static abstract void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts);
     /// <summary>See <see cref="Kernels.DecoderBiasGrad"/>.</summary>
@@ -72,10 +76,11 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.Encode(H(x), H(bDec), H(wEnc), H(bEnc), H(pre));
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, int k, bool absolute, SparseCodes codes)
+    public override void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
         CheckCapacity(codes, codes.Rows, k);
-        TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), k, absolute, H(codes.Offsets), H(codes.Indices), H(codes.Values));
+        TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), k, absolute, targetNorms is null ? default : H(targetNorms),
+            H(codes.Offsets), H(codes.Indices), H(codes.Values));
     }
 
     /// <inheritdoc />
@@ -99,8 +104,14 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ReconstructionError(H(x), H(xhat), scale, H(grad), H(sse));
 
     /// <inheritdoc />
-    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, Tensor<float> gValues) =>
-        TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), H(gValues));
+    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
+        TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), shift, H(gValues));
+
+    /// <inheritdoc />
+    public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) => TOps.RowNorm(H(x), H(center), H(norms));
+
+    /// <inheritdoc />
+    public override void ColumnMax(Tensor<float> pre, Tensor<float> max) => TOps.ColumnMax(H(pre), H(max));
 
     /// <inheritdoc />
     public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
@@ -143,7 +154,7 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Reference(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
-    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, offsets, indices, values);
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Reference(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />
@@ -155,7 +166,11 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Reference(x, xhat, scale, grad, sse);
     /// <inheritdoc />
-    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, gValues);
+    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, shift, gValues);
+    /// <inheritdoc />
+    public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Reference(x, center, norms);
+    /// <inheritdoc />
+    public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Reference(pre, max);
     /// <inheritdoc />
     public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Reference(offsets, indices, g, v, center, gW, gSum, counts);
     /// <inheritdoc />
@@ -178,7 +193,7 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
-    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, offsets, indices, values);
+    public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Cpu(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />
@@ -190,7 +205,11 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Cpu(x, xhat, scale, grad, sse);
     /// <inheritdoc />
-    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, gValues);
+    public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, shift, gValues);
+    /// <inheritdoc />
+    public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Cpu(x, center, norms);
+    /// <inheritdoc />
+    public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Cpu(pre, max);
     /// <inheritdoc />
     public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Cpu(offsets, indices, g, v, center, gW, gSum, counts);
     /// <inheritdoc />

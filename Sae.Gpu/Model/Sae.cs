@@ -89,7 +89,7 @@ public sealed class Sae : IDisposable
         using var pre = Backend.Allocate<float>((long)b * Config.Latents);
         var codes = new SparseCodes(Backend, b, (long)b * Config.K);
         Backend.Encode(xt, BDec, WEnc, BEnc, pre);
-        Backend.TopK(pre, Config.K, absolute: false, codes);
+        Backend.TopK(pre, Config.K, absolute: false, null, codes);
         return codes;
     }
 

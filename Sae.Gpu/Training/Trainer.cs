@@ -110,7 +110,7 @@ public sealed class Trainer : IDisposable
     private void EncodeAndSelect()
     {
         be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        be.TopK(pre, sae.Config.K, absolute: false, codes);
+        be.TopK(pre, sae.Config.K, absolute: false, null, codes);
     }
 
     private void Decode() => be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
@@ -119,7 +119,7 @@ public sealed class Trainer : IDisposable
 
     private void Backward()
     {
-        be.ValueGrad(codes, gOut, sae.WDec, gValues);
+        be.ValueGrad(codes, gOut, sae.WDec, 0f, gValues);
         be.AggregateByLatent(codes, codes.Values, gOut, zeroD, gWDec, unusedSum, counts);
         be.AggregateByLatent(codes, gValues, x, sae.BDec, gWEnc, gBEnc, counts);
         be.DecoderBiasGrad(gOut, gBEnc, sae.WEnc, gBDec);
