@@ -9,7 +9,7 @@ public static partial class AggregateByLatent
     /// then latents in parallel, each summing its entries' rows with Vector256 axpy — no atomics on the weights.
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g,
-        ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts)
+        ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts)
     {
         int d = center.Length, f = gSum.Length, b = offsets.Length - 1, nnz = offsets[b];
         int[] start = ArrayPool<int>.Shared.Rent(f + 1), entry = ArrayPool<int>.Shared.Rent(nnz + 1),
@@ -31,7 +31,7 @@ public static partial class AggregateByLatent
             {
                 fixed (float* pg = g) fixed (float* pv = v) fixed (float* pc = center) fixed (float* pw = gW) fixed (float* ps = gSum)
                 {
-                    var job = new Job(start, entry, rowOf, pg, pv, pc, pw, ps, d);
+                    var job = new Job(start, entry, rowOf, pg, pv, pc, pw, ps, d, accumulate);
                     Simd.ParallelChunks(f, (lo, hi) => { for (int j = lo; j < hi; j++) job.Latent(j); }, 16);
                 }
             }
@@ -45,12 +45,12 @@ public static partial class AggregateByLatent
     }
 
     private readonly unsafe struct Job(int[] start, int[] entry, int[] rowOf, float* g, float* v, float* center,
-        float* gW, float* gSum, int d)
+        float* gW, float* gSum, int d, bool accumulate)
     {
         public void Latent(int j)
         {
             var o = new Span<float>(gW + (long)j * d, d);
-            o.Clear();
+            if (!accumulate) o.Clear();
             float s = 0;
             for (int q = start[j]; q < start[j + 1]; q++)
             {
@@ -58,7 +58,7 @@ public static partial class AggregateByLatent
                 s += gp;
                 Simd.Axpy(gp, new ReadOnlySpan<float>(v + (long)rowOf[q] * d, d), o);
             }
-            gSum[j] = s;
+            gSum[j] = accumulate ? gSum[j] + s : s;
             if (s != 0) Simd.Axpy(-s, new ReadOnlySpan<float>(center, d), o);
         }
     }

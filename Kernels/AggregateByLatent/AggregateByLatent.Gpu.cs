@@ -34,7 +34,7 @@ public static partial class AggregateByLatent
     /// given by the index; consecutive threads read consecutive columns of v.
     /// </summary>
     public static void GpuSumV1(Index1D e, ArrayView<int> start, ArrayView<int> entry, ArrayView<int> rowOf,
-        ArrayView<float> g, ArrayView<float> v, ArrayView<float> center, ArrayView<float> gW, int d)
+        ArrayView<float> g, ArrayView<float> v, ArrayView<float> center, ArrayView<float> gW, int d, int accumulate)
     {
         int j = (int)(e / d), i = (int)(e % d);
         float acc = 0f, s = 0f;
@@ -44,13 +44,13 @@ public static partial class AggregateByLatent
             s += gp;
             acc += gp * v[(long)rowOf[q] * d + i];
         }
-        gW[e] = acc - s * center[i];
+        gW[e] = (accumulate != 0 ? gW[e] : 0f) + acc - s * center[i];
     }
 
     /// <summary>Bias part: one thread per latent, gSum[j] = Σ g over its entries.</summary>
-    public static void GpuBiasV1(Index1D j, ArrayView<int> start, ArrayView<int> entry, ArrayView<float> g, ArrayView<float> gSum)
+    public static void GpuBiasV1(Index1D j, ArrayView<int> start, ArrayView<int> entry, ArrayView<float> g, ArrayView<float> gSum, int accumulate)
     {
-        float s = 0f;
+        float s = accumulate != 0 ? gSum[j] : 0f;
         for (int q = start[j]; q < start[j + 1]; q++) s += g[entry[q]];
         gSum[j] = s;
     }

@@ -84,6 +84,12 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", Default, s => Sum(4 * s.B));
     [Property(MaxTest = GpuCases)] public Property AggregateByLatent_Gpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "gpu", Default, s => Sum(4 * s.B));
 
+    [Property(MaxTest = CpuCases)] public Property MaskLatents_Cpu_MatchesReference() => Agree(OpCases.MaskLatents, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property MaskLatents_Gpu_MatchesReference() => Agree(OpCases.MaskLatents, "gpu", Default, _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property JumpReluThresholdGrad_Cpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "cpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
+    [Property(MaxTest = GpuCases)] public Property JumpReluThresholdGrad_Gpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "gpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
+
     [Property(MaxTest = CpuCases)] public Property DecoderBiasGrad_Cpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "cpu", Default, s => Sum(s.B + s.F));
     [Property(MaxTest = GpuCases)] public Property DecoderBiasGrad_Gpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "gpu", Default, s => Sum(s.B + s.F));
 

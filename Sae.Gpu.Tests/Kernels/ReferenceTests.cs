@@ -142,11 +142,14 @@ public class ReferenceTests
         var gW = new float[6];
         var gSum = new float[3];
         var counts = new int[3];
-        AggregateByLatent.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3], [1, 2, 3, 0], [1, 0], gW, gSum, counts);
+        AggregateByLatent.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3], [1, 2, 3, 0], [1, 0], false, gW, gSum, counts);
         // latent 0: 1·([1,2]−[1,0]) = [0, 2]; latent 1: 2·[0, 2] + 3·[2, 0] = [6, 4].
         Assert.Equal([0f, 2f, 6f, 4f, 0f, 0f], gW);
         Assert.Equal([1f, 5f, 0f], gSum);
         Assert.Equal([1, 2, 0], counts);
+        AggregateByLatent.Reference([0, 2, 3], [0, 1, 1], [1, 2, 3], [1, 2, 3, 0], [1, 0], true, gW, gSum, counts);
+        Assert.Equal([0f, 4f, 12f, 8f, 0f, 0f], gW);
+        Assert.Equal([2f, 10f, 0f], gSum);
     }
 
     [Fact]

@@ -180,11 +180,38 @@ public static class OpCases
         using var g = be.FromHost<float>(s.Values(s.B * s.K, 15));
         using var v = be.FromHost<float>(s.Values(s.B * s.D, 16));
         using var center = be.FromHost<float>(s.Values(s.D, 17));
-        using var gW = Poisoned(be, s.F * s.D);
-        using var gSum = Poisoned(be, s.F);
+        bool accumulate = s.Seed % 2 == 1;
+        using var gW = accumulate ? be.FromHost<float>(s.Values(s.F * s.D, 32)) : Poisoned(be, s.F * s.D);
+        using var gSum = accumulate ? be.FromHost<float>(s.Values(s.F, 33)) : Poisoned(be, s.F);
         using var counts = be.FromHost<int>(Enumerable.Repeat(int.MinValue, s.F).ToArray());
-        be.AggregateByLatent(codes, g, v, center, gW, gSum, counts);
+        be.AggregateByLatent(codes, g, v, center, accumulate, gW, gSum, counts);
         return [be.ToHost(gW), be.ToHost(gSum), [.. be.ToHost(counts).Select(c => (float)c)]];
+    }
+
+    /// <summary>pre [B, F] with latents outside a generated mask zeroed.</summary>
+    public static float[][] MaskLatents(Backend be, Shape s)
+    {
+        var rng = new Random(s.Seed + 11);
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 34));
+        using var mask = be.FromHost<int>(Enumerable.Range(0, s.F).Select(_ => rng.Next(2)).ToArray());
+        using var output = Poisoned(be, s.B * s.F);
+        be.MaskLatents(pre, mask, output);
+        return [be.ToHost(output)];
+    }
+
+    /// <summary>gθ [F] for thresholds placed on some of the generated pre values (so bands are hit) and ε = 0.3.</summary>
+    public static float[][] JumpReluThresholdGrad(Backend be, Shape s)
+    {
+        var preHost = s.Values(s.B * s.F, 35);
+        var rng = new Random(s.Seed + 13);
+        var theta = Enumerable.Range(0, s.F).Select(j => rng.Next(2) == 0 ? preHost[rng.Next(s.B) * s.F + j] + 0.05f : 0.5f).ToArray();
+        using var pre = be.FromHost<float>(preHost);
+        using var th = be.FromHost<float>(theta);
+        using var gOut = be.FromHost<float>(s.Values(s.B * s.D, 36));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 37));
+        using var g = Poisoned(be, s.F);
+        be.JumpReluThresholdGrad(pre, th, gOut, w, 0.3f, 0.01f, g);
+        return [be.ToHost(g)];
     }
 
     /// <summary>gbDec [d].</summary>

@@ -93,10 +93,17 @@ public abstract class Backend : IDisposable
 
     /// <summary>
     /// <see cref="Kernels.AggregateByLatent"/>: gW [F, d] = Σ over a latent's entries of g·(v[row] − center),
-    /// gSum [F] = Σ g, counts [F] = entries per latent.
+    /// gSum [F] = Σ g, counts [F] = entries per latent; with <paramref name="accumulate"/> gW and gSum are added to.
     /// </summary>
     public abstract void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
-        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts);
+        bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts);
+
+    /// <summary><see cref="Kernels.MaskLatents"/>: output [B, F] = pre where mask[j] ≠ 0, else 0.</summary>
+    public abstract void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output);
+
+    /// <summary><see cref="Kernels.JumpReluThresholdGrad"/>: gθ [F] by the straight-through estimator with bandwidth ε.</summary>
+    public abstract void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
+        float eps, float l0Weight, Tensor<float> gTheta);
 
     /// <summary><see cref="Kernels.DecoderBiasGrad"/>: gbDec [d] = Σ_b gOut [B, d] − gbEncᵀ [F] · W_enc [F, d].</summary>
     public abstract void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec);

@@ -52,8 +52,10 @@ public sealed class GpuBackend : Backend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> columnMax;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> aggregate;
-    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>> aggregateBias;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> aggregate;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> aggregateBias;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>> maskLatents;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> jumpReluThresholdGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> removeParallel;
@@ -83,8 +85,10 @@ public sealed class GpuBackend : Backend
         columnMax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Kernels.ColumnMax.GpuV1);
         histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
         fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuFillV1);
-        aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuSumV1);
-        aggregateBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>>(Kernels.AggregateByLatent.GpuBiasV1);
+        aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Kernels.AggregateByLatent.GpuSumV1);
+        aggregateBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuBiasV1);
+        maskLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(Kernels.MaskLatents.GpuV1);
+        jumpReluThresholdGrad = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(Kernels.JumpReluThresholdGrad.GpuV1);
         decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
         adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step>(Kernels.Adam.GpuV1);
         removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(Kernels.RemoveParallelGrad.GpuV1);
@@ -246,7 +250,7 @@ public sealed class GpuBackend : Backend
 
     /// <inheritdoc />
     public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
-        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts)
+        bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts)
     {
         int f = (int)gSum.Length, d = (int)center.Length, cap = (int)codes.Indices.Length;
         var start = Scratch<int>("agg.start", f + 1L);
@@ -258,8 +262,21 @@ public sealed class GpuBackend : Backend
         histogram(cap, V(codes.Offsets), V(codes.Indices), V(counts));
         scan(Kernels.ExclusiveScan.GpuConfig(), V(counts), start, f);
         fill(cap, V(codes.Offsets), V(codes.Indices), start, cursor, entry, rowOf);
-        aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d);
-        aggregateBias(f, start, entry, V(g), V(gSum));
+        aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d, accumulate ? 1 : 0);
+        aggregateBias(f, start, entry, V(g), V(gSum), accumulate ? 1 : 0);
+    }
+
+    /// <inheritdoc />
+    public override void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) =>
+        maskLatents((int)pre.Length, V(pre), V(mask), V(output));
+
+    /// <inheritdoc />
+    public override void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
+        float eps, float l0Weight, Tensor<float> gTheta)
+    {
+        int f = (int)theta.Length, b = (int)(pre.Length / f);
+        jumpReluThresholdGrad(Kernels.JumpReluThresholdGrad.GpuConfig(f), V(pre), V(theta), V(gOut), V(wDec), V(gTheta), b,
+            (int)(gOut.Length / b), eps, l0Weight);
     }
 
     /// <inheritdoc />

@@ -30,7 +30,11 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.ColumnMax"/>.</summary>
     static abstract void ColumnMax(ReadOnlySpan<float> pre, Span<float> max);
     /// <summary>See <see cref="Kernels.AggregateByLatent"/>.</summary>
-    static abstract void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts);
+    static abstract void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts);
+    /// <summary>See <see cref="Kernels.MaskLatents"/>.</summary>
+    static abstract void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output);
+    /// <summary>See <see cref="Kernels.JumpReluThresholdGrad"/>.</summary>
+    static abstract void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta);
     /// <summary>See <see cref="Kernels.DecoderBiasGrad"/>.</summary>
     static abstract void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec);
     /// <summary>See <see cref="Kernels.Adam"/>.</summary>
@@ -115,8 +119,16 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
 
     /// <inheritdoc />
     public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
-        Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts) =>
-        TOps.AggregateByLatent(H(codes.Offsets), H(codes.Indices), H(g), H(v), H(center), H(gW), H(gSum), H(counts));
+        bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts) =>
+        TOps.AggregateByLatent(H(codes.Offsets), H(codes.Indices), H(g), H(v), H(center), accumulate, H(gW), H(gSum), H(counts));
+
+    /// <inheritdoc />
+    public override void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) => TOps.MaskLatents(H(pre), H(mask), H(output));
+
+    /// <inheritdoc />
+    public override void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
+        float eps, float l0Weight, Tensor<float> gTheta) =>
+        TOps.JumpReluThresholdGrad(H(pre), H(theta), H(gOut), H(wDec), eps, l0Weight, H(gTheta));
 
     /// <inheritdoc />
     public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec) =>
@@ -172,7 +184,11 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Reference(pre, max);
     /// <inheritdoc />
-    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Reference(offsets, indices, g, v, center, gW, gSum, counts);
+    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Reference(offsets, indices, g, v, center, accumulate, gW, gSum, counts);
+    /// <inheritdoc />
+    public static void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output) => Kernels.MaskLatents.Reference(pre, mask, output);
+    /// <inheritdoc />
+    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Reference(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Reference(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />
@@ -211,7 +227,11 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Cpu(pre, max);
     /// <inheritdoc />
-    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Cpu(offsets, indices, g, v, center, gW, gSum, counts);
+    public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Cpu(offsets, indices, g, v, center, accumulate, gW, gSum, counts);
+    /// <inheritdoc />
+    public static void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output) => Kernels.MaskLatents.Cpu(pre, mask, output);
+    /// <inheritdoc />
+    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Cpu(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Cpu(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />

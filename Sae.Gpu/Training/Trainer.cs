@@ -120,8 +120,8 @@ public sealed class Trainer : IDisposable
     private void Backward()
     {
         be.ValueGrad(codes, gOut, sae.WDec, 0f, gValues);
-        be.AggregateByLatent(codes, codes.Values, gOut, zeroD, gWDec, unusedSum, counts);
-        be.AggregateByLatent(codes, gValues, x, sae.BDec, gWEnc, gBEnc, counts);
+        be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
+        be.AggregateByLatent(codes, gValues, x, sae.BDec, false, gWEnc, gBEnc, counts);
         be.DecoderBiasGrad(gOut, gBEnc, sae.WEnc, gBDec);
     }
 
