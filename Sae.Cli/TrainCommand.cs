@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Compute;
@@ -15,7 +14,9 @@ public static class TrainCommand
 {
     /// <summary>Usage text.</summary>
     public const string Usage = """
-        sae train [options]      Train a TopK SAE on synthetic activations with known features.
+        sae train [options]      Train an SAE on synthetic activations with known features.
+          --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba
+                                 (default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)
           --backend NAME         reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)
           --latents F            dictionary size (default 512)
           --k K                  active latents per token (default 8)
@@ -28,6 +29,10 @@ public static class TrainCommand
           --features N           true features in the synthetic data (default 256)
           --mean-active A        expected true features per token (default 4)
           --dead-after T         a latent is dead after T tokens without firing (default 10000000)
+          --aux KIND             none | auxk | aux-zipf auxiliary loss (default auxk, coefficient 1/32)
+          --aux-k K              latents of the auxiliary term per token (default d/2)
+          --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
+          --afa-coef L           top-AFA's optional loss coefficient (default 0)
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
           --json                 print one JSON object with the final metrics as the last line
@@ -40,10 +45,12 @@ public static class TrainCommand
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
         var data = new SyntheticOptions(InputDim: o.Int("d", 64), Features: o.Int("features", 256),
             MeanActive: o.Double("mean-active", 4), Seed: o.Int("seed", 0));
-        var model = new SaeConfig(data.InputDim, o.Int("latents", 512), o.Int("k", 8));
+        var model = new SaeConfig(data.InputDim, o.Int("latents", 512), o.Int("k", 8), ParseArch(o.String("arch", "topk")!));
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
-            WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed);
+            WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
+            AuxLoss: ParseAux(o.String("aux", "auxk")!), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0));
+        if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae.saeckpt")!;
         bool json = o.Flag("json");
@@ -61,51 +68,37 @@ public static class TrainCommand
         using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(data);
         using var sae = Sae.CreateRandom(backend, model, train.Seed);
-        output.WriteLine($"Training TopK SAE d={model.InputDim} F={model.Latents} k={model.K} on {backend.Name}: " +
+        output.WriteLine($"Training {model.Architecture.Name()} SAE d={model.InputDim} F={model.Latents} k={model.K} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, synthetic data with {data.Features} features.");
-        var (seconds, last) = Train(sae, train, source, logEvery, output);
-        var final = Evaluate(sae, source, train.BatchSize);
+        var final = SyntheticRun.Run(sae, train, source, logEvery, output);
         Checkpoint.Save(sae, outPath);
         var summary = new Dictionary<string, object>
         {
-            ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = last.DeadFraction,
+            ["arch"] = model.Architecture.Name(), ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
             ["recovered_fraction"] = final.Recovery.RecoveredFraction, ["mean_max_cosine"] = final.Recovery.MeanMaxCosine,
-            ["steps"] = steps, ["tokens_per_second"] = steps * (double)train.BatchSize / seconds, ["train_seconds"] = seconds,
+            ["steps"] = steps, ["tokens_per_second"] = final.TokensPerSecond, ["train_seconds"] = final.Seconds,
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * last.DeadFraction:F1}%  " +
+            $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  " +
             $"recovered {100 * final.Recovery.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {final.Recovery.MeanMaxCosine:F3}  " +
-            $"{summary["tokens_per_second"]:F0} tokens/s  → {outPath}"));
+            $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
     }
 
-    private static (double Seconds, StepResult Last) Train(Sae sae, TrainConfig train, SyntheticActivations source, int logEvery, TextWriter output)
+    /// <summary>Parses an architecture name as a <see cref="CliException"/> on error.</summary>
+    public static Architecture ParseArch(string name)
     {
-        using var trainer = new Trainer(sae, train);
-        var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
-        var clock = Stopwatch.StartNew();
-        StepResult last = default;
-        for (int s = 0; s < train.Steps; s++)
-        {
-            source.NextBatch(batch);
-            last = trainer.Step(batch);
-            if (last.Step % logEvery == 0 || last.Step == train.Steps)
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
-        }
-        return (clock.Elapsed.TotalSeconds, last);
+        try { return ArchitectureNames.Parse(name); }
+        catch (ArgumentException e) { throw new CliException("--arch: " + e.Message); }
     }
 
-    private static (double Fvu, double L0, GroundTruthRecovery Recovery) Evaluate(Sae sae, SyntheticActivations source, int rows)
+    private static AuxLossKind ParseAux(string name) => name switch
     {
-        var x = new float[(long)rows * sae.Config.InputDim];
-        source.NextBatch(x);
-        using var codes = sae.Encode(x);
-        var xhat = sae.Decode(codes);
-        var (offsets, _, _) = codes.ToHost();
-        var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim);
-        return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery);
-    }
+        "none" => AuxLossKind.None,
+        "auxk" => AuxLossKind.AuxK,
+        "aux-zipf" => AuxLossKind.AuxZipf,
+        _ => throw new CliException($"--aux: unknown auxiliary loss '{name}'; expected none, auxk or aux-zipf."),
+    };
 }

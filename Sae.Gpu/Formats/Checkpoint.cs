@@ -5,13 +5,14 @@ using SaeGpu.Model;
 namespace SaeGpu.Formats;
 
 /// <summary>
-/// SaeGpu's native checkpoint: magic <c>SAEGPU01</c>, then int32 d, F, k, then float32 little-endian arrays
-/// W_enc [F, d], b_enc [F], W_dec [F, d], b_dec [d]. Written atomically (temporary file in the same folder, then rename),
+/// SaeGpu's native checkpoint: magic <c>SAEGPU02</c>, then int32 d, F, k, architecture, then float32 little-endian arrays
+/// W_enc [F, d], b_enc [F], W_dec [F, d], b_dec [d], thresholds [F]. Written atomically (temporary file in the same folder, then rename),
 /// so an interrupted save never destroys an existing checkpoint.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "SAEGPU01"u8.ToArray();
+    private static readonly byte[] Magic = "SAEGPU02"u8.ToArray();
+    private const int HeaderInts = 4;
 
     /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> atomically.</summary>
     public static void Save(Sae sae, string path)
@@ -23,6 +24,7 @@ public static class Checkpoint
         Directory.CreateDirectory(dir);
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
+        var thresholds = sae.Backend.ToHost(sae.Thresholds);
         try
         {
             using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -32,7 +34,8 @@ public static class Checkpoint
                 w.Write(sae.Config.InputDim);
                 w.Write(sae.Config.Latents);
                 w.Write(sae.Config.K);
-                foreach (var a in new[] { wEnc, bEnc, wDec, bDec }) foreach (float v in a) w.Write(v);
+                w.Write((int)sae.Config.Architecture);
+                foreach (var a in new[] { wEnc, bEnc, wDec, bDec, thresholds }) foreach (float v in a) w.Write(v);
                 w.Flush();
                 fs.Flush(flushToDisk: true);
             }
@@ -50,16 +53,16 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(backend);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
         using var r = new BinaryReader(File.OpenRead(path));
-        if (r.BaseStream.Length < Magic.Length + 12 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-            throw new InvalidDataException($"'{path}' is not a SaeGpu checkpoint (missing magic SAEGPU01).");
-        var config = new SaeConfig(r.ReadInt32(), r.ReadInt32(), r.ReadInt32());
+        if (r.BaseStream.Length < Magic.Length + 4 * HeaderInts || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not a SaeGpu checkpoint (missing magic SAEGPU02).");
+        var config = new SaeConfig(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), (Architecture)r.ReadInt32());
         try { config.Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"'{path}': bad header: {e.Message}"); }
         long fd = (long)config.Latents * config.InputDim;
-        long expected = Magic.Length + 12 + 4 * (2 * fd + config.Latents + config.InputDim);
+        long expected = Magic.Length + 4 * HeaderInts + 4 * (2 * fd + 2L * config.Latents + config.InputDim);
         if (r.BaseStream.Length != expected)
-            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; header (d={config.InputDim}, F={config.Latents}, k={config.K}) needs {expected}.");
+            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; header (d={config.InputDim}, F={config.Latents}, k={config.K}, {config.Architecture}) needs {expected}.");
         float[] Read(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = r.ReadSingle(); return a; }
-        return Sae.FromWeights(backend, config, Read(fd), Read(config.Latents), Read(fd), Read(config.InputDim));
+        return Sae.FromWeights(backend, config, Read(fd), Read(config.Latents), Read(fd), Read(config.InputDim), Read(config.Latents));
     }
 }

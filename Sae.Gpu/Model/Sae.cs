@@ -3,9 +3,10 @@ using SaeGpu.Compute;
 namespace SaeGpu.Model;
 
 /// <summary>
-/// A TopK sparse autoencoder's weights on one backend: W_enc [F, d], b_enc [F], W_dec [F, d] (unit-norm rows), b_dec [d].
-/// Encode: <c>a = TopK_k(ReLU((x − b_dec)·W_encᵀ + b_enc))</c> as CSR <see cref="SparseCodes"/>; decode: <c>x̂ = a·W_dec + b_dec</c>.
-/// Owns device memory: dispose it.
+/// A sparse autoencoder's weights on one backend: W_enc [F, d], b_enc [F], W_dec [F, d] (unit-norm rows), b_dec [d],
+/// and per-latent thresholds [F] for the threshold-based architectures. Encode: <c>pre = (x − b_dec)·W_encᵀ + b_enc</c>,
+/// then the architecture's <see cref="Sparsifier"/> (e.g. <c>a = TopK_k(ReLU(pre))</c>) as CSR <see cref="SparseCodes"/>;
+/// decode: <c>x̂ = a·W_dec + b_dec</c>. Owns device memory: dispose it.
 /// </summary>
 public sealed class Sae : IDisposable
 {
@@ -18,6 +19,7 @@ public sealed class Sae : IDisposable
         BEnc = backend.Allocate<float>(f);
         WDec = backend.Allocate<float>((long)f * d);
         BDec = backend.Allocate<float>(d);
+        Thresholds = backend.Allocate<float>(f);
     }
 
     /// <summary>The backend holding the weights.</summary>
@@ -39,7 +41,13 @@ public sealed class Sae : IDisposable
     public Tensor<float> BDec { get; }
 
     /// <summary>
-    /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = W_dec, b_enc = 0, b_dec = 0
+    /// Per-latent thresholds [F]: JumpReLU's trained θ; the inference thresholds estimated during training for
+    /// BatchTopK / Mutual Choice (one global value, broadcast) and Feature Choice (one per latent); unused otherwise.
+    /// </summary>
+    public Tensor<float> Thresholds { get; }
+
+    /// <summary>
+    /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = s·W_dec (s = <see cref="EncoderInitScale"/>), b_enc = 0, b_dec = 0
     /// (the trainer sets b_dec to the first batch's mean).
     /// </summary>
     public static Sae CreateRandom(Backend backend, SaeConfig config, int seed)
@@ -49,12 +57,14 @@ public sealed class Sae : IDisposable
         var sae = new Sae(backend, config);
         var w = RandomUnitRows(config.Latents, config.InputDim, new Random(seed));
         backend.Upload<float>(w, sae.WDec);
-        backend.Upload<float>(w, sae.WEnc);
+        float scale = EncoderInitScale(config.Architecture);
+        backend.Upload<float>(scale == 1 ? w : [.. w.Select(v => v * scale)], sae.WEnc);
         return sae;
     }
 
     /// <summary>SAE from host weights (shapes as on the properties); throws naming the first array of the wrong length.</summary>
-    public static Sae FromWeights(Backend backend, SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec)
+    public static Sae FromWeights(Backend backend, SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+        float[]? thresholds = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(config);
@@ -64,7 +74,9 @@ public sealed class Sae : IDisposable
         Check(nameof(bEnc), bEnc, config.Latents);
         Check(nameof(wDec), wDec, fd);
         Check(nameof(bDec), bDec, config.InputDim);
+        if (thresholds is not null) Check(nameof(thresholds), thresholds, config.Latents);
         var sae = new Sae(backend, config);
+        if (thresholds is not null) backend.Upload<float>(thresholds, sae.Thresholds);
         backend.Upload<float>(wEnc, sae.WEnc);
         backend.Upload<float>(bEnc, sae.BEnc);
         backend.Upload<float>(wDec, sae.WDec);
@@ -77,7 +89,8 @@ public sealed class Sae : IDisposable
         (Backend.ToHost(WEnc), Backend.ToHost(BEnc), Backend.ToHost(WDec), Backend.ToHost(BDec));
 
     /// <summary>
-    /// Encodes host rows x [B, d] (B = x.Length / d) to sparse codes on this SAE's backend (caller disposes them).
+    /// Encodes host rows x [B, d] (B = x.Length / d) to sparse codes on this SAE's backend with the architecture's
+    /// inference rule (see <see cref="Sparsifier.SelectForInference"/>); the caller disposes the codes.
     /// </summary>
     public SparseCodes Encode(ReadOnlySpan<float> x)
     {
@@ -87,9 +100,10 @@ public sealed class Sae : IDisposable
         int b = x.Length / d;
         using var xt = Backend.FromHost(x);
         using var pre = Backend.Allocate<float>((long)b * Config.Latents);
-        var codes = new SparseCodes(Backend, b, (long)b * Config.K);
+        using var sparsifier = new Sparsifier(this, b);
+        var codes = new SparseCodes(Backend, b, sparsifier.InferenceCapacity);
         Backend.Encode(xt, BDec, WEnc, BEnc, pre);
-        Backend.TopK(pre, Config.K, absolute: false, null, codes);
+        sparsifier.SelectForInference(pre, xt, codes);
         return codes;
     }
 
@@ -109,7 +123,15 @@ public sealed class Sae : IDisposable
         BEnc.Dispose();
         WDec.Dispose();
         BDec.Dispose();
+        Thresholds.Dispose();
     }
+
+    /// <summary>
+    /// Norm of the initial encoder rows: 1 (W_enc = W_dec) for per-token and batch-budget selections; 0.1 for the
+    /// penalty-driven ReLU and JumpReLU, where every positive pre-activation fires at first (ours, after Anthropic's
+    /// small-norm initialization): full-norm rows make the first reconstructions overshoot by orders of magnitude.
+    /// </summary>
+    public static float EncoderInitScale(Architecture arch) => arch is Architecture.Relu or Architecture.JumpRelu ? 0.1f : 1f;
 
     /// <summary>[rows, d] Gaussian rows scaled to unit norm.</summary>
     internal static float[] RandomUnitRows(int rows, int d, Random rng)

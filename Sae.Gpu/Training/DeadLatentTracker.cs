@@ -28,6 +28,9 @@ public sealed class DeadLatentTracker
         for (int j = 0; j < sinceFired.Length; j++) sinceFired[j] = counts[j] > 0 ? 0 : sinceFired[j] + tokens;
     }
 
+    /// <summary>Mask [F]: 1 for dead latents (TokensSinceFired ≥ the threshold), else 0.</summary>
+    public int[] DeadMask() => [.. sinceFired.Select(s => s >= DeadAfterTokens ? 1 : 0)];
+
     /// <summary>Fraction of latents with TokensSinceFired ≥ the threshold.</summary>
     public double DeadFraction
     {

@@ -1,5 +1,26 @@
 namespace SaeGpu.Training;
 
+/// <summary>Auxiliary loss for dead or under-used latents.</summary>
+public enum AuxLossKind
+{
+    /// <summary>No auxiliary loss.</summary>
+    None,
+
+    /// <summary>
+    /// AuxK (Gao et al.): the top-k_aux dead latents reconstruct the detached residual e = x − x̂;
+    /// L_aux = Σ‖e − ê‖² / Σ‖e − ē‖², added with coefficient α.
+    /// </summary>
+    AuxK,
+
+    /// <summary>
+    /// aux_zipf (arXiv 2411.02124 names it as AuxK generalised to dead and under-used latents; its formula is not in the
+    /// text we could read, so this rule is ours): latents are ranked by an EMA of their firing frequency, a Zipf law
+    /// f_r = C·r^−s is fitted (least squares in log–log over the top half of ranks), and the AuxK term runs over the latents
+    /// that are dead or fire at less than a quarter of their rank's Zipf frequency.
+    /// </summary>
+    AuxZipf,
+}
+
 /// <summary>Training hyper-parameters. Null learning rate means <see cref="DefaultLearningRate"/> for the SAE's F.</summary>
 /// <param name="BatchSize">Rows B per step.</param>
 /// <param name="Steps">Number of optimizer steps.</param>
@@ -11,6 +32,22 @@ namespace SaeGpu.Training;
 /// <param name="Epsilon">Adam ε.</param>
 /// <param name="DeadAfterTokens">A latent is dead when it has not fired for this many tokens.</param>
 /// <param name="Seed">Seed of the weight initialization.</param>
+/// <param name="AuxLoss">Auxiliary loss for dead (AuxK) or dead and under-used (aux_zipf) latents.</param>
+/// <param name="AuxK">k_aux; null → d/2 (dictionary_learning's choice).</param>
+/// <param name="AuxCoefficient">α of the auxiliary loss (Gao et al.: 1/32).</param>
+/// <param name="L1Coefficient">Initial λ of ReLU's L1 penalty λ/B · Σ a_j‖d_j‖; a controller then steers L0 to k.</param>
+/// <param name="L0Coefficient">Initial λ of JumpReLU's L0 penalty λ/B · Σ H(pre − θ); steered like L1Coefficient.</param>
+/// <param name="SparsityControlRate">Per-step multiplicative rate r of the controller: λ ← λ·exp(r·clamp(L0/k − 1, −1, 1)).</param>
+/// <param name="JumpReluBandwidth">ε of the straight-through rectangle kernel (ours: 0.05 for unnormalized inputs).</param>
+/// <param name="JumpReluInitialThreshold">Initial θ of every latent.</param>
+/// <param name="AfaCoefficient">λ_AFA of top-AFA's optional loss λ·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² (0 = off).</param>
+/// <param name="GbaGroups">GBA: number of latent groups K.</param>
+/// <param name="GbaInterval">GBA: optimizer steps between bias updates, the buffer spanning them (ours: 1, for short runs; the paper's note says 50).</param>
+/// <param name="GbaHighFrequency">GBA: target frequency of the first group; null → chosen so the targets' mean L0 is k.</param>
+/// <param name="GbaFrequencyRatio">GBA: ratio of the first to the last group's target frequency (geometric in between).</param>
+/// <param name="GbaGamma">GBA: step γ of the bias updates.</param>
+/// <param name="GbaEpsilon">GBA: a latent firing less often than this is revived.</param>
+/// <param name="ThresholdEma">Decay of the EMA that estimates inference thresholds (BatchTopK, Mutual/Feature Choice).</param>
 public sealed record TrainConfig(
     int BatchSize = 1024,
     int Steps = 1000,
@@ -21,7 +58,23 @@ public sealed record TrainConfig(
     double Beta2 = 0.999,
     double Epsilon = 1e-8,
     long DeadAfterTokens = 10_000_000,
-    int Seed = 0)
+    int Seed = 0,
+    AuxLossKind AuxLoss = AuxLossKind.AuxK,
+    int? AuxK = null,
+    double AuxCoefficient = 1.0 / 32,
+    double L1Coefficient = 1e-5,
+    double L0Coefficient = 1e-4,
+    double SparsityControlRate = 0.02,
+    double JumpReluBandwidth = 0.05,
+    double JumpReluInitialThreshold = 0.1,
+    double AfaCoefficient = 0,
+    int GbaGroups = 10,
+    int GbaInterval = 1,
+    double? GbaHighFrequency = null,
+    double GbaFrequencyRatio = 100,
+    double GbaGamma = 0.01,
+    double GbaEpsilon = 1e-6,
+    double ThresholdEma = 0.99)
 {
     /// <summary>2e-4 / √(F / 16384): the peak rate used when <see cref="LearningRate"/> is null.</summary>
     public static double DefaultLearningRate(int latents) => 2e-4 / Math.Sqrt(latents / 16384.0);
@@ -42,6 +95,22 @@ public sealed record TrainConfig(
         if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"TrainConfig.Beta2 must be in [0, 1), got {Beta2}.");
         if (!(Epsilon > 0)) throw new ArgumentException($"TrainConfig.Epsilon must be > 0, got {Epsilon}.");
         if (DeadAfterTokens < 1) throw new ArgumentException($"TrainConfig.DeadAfterTokens must be ≥ 1, got {DeadAfterTokens}.");
+        if (!Enum.IsDefined(AuxLoss)) throw new ArgumentException($"TrainConfig.AuxLoss {(int)AuxLoss} is not defined.");
+        if (AuxK is < 1) throw new ArgumentException($"TrainConfig.AuxK must be ≥ 1, got {AuxK}.");
+        if (!(AuxCoefficient >= 0)) throw new ArgumentException($"TrainConfig.AuxCoefficient must be ≥ 0, got {AuxCoefficient}.");
+        if (!(L1Coefficient >= 0)) throw new ArgumentException($"TrainConfig.L1Coefficient must be ≥ 0, got {L1Coefficient}.");
+        if (!(L0Coefficient >= 0)) throw new ArgumentException($"TrainConfig.L0Coefficient must be ≥ 0, got {L0Coefficient}.");
+        if (!(SparsityControlRate >= 0)) throw new ArgumentException($"TrainConfig.SparsityControlRate must be ≥ 0, got {SparsityControlRate}.");
+        if (!(JumpReluBandwidth > 0)) throw new ArgumentException($"TrainConfig.JumpReluBandwidth must be > 0, got {JumpReluBandwidth}.");
+        if (!(JumpReluInitialThreshold >= 0)) throw new ArgumentException($"TrainConfig.JumpReluInitialThreshold must be ≥ 0, got {JumpReluInitialThreshold}.");
+        if (!(AfaCoefficient >= 0)) throw new ArgumentException($"TrainConfig.AfaCoefficient must be ≥ 0, got {AfaCoefficient}.");
+        if (GbaGroups < 1) throw new ArgumentException($"TrainConfig.GbaGroups must be ≥ 1, got {GbaGroups}.");
+        if (GbaInterval < 1) throw new ArgumentException($"TrainConfig.GbaInterval must be ≥ 1, got {GbaInterval}.");
+        if (GbaHighFrequency is { } h && !(h > 0 && h <= 1)) throw new ArgumentException($"TrainConfig.GbaHighFrequency must be in (0, 1], got {h}.");
+        if (!(GbaFrequencyRatio >= 1)) throw new ArgumentException($"TrainConfig.GbaFrequencyRatio must be ≥ 1, got {GbaFrequencyRatio}.");
+        if (!(GbaGamma > 0)) throw new ArgumentException($"TrainConfig.GbaGamma must be > 0, got {GbaGamma}.");
+        if (!(GbaEpsilon >= 0)) throw new ArgumentException($"TrainConfig.GbaEpsilon must be ≥ 0, got {GbaEpsilon}.");
+        if (!(ThresholdEma >= 0 && ThresholdEma < 1)) throw new ArgumentException($"TrainConfig.ThresholdEma must be in [0, 1), got {ThresholdEma}.");
         return this;
     }
 

@@ -11,25 +11,36 @@ namespace SaeGpu.Training;
 /// <param name="L0">Mean active latents per row.</param>
 /// <param name="DeadFraction">Fraction of latents dead after this step.</param>
 /// <param name="LearningRate">Rate used by this step.</param>
-public readonly record struct StepResult(int Step, double Loss, double Fvu, double L0, double DeadFraction, double LearningRate);
+/// <param name="AuxLoss">L_aux of the auxiliary term (before its coefficient); 0 when inactive.</param>
+public readonly record struct StepResult(int Step, double Loss, double Fvu, double L0, double DeadFraction, double LearningRate,
+    double AuxLoss = 0);
 
 /// <summary>
-/// Trains a TopK <see cref="Sae"/> with Adam on any backend. One <see cref="Step"/> runs the named stages below, all on the
-/// SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)) or one pass over the weights.
-/// The training scratch tensors are owned by the trainer: dispose it (the SAE stays the caller's).
+/// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step"/> runs the
+/// named stages below, all on the SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)), one pass
+/// over [B, F] (selection) or one pass over the weights. Architecture specifics are small stages of their own: the L1
+/// shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's bias adaptation and the inference thresholds of
+/// the batch-level selections. The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
     private readonly Sae sae;
     private readonly Backend be;
     private readonly TrainConfig config;
+    private readonly Architecture arch;
     private readonly int b, d, f;
+    private readonly Sparsifier sparsifier;
     private readonly SparseCodes codes;
-    private readonly Tensor<float> x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, unusedSum, zeroD;
+    private readonly Tensor<float> x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax;
     private readonly Tensor<int> counts;
     private readonly AdamOptimizer adam;
-    private readonly float[] sseHost;
+    private readonly AuxiliaryLoss? aux;
+    private readonly SparsityController? sparsity;
+    private readonly GroupBiasAdaptation? gba;
+    private readonly FiringFrequency frequency;
+    private readonly float[] sseHost, thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost;
     private readonly int[] countsHost;
+    private double mainSse, auxLoss;
     private int step;
 
     /// <summary>Prepares training of <paramref name="sae"/> with <paramref name="config"/> (validated).</summary>
@@ -40,31 +51,53 @@ public sealed class Trainer : IDisposable
         this.sae = sae;
         this.config = config.Validate();
         be = sae.Backend;
+        arch = sae.Config.Architecture;
         (b, d, f) = (config.BatchSize, sae.Config.InputDim, sae.Config.Latents);
-        codes = new SparseCodes(be, b, (long)b * sae.Config.K);
-        long bd = (long)b * d, fd = (long)f * d, cap = (long)b * sae.Config.K;
+        sparsifier = new Sparsifier(sae, b);
+        codes = new SparseCodes(be, b, sparsifier.TrainingCapacity);
+        long bd = (long)b * d, fd = (long)f * d;
         (x, xhat, gOut) = (be.Allocate<float>(bd), be.Allocate<float>(bd), be.Allocate<float>(bd));
         pre = be.Allocate<float>((long)b * f);
-        (sse, gValues) = (be.Allocate<float>(b), be.Allocate<float>(cap));
+        (sse, gValues) = (be.Allocate<float>(b), be.Allocate<float>(codes.Capacity));
         (gWDec, gWEnc) = (be.Allocate<float>(fd), be.Allocate<float>(fd));
-        (gBEnc, unusedSum, gBDec, zeroD) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(d), be.Allocate<float>(d));
+        (gBEnc, unusedSum, gTheta, columnMax) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f));
+        (gBDec, zeroD) = (be.Allocate<float>(d), be.Allocate<float>(d));
         counts = be.Allocate<int>(f);
-        adam = new AdamOptimizer(be, [sae.WEnc, sae.BEnc, sae.WDec, sae.BDec], config.Beta1, config.Beta2, config.Epsilon);
-        sseHost = new float[b];
-        countsHost = new int[f];
+        List<Tensor<float>> parameters = [sae.WEnc, sae.BEnc, sae.WDec, sae.BDec];
+        if (arch == Architecture.JumpRelu)
+        {
+            parameters.Add(sae.Thresholds);
+            be.Upload<float>(Enumerable.Repeat((float)config.JumpReluInitialThreshold, f).ToArray(), sae.Thresholds);
+        }
+        adam = new AdamOptimizer(be, parameters, config.Beta1, config.Beta2, config.Epsilon);
+        if (config.AuxLoss != AuxLossKind.None && config.AuxCoefficient > 0)
+            aux = new AuxiliaryLoss(sae, b, config.AuxK ?? Math.Max(1, d / 2));
+        if (arch is Architecture.Relu or Architecture.JumpRelu)
+            sparsity = new SparsityController(arch == Architecture.Relu ? config.L1Coefficient : config.L0Coefficient,
+                sae.Config.K, config.SparsityControlRate);
+        if (arch == Architecture.Gba) gba = new GroupBiasAdaptation(f, sae.Config.K, config);
+        frequency = new FiringFrequency(f);
+        (sseHost, countsHost) = (new float[b], new int[f]);
+        (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
         Dead = new DeadLatentTracker(f, config.DeadAfterTokens);
     }
 
     /// <summary>Dead-latent bookkeeping (tokens since each latent fired).</summary>
     public DeadLatentTracker Dead { get; }
 
+    /// <summary>EMA firing frequency of each latent (per token), updated every step.</summary>
+    public FiringFrequency Frequency => frequency;
+
     /// <summary>Steps taken so far.</summary>
     public int StepsTaken => step;
+
+    /// <summary>Current coefficient of ReLU's L1 or JumpReLU's L0 term (null for other architectures).</summary>
+    public double? SparsityCoefficient => sparsity?.Value;
 
     /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients"/>.</summary>
     public Tensor<float> GradWEnc => gWEnc;
 
-    /// <summary>Gradient w.r.t. b_enc [F].</summary>
+    /// <summary>Gradient w.r.t. b_enc [F] (zero for GBA, whose biases are adapted instead).</summary>
     public Tensor<float> GradBEnc => gBEnc;
 
     /// <summary>Gradient w.r.t. W_dec [F, d] (before the parallel component is removed).</summary>
@@ -72,6 +105,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Gradient w.r.t. b_dec [d] (through both the output and the encoder's centering).</summary>
     public Tensor<float> GradBDec => gBDec;
+
+    /// <summary>Straight-through gradient w.r.t. JumpReLU's thresholds [F] (unused otherwise).</summary>
+    public Tensor<float> GradThresholds => gTheta;
 
     /// <summary>The sparse codes of the last batch.</summary>
     public SparseCodes Codes => codes;
@@ -82,16 +118,16 @@ public sealed class Trainer : IDisposable
         double lr = config.LearningRateAt(step, f);
         ComputeGradients(batch);
         ProjectDecoderGradient();
-        adam.Step([gWEnc, gBEnc, gWDec, gBDec], lr);
+        adam.Step(arch == Architecture.JumpRelu ? [gWEnc, gBEnc, gWDec, gBDec, gTheta] : [gWEnc, gBEnc, gWDec, gBDec], lr);
         NormalizeDecoder();
         step++;
         return Measure(batch, lr);
     }
 
     /// <summary>
-    /// Forward and backward pass on <paramref name="batch"/> [B, d] without updating the weights: loss
-    /// L = Σ‖x̂ − x‖² / (B·d) with x̂ = TopK(ReLU(pre))·W_dec + b_dec; fills the Grad* tensors. Sets b_dec to the batch
-    /// mean first when no step has been taken yet.
+    /// Forward and backward pass on <paramref name="batch"/> [B, d] without updating the weights. Loss
+    /// L = Σ‖x̂ − x‖² / (B·d) (+ λ/B·Σ a_j‖d_j‖ for ReLU, + λ/B·Σ H(pre − θ) for JumpReLU, + α·L_aux) with
+    /// x̂ = codes·W_dec + b_dec; fills the Grad* tensors. Sets b_dec to the batch mean first when no step has been taken yet.
     /// </summary>
     public void ComputeGradients(ReadOnlySpan<float> batch)
     {
@@ -110,19 +146,37 @@ public sealed class Trainer : IDisposable
     private void EncodeAndSelect()
     {
         be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        be.TopK(pre, sae.Config.K, absolute: false, null, codes);
+        sparsifier.SelectForTraining(pre, x, codes);
     }
 
     private void Decode() => be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
 
-    private void ComputeError() => be.ReconstructionError(x, xhat, 2f / (b * (float)d), gOut, sse);
+    private void ComputeError()
+    {
+        be.ReconstructionError(x, xhat, 2f / (b * (float)d), gOut, sse);
+        be.Download(sse, sseHost);
+        mainSse = 0;
+        foreach (float s in sseHost) mainSse += s;
+    }
 
     private void Backward()
     {
-        be.ValueGrad(codes, gOut, sae.WDec, 0f, gValues);
+        float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
+        be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
         be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
         be.AggregateByLatent(codes, gValues, x, sae.BDec, false, gWEnc, gBEnc, counts);
+        AuxiliaryTerm();
+        if (arch == Architecture.JumpRelu)
+            be.JumpReluThresholdGrad(pre, sae.Thresholds, gOut, sae.WDec, (float)config.JumpReluBandwidth, (float)(sparsity!.Value / b), gTheta);
         be.DecoderBiasGrad(gOut, gBEnc, sae.WEnc, gBDec);
+        if (arch == Architecture.Gba) be.Clear(gBEnc);
+    }
+
+    private void AuxiliaryTerm()
+    {
+        if (aux is null) return;
+        var mask = config.AuxLoss == AuxLossKind.AuxZipf ? frequency.UnderusedMask(Dead) : Dead.DeadMask();
+        auxLoss = aux.Apply(mask, config.AuxCoefficient, sae, x, xhat, pre, mainSse, gWEnc, gBEnc, gWDec);
     }
 
     private void ProjectDecoderGradient() => be.RemoveParallelGrad(sae.WDec, d, gWDec);
@@ -131,23 +185,52 @@ public sealed class Trainer : IDisposable
 
     private StepResult Measure(ReadOnlySpan<float> batch, double lr)
     {
-        be.Download(sse, sseHost);
         be.Download(counts, countsHost);
         Dead.Update(countsHost, b);
-        double total = 0;
-        foreach (float s in sseHost) total += s;
+        frequency.Update(countsHost, b);
         long nnz = 0;
         foreach (int c in countsHost) nnz += c;
-        return new StepResult(step, total / ((double)b * d), total / Metrics.TotalVariance(batch, d), (double)nnz / b,
-            Dead.DeadFraction, lr);
+        double l0 = (double)nnz / b;
+        sparsity?.Observe(l0);
+        EstimateInferenceThresholds();
+        AdaptGroupBiases();
+        return new StepResult(step, mainSse / ((double)b * d), mainSse / Metrics.TotalVariance(batch, d), l0,
+            Dead.DeadFraction, lr, auxLoss);
+    }
+
+    /// <summary>
+    /// BatchTopK / Mutual Choice: θ ← EMA of τ (the batch's k·B-th value, i.e. the smallest kept activation) — one value for
+    /// all latents. Feature Choice: θ_j ← EMA of latent j's m-th value over batches where it filled its budget. The first
+    /// step sets θ directly; decay <see cref="TrainConfig.ThresholdEma"/> (ours; the dictionary_learning code uses 0.999 from
+    /// step 1000).
+    /// </summary>
+    private void EstimateInferenceThresholds()
+    {
+        if (arch is not (Architecture.BatchTopK or Architecture.MutualChoice or Architecture.FeatureChoice)) return;
+        be.Download(sparsifier.BatchThresholds, batchThresholdsHost);
+        float decay = step == 1 ? 0f : (float)config.ThresholdEma;
+        for (int j = 0; j < f; j++)
+            if (batchThresholdsHost[j] > 0) thresholdsHost[j] = decay * thresholdsHost[j] + (1 - decay) * batchThresholdsHost[j];
+        be.Upload<float>(thresholdsHost, sae.Thresholds);
+    }
+
+    private void AdaptGroupBiases()
+    {
+        if (gba is null) return;
+        be.ColumnMax(pre, columnMax);
+        be.Download(columnMax, columnMaxHost);
+        be.Download(sae.BEnc, bEncHost);
+        if (gba.Observe(countsHost, columnMaxHost, b, bEncHost)) be.Upload<float>(bEncHost, sae.BEnc);
     }
 
     /// <summary>Frees the trainer's scratch tensors and optimizer state.</summary>
     public void Dispose()
     {
+        sparsifier.Dispose();
         codes.Dispose();
-        foreach (var t in new[] { x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, unusedSum, zeroD }) t.Dispose();
+        foreach (var t in new[] { x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax }) t.Dispose();
         counts.Dispose();
         adam.Dispose();
+        aux?.Dispose();
     }
 }

@@ -1,0 +1,109 @@
+using SaeGpu.Compute;
+
+namespace SaeGpu.Model;
+
+/// <summary>
+/// The selection step of an SAE's architecture: turns pre [B, F] (and, for top-AFA, x [B, d]) into CSR sparse codes,
+/// for training (batch-level budgets) or inference (per-token rules using the SAE's learned thresholds). Owns small
+/// scratch tensors for one batch size: dispose it.
+/// </summary>
+public sealed class Sparsifier : IDisposable
+{
+    private readonly Sae sae;
+    private readonly Backend be;
+    private readonly Tensor<float> thresholds, zeros, norms;
+    private readonly Tensor<int> cuts, noCuts;
+
+    /// <summary>Selection for batches of <paramref name="rows"/> rows of <paramref name="sae"/>.</summary>
+    public Sparsifier(Sae sae, int rows)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        this.sae = sae;
+        be = sae.Backend;
+        Rows = rows;
+        int f = sae.Config.Latents;
+        (thresholds, zeros, norms) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(rows));
+        (cuts, noCuts) = (be.Allocate<int>(f), be.FromHost<int>(Enumerable.Repeat(-1, f).ToArray()));
+    }
+
+    /// <summary>Rows per batch.</summary>
+    public int Rows { get; }
+
+    /// <summary>
+    /// Per-latent thresholds of the last training selection [F] (BatchTopK / Mutual Choice: τ, the batch's k·B-th value,
+    /// everywhere; Feature Choice: each latent's m-th value, 0 when it had fewer than m positive entries).
+    /// </summary>
+    public Tensor<float> BatchThresholds => thresholds;
+
+    /// <summary>Feature Choice's per-latent budget m = max(1, round(k·B/F)) tokens per batch.</summary>
+    public int FeatureChoiceBudget => Math.Max(1, (int)Math.Round((double)sae.Config.K * Rows / sae.Config.Latents));
+
+    /// <summary>Entries the training selection can produce (sizes the codes).</summary>
+    public long TrainingCapacity => sae.Config.Architecture switch
+    {
+        Architecture.FeatureChoice => (long)Math.Min(Rows, FeatureChoiceBudget) * sae.Config.Latents,
+        _ => InferenceCapacity,
+    };
+
+    /// <summary>Entries the inference selection can produce: B·k for per-token rules, B·F for threshold rules.</summary>
+    public long InferenceCapacity => sae.Config.Architecture switch
+    {
+        Architecture.TopK or Architecture.AbsTopK or Architecture.TopAfa => (long)Rows * sae.Config.K,
+        _ => (long)Rows * sae.Config.Latents,
+    };
+
+    /// <summary>Training selection into <paramref name="codes"/>: batch-level budgets for BatchTopK, Mutual and Feature Choice.</summary>
+    public void SelectForTraining(Tensor<float> pre, Tensor<float> x, SparseCodes codes)
+    {
+        switch (sae.Config.Architecture)
+        {
+            case Architecture.BatchTopK or Architecture.MutualChoice:
+                be.BatchTopKThreshold(pre, sae.Config.K * Rows, thresholds, cuts);
+                be.ThresholdSelect(pre, thresholds, cuts, codes);
+                break;
+            case Architecture.FeatureChoice:
+                be.ColumnTopKThreshold(pre, FeatureChoiceBudget, thresholds, cuts);
+                be.ThresholdSelect(pre, thresholds, cuts, codes);
+                break;
+            default:
+                SelectForInference(pre, x, codes);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Inference selection (one token needs no batch): TopK/AbsTopK/top-AFA per token; BatchTopK, Mutual and Feature
+    /// Choice and JumpReLU keep pre &gt; <see cref="Sae.Thresholds"/>; ReLU and GBA keep pre &gt; 0.
+    /// </summary>
+    public void SelectForInference(Tensor<float> pre, Tensor<float> x, SparseCodes codes)
+    {
+        switch (sae.Config.Architecture)
+        {
+            case Architecture.TopK:
+                be.TopK(pre, sae.Config.K, false, null, codes);
+                break;
+            case Architecture.AbsTopK:
+                be.TopK(pre, sae.Config.K, true, null, codes);
+                break;
+            case Architecture.TopAfa:
+                be.RowNorm(x, sae.BDec, norms);
+                be.TopK(pre, sae.Config.K, false, norms, codes);
+                break;
+            case Architecture.Relu or Architecture.Gba:
+                be.ThresholdSelect(pre, zeros, noCuts, codes);
+                break;
+            default:
+                be.ThresholdSelect(pre, sae.Thresholds, noCuts, codes);
+                break;
+        }
+    }
+
+    /// <summary>Frees the scratch tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var t in new[] { thresholds, zeros, norms }) t.Dispose();
+        cuts.Dispose();
+        noCuts.Dispose();
+    }
+}
