@@ -15,7 +15,9 @@ namespace SaeGpu.Cli;
 /// <param name="Recovery">Ground-truth recovery of the decoder.</param>
 /// <param name="Seconds">Training wall time.</param>
 /// <param name="TokensPerSecond">Training throughput.</param>
-public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery Recovery, double Seconds, double TokensPerSecond);
+/// <param name="Firing">Histogram of the latents' firing frequencies (training EMA).</param>
+public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery Recovery, double Seconds,
+    double TokensPerSecond, FiringHistogram Firing);
 
 /// <summary>Trains an SAE on a synthetic source and evaluates it on a held-out batch: shared by <c>train</c> and <c>compare</c>.</summary>
 public static class SyntheticRun
@@ -25,6 +27,7 @@ public static class SyntheticRun
     {
         double seconds;
         StepResult last = default;
+        FiringHistogram firing;
         using (var trainer = new Trainer(sae, train))
         {
             var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
@@ -38,9 +41,10 @@ public static class SyntheticRun
                         $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
             }
             seconds = clock.Elapsed.TotalSeconds;
+            firing = FiringHistogram.Compute(trainer.Frequency.Values);
         }
         var (fvu, l0, recovery) = Evaluate(sae, source, train.BatchSize);
-        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds);
+        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing);
     }
 
     private static (double Fvu, double L0, GroundTruthRecovery Recovery) Evaluate(Sae sae, SyntheticActivations source, int rows)

@@ -78,11 +78,13 @@ public static class TrainCommand
             ["recovered_fraction"] = final.Recovery.RecoveredFraction, ["mean_max_cosine"] = final.Recovery.MeanMaxCosine,
             ["steps"] = steps, ["tokens_per_second"] = final.TokensPerSecond, ["train_seconds"] = final.Seconds,
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
+            ["firing_histogram"] = FiringHistogram.Labels.Zip(final.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  " +
             $"recovered {100 * final.Recovery.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {final.Recovery.MeanMaxCosine:F3}  " +
             $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
+        output.WriteLine($"Firing frequency histogram (latents per decade): {final.Firing}");
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
     }

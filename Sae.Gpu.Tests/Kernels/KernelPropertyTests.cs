@@ -90,6 +90,9 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property JumpReluThresholdGrad_Cpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "cpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
     [Property(MaxTest = GpuCases)] public Property JumpReluThresholdGrad_Gpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "gpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
 
+    [Property(MaxTest = CpuCases)] public Property AfaLossGrad_Cpu_MatchesReference() => Agree(OpCases.AfaLossGrad, "cpu", Default, s => Sum(4 * s.K));
+    [Property(MaxTest = GpuCases)] public Property AfaLossGrad_Gpu_MatchesReference() => Agree(OpCases.AfaLossGrad, "gpu", Default, s => Sum(4 * s.K));
+
     [Property(MaxTest = CpuCases)] public Property DecoderBiasGrad_Cpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "cpu", Default, s => Sum(s.B + s.F));
     [Property(MaxTest = GpuCases)] public Property DecoderBiasGrad_Gpu_MatchesReference() => Agree(OpCases.DecoderBiasGrad, "gpu", Default, s => Sum(s.B + s.F));
 

@@ -214,6 +214,18 @@ public static class OpCases
         return [be.ToHost(g)];
     }
 
+    /// <summary>gValues [nnz] after adding the top-AFA loss gradient to generated ones.</summary>
+    public static float[][] AfaLossGrad(Backend be, Shape s)
+    {
+        var host = s.Codes(38);
+        var rng = new Random(s.Seed + 17);
+        using var codes = Upload(be, s, host);
+        using var targets = be.FromHost<float>(Enumerable.Range(0, s.B).Select(_ => (float)(rng.NextDouble() * 2)).ToArray());
+        using var gv = be.FromHost<float>(s.Values(s.B * s.K, 39));
+        be.AfaLossGrad(codes, targets, 0.7f, gv);
+        return [be.ToHost(gv)[..host.Offsets[s.B]]];
+    }
+
     /// <summary>gbDec [d].</summary>
     public static float[][] DecoderBiasGrad(Backend be, Shape s)
     {

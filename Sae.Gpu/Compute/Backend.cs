@@ -85,6 +85,9 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩ + shift.</summary>
     public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues);
 
+    /// <summary><see cref="Kernels.AfaLossGrad"/>: gValues += coefficient·2/B·(‖a_b‖ − targets[b])·a/‖a_b‖ per row of the codes.</summary>
+    public abstract void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues);
+
     /// <summary><see cref="Kernels.RowNorm"/>: norms [B] = ‖x[b] − center‖ for x [B, d], center [d].</summary>
     public abstract void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms);
 

@@ -49,6 +49,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> valueGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowNorm;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> afaLossGrad;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> columnMax;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
@@ -81,6 +82,7 @@ public sealed class GpuBackend : Backend
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
         valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Kernels.ValueGrad.GpuV1);
+        afaLossGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(Kernels.AfaLossGrad.GpuV1);
         rowNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.RowNorm.GpuV1);
         columnMax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Kernels.ColumnMax.GpuV1);
         histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
@@ -239,6 +241,10 @@ public sealed class GpuBackend : Backend
     public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         valueGrad(Kernels.ValueGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(gOut), V(w), V(gValues),
             (int)(gOut.Length / codes.Rows), shift);
+
+    /// <inheritdoc />
+    public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
+        afaLossGrad(Kernels.AfaLossGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Values), V(targets), V(gValues), coefficient);
 
     /// <inheritdoc />
     public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) =>

@@ -25,6 +25,8 @@ public interface IHostOps
     static abstract void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse);
     /// <summary>See <see cref="Kernels.ValueGrad"/>.</summary>
     static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues);
+    /// <summary>See <see cref="Kernels.AfaLossGrad"/>.</summary>
+    static abstract void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues);
     /// <summary>See <see cref="Kernels.RowNorm"/>.</summary>
     static abstract void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms);
     /// <summary>See <see cref="Kernels.ColumnMax"/>.</summary>
@@ -112,6 +114,10 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), shift, H(gValues));
 
     /// <inheritdoc />
+    public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
+        TOps.AfaLossGrad(H(codes.Offsets), H(codes.Values), H(targets), coefficient, H(gValues));
+
+    /// <inheritdoc />
     public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) => TOps.RowNorm(H(x), H(center), H(norms));
 
     /// <inheritdoc />
@@ -180,6 +186,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, shift, gValues);
     /// <inheritdoc />
+    public static void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues) => Kernels.AfaLossGrad.Reference(offsets, values, targets, coefficient, gValues);
+    /// <inheritdoc />
     public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Reference(x, center, norms);
     /// <inheritdoc />
     public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Reference(pre, max);
@@ -222,6 +230,8 @@ public readonly struct CpuOps : IHostOps
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Cpu(x, xhat, scale, grad, sse);
     /// <inheritdoc />
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, shift, gValues);
+    /// <inheritdoc />
+    public static void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues) => Kernels.AfaLossGrad.Cpu(offsets, values, targets, coefficient, gValues);
     /// <inheritdoc />
     public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Cpu(x, center, norms);
     /// <inheritdoc />

@@ -36,6 +36,9 @@ public sealed class Sparsifier : IDisposable
     /// </summary>
     public Tensor<float> BatchThresholds => thresholds;
 
+    /// <summary>top-AFA's per-row targets ‖x − b_dec‖ [B] of the last selection.</summary>
+    public Tensor<float> TargetNorms => norms;
+
     /// <summary>Feature Choice's per-latent budget m = max(1, round(k·B/F)) tokens per batch.</summary>
     public int FeatureChoiceBudget => Math.Max(1, (int)Math.Round((double)sae.Config.K * Rows / sae.Config.Latents));
 

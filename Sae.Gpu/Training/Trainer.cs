@@ -126,7 +126,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Forward and backward pass on <paramref name="batch"/> [B, d] without updating the weights. Loss
-    /// L = Σ‖x̂ − x‖² / (B·d) (+ λ/B·Σ a_j‖d_j‖ for ReLU, + λ/B·Σ H(pre − θ) for JumpReLU, + α·L_aux) with
+    /// L = Σ‖x̂ − x‖² / (B·d) (+ λ/B·Σ a_j‖d_j‖ for ReLU, + λ/B·Σ H(pre − θ) for JumpReLU,
+    /// + λ_AFA·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² for top-AFA, + α·L_aux) with
     /// x̂ = codes·W_dec + b_dec; fills the Grad* tensors. Sets b_dec to the batch mean first when no step has been taken yet.
     /// </summary>
     public void ComputeGradients(ReadOnlySpan<float> batch)
@@ -163,6 +164,8 @@ public sealed class Trainer : IDisposable
     {
         float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
         be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
+        if (arch == Architecture.TopAfa && config.AfaCoefficient > 0)
+            be.AfaLossGrad(codes, sparsifier.TargetNorms, (float)config.AfaCoefficient, gValues);
         be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
         be.AggregateByLatent(codes, gValues, x, sae.BDec, false, gWEnc, gBEnc, counts);
         AuxiliaryTerm();
