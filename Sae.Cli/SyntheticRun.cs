@@ -54,7 +54,8 @@ public static class SyntheticRun
         using var codes = sae.Encode(x);
         var xhat = sae.Decode(codes);
         var (offsets, _, _) = codes.ToHost();
-        var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim);
+        var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim,
+            signed: sae.Config.Architecture == Architecture.AbsTopK);
         return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery);
     }
 }

@@ -108,6 +108,15 @@ public class ReferenceTests
     }
 
     [Fact]
+    public void GroundTruthRecovery_SignedCountsOppositeDirections()
+    {
+        float[] truth = [1, 0];
+        float[] wDec = [-1, 0, 0, 1];
+        Assert.Equal(0.0, Evaluation.GroundTruthRecovery.Compute(truth, wDec, 2).RecoveredFraction);
+        Assert.Equal(1.0, Evaluation.GroundTruthRecovery.Compute(truth, wDec, 2, signed: true).RecoveredFraction);
+    }
+
+    [Fact]
     public void SparseDecode_Reference_HandCase()
     {
         // Row 0: 2·W[1] + b; row 1: empty → b.
@@ -180,8 +189,11 @@ public class ReferenceTests
     {
         // w = [2, 0]: g = [3, 4] loses its first component; zero row leaves g alone.
         float[] g = [3, 4, 1, 1];
-        RemoveParallelGrad.Reference([2, 0, 0, 0], 2, g);
+        RemoveParallelGrad.Reference([2, 0, 0, 0], 2, false, g);
         Assert.Equal([0f, 4f, 1f, 1f], g);
+        float[] h = [3, 4, 1, 1];
+        RemoveParallelGrad.Reference([2, 0, 0, 0], 2, true, h);
+        Assert.Equal([3f, 0f, 0f, 0f], h);
     }
 
     [Fact]

@@ -22,6 +22,9 @@ public abstract class Backend : IDisposable
     /// <summary>Copies <paramref name="source"/> to host memory (lengths must match); waits for pending work.</summary>
     public abstract void Download<T>(Tensor<T> source, Span<T> destination) where T : unmanaged;
 
+    /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> on the device (lengths must match).</summary>
+    public abstract void Copy<T>(Tensor<T> source, Tensor<T> destination) where T : unmanaged;
+
     /// <summary>Sets every element to zero.</summary>
     public abstract void Clear<T>(Tensor<T> tensor) where T : unmanaged;
 
@@ -114,8 +117,11 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.Adam"/>: one in-place Adam step on param, m, v (all [n]) from grad [n].</summary>
     public abstract void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v);
 
-    /// <summary><see cref="Kernels.RemoveParallelGrad"/>: g[j] −= (⟨g[j], w[j]⟩/‖w[j]‖²)·w[j] for rows of w, g [F, d].</summary>
-    public abstract void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g);
+    /// <summary>
+    /// <see cref="Kernels.RemoveParallelGrad"/>: g[j] −= (⟨g[j], w[j]⟩/‖w[j]‖²)·w[j] for rows of w, g [F, d]; with
+    /// <paramref name="parallelOnly"/> g[j] keeps only that parallel component.
+    /// </summary>
+    public abstract void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g);
 
     /// <summary><see cref="Kernels.NormalizeRows"/>: w[j] ← w[j]/‖w[j]‖ for rows of w [F, d].</summary>
     public abstract void NormalizeRows(int d, Tensor<float> w);

@@ -59,7 +59,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> jumpReluThresholdGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> removeParallel;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> removeParallel;
     private readonly Action<KernelConfig, ArrayView<float>, int> normalize;
 
     /// <summary>Creates the backend. <paramref name="forceCpuAccelerator"/> selects ILGPU's CPU accelerator even when CUDA is present.</summary>
@@ -93,7 +93,7 @@ public sealed class GpuBackend : Backend
         jumpReluThresholdGrad = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(Kernels.JumpReluThresholdGrad.GpuV1);
         decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
         adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step>(Kernels.Adam.GpuV1);
-        removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(Kernels.RemoveParallelGrad.GpuV1);
+        removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(Kernels.RemoveParallelGrad.GpuV1);
         normalize = a.LoadStreamKernel<ArrayView<float>, int>(Kernels.NormalizeRows.GpuV1);
     }
 
@@ -125,6 +125,14 @@ public sealed class GpuBackend : Backend
 
     /// <inheritdoc />
     public override void Clear<T>(Tensor<T> tensor) => V(tensor).MemSetToZero();
+
+    /// <inheritdoc />
+    public override void Copy<T>(Tensor<T> source, Tensor<T> destination)
+    {
+        if (source.Length != destination.Length)
+            throw new ArgumentException($"Source has {source.Length} elements but the destination has {destination.Length}.");
+        V(destination).CopyFrom(V(source));
+    }
 
     /// <inheritdoc />
     public override void Synchronize() => accelerator.Synchronize();
@@ -298,8 +306,8 @@ public sealed class GpuBackend : Backend
         adam((int)param.Length, V(grad), V(param), V(m), V(v), step);
 
     /// <inheritdoc />
-    public override void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g) =>
-        removeParallel(Kernels.RemoveParallelGrad.GpuConfig((int)(w.Length / d)), V(w), V(g), d);
+    public override void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) =>
+        removeParallel(Kernels.RemoveParallelGrad.GpuConfig((int)(w.Length / d)), V(w), V(g), d, parallelOnly ? 1 : 0);
 
     /// <inheritdoc />
     public override void NormalizeRows(int d, Tensor<float> w) =>

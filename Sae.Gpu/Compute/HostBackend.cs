@@ -42,7 +42,7 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.Adam"/>.</summary>
     static abstract void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v);
     /// <summary>See <see cref="Kernels.RemoveParallelGrad"/>.</summary>
-    static abstract void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g);
+    static abstract void RemoveParallelGrad(ReadOnlySpan<float> w, int d, bool parallelOnly, Span<float> g);
     /// <summary>See <see cref="Kernels.NormalizeRows"/>.</summary>
     static abstract void NormalizeRows(int d, Span<float> w);
 }
@@ -73,6 +73,13 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
 
     /// <inheritdoc />
     public override void Clear<T>(Tensor<T> tensor) => H(tensor).Clear();
+
+    /// <inheritdoc />
+    public override void Copy<T>(Tensor<T> source, Tensor<T> destination)
+    {
+        CheckLength(source.Length, destination.Length);
+        H(source).CopyTo(H(destination));
+    }
 
     /// <inheritdoc />
     public override void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets) => TOps.ExclusiveScan(H(counts), H(offsets));
@@ -145,7 +152,7 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.Adam(H(grad), step, H(param), H(m), H(v));
 
     /// <inheritdoc />
-    public override void RemoveParallelGrad(Tensor<float> w, int d, Tensor<float> g) => TOps.RemoveParallelGrad(H(w), d, H(g));
+    public override void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) => TOps.RemoveParallelGrad(H(w), d, parallelOnly, H(g));
 
     /// <inheritdoc />
     public override void NormalizeRows(int d, Tensor<float> w) => TOps.NormalizeRows(d, H(w));
@@ -202,7 +209,7 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v) => Kernels.Adam.Reference(grad, s, param, m, v);
     /// <inheritdoc />
-    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g) => Kernels.RemoveParallelGrad.Reference(w, d, g);
+    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, bool parallelOnly, Span<float> g) => Kernels.RemoveParallelGrad.Reference(w, d, parallelOnly, g);
     /// <inheritdoc />
     public static void NormalizeRows(int d, Span<float> w) => Kernels.NormalizeRows.Reference(d, w);
 }
@@ -247,7 +254,7 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void Adam(ReadOnlySpan<float> grad, Adam.Step s, Span<float> param, Span<float> m, Span<float> v) => Kernels.Adam.Cpu(grad, s, param, m, v);
     /// <inheritdoc />
-    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, Span<float> g) => Kernels.RemoveParallelGrad.Cpu(w, d, g);
+    public static void RemoveParallelGrad(ReadOnlySpan<float> w, int d, bool parallelOnly, Span<float> g) => Kernels.RemoveParallelGrad.Cpu(w, d, parallelOnly, g);
     /// <inheritdoc />
     public static void NormalizeRows(int d, Span<float> w) => Kernels.NormalizeRows.Cpu(d, w);
 }

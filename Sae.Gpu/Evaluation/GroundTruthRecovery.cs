@@ -10,10 +10,11 @@ public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMa
 
     /// <summary>
     /// Compares true directions [N, d] with decoder rows W_dec [F, d]: for each true feature n,
-    /// <c>m_n = max_j cos(true_n, W_dec[j])</c>; recovered = mean(m_n ≥ threshold), mean max cosine = mean(m_n).
+    /// <c>m_n = max_j cos(true_n, W_dec[j])</c> (|cos| when <paramref name="signed"/>: a signed code such as AbsTopK's
+    /// represents f with −d_j as well as d_j); recovered = mean(m_n ≥ threshold), mean max cosine = mean(m_n).
     /// </summary>
     public static GroundTruthRecovery Compute(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
-        double threshold = DefaultThreshold)
+        double threshold = DefaultThreshold, bool signed = false)
     {
         if (d < 1 || trueDirections.Length == 0 || trueDirections.Length % d != 0 || wDec.Length == 0 || wDec.Length % d != 0)
             throw new ArgumentException($"Directions ({trueDirections.Length} values) and W_dec ({wDec.Length}) must be non-empty multiples of d = {d}.");
@@ -27,7 +28,11 @@ public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMa
             var v = trueDirections.Slice(t * d, d);
             double vn = Math.Sqrt(Dot(v, v)), best = -1;
             for (int j = 0; j < f; j++)
-                if (norms[j] > 0) best = Math.Max(best, Dot(v, wDec.Slice(j * d, d)) / (vn * norms[j]));
+            {
+                if (norms[j] == 0) continue;
+                double cos = Dot(v, wDec.Slice(j * d, d)) / (vn * norms[j]);
+                best = Math.Max(best, signed ? Math.Abs(cos) : cos);
+            }
             sum += best;
             if (best >= threshold) recovered++;
         }

@@ -94,13 +94,13 @@ public sealed class Trainer : IDisposable
     /// <summary>Current coefficient of ReLU's L1 or JumpReLU's L0 term (null for other architectures).</summary>
     public double? SparsityCoefficient => sparsity?.Value;
 
-    /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients"/>.</summary>
+    /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients"/> (unused for GBA, whose encoder is tied).</summary>
     public Tensor<float> GradWEnc => gWEnc;
 
     /// <summary>Gradient w.r.t. b_enc [F] (zero for GBA, whose biases are adapted instead).</summary>
     public Tensor<float> GradBEnc => gBEnc;
 
-    /// <summary>Gradient w.r.t. W_dec [F, d] (before the parallel component is removed).</summary>
+    /// <summary>Gradient w.r.t. W_dec [F, d] (before the parallel component is removed; for GBA, of the tied direction).</summary>
     public Tensor<float> GradWDec => gWDec;
 
     /// <summary>Gradient w.r.t. b_dec [d] (through both the output and the encoder's centering).</summary>
@@ -120,6 +120,7 @@ public sealed class Trainer : IDisposable
         ProjectDecoderGradient();
         adam.Step(arch == Architecture.JumpRelu ? [gWEnc, gBEnc, gWDec, gBDec, gTheta] : [gWEnc, gBEnc, gWDec, gBDec], lr);
         NormalizeDecoder();
+        TieEncoder();
         step++;
         return Measure(batch, lr);
     }
@@ -182,9 +183,20 @@ public sealed class Trainer : IDisposable
         auxLoss = aux.Apply(mask, config.AuxCoefficient, sae, x, xhat, pre, mainSse, gWEnc, gBEnc, gWDec);
     }
 
-    private void ProjectDecoderGradient() => be.RemoveParallelGrad(sae.WDec, d, gWDec);
+    private void ProjectDecoderGradient() => be.RemoveParallelGrad(sae.WDec, d, parallelOnly: false, gWDec);
 
     private void NormalizeDecoder() => be.NormalizeRows(d, sae.WDec);
+
+    /// <summary>
+    /// GBA's SAE ties directions (arXiv 2506.14002: x̂ = Σ_m c_m w_m φ(w_m·(x − b_pre) + b_m) + b_pre). With SaeGpu's
+    /// unit-norm decoder rows w_m, ReLU's positive homogeneity moves the scale c_m into the encoder:
+    /// c_m·φ(w_m·x̃ + b_m) = φ(c_m w_m·x̃ + c_m b_m). So after each step every encoder row is projected onto its decoder
+    /// direction, keeping a free per-latent scale (ours: the projected-gradient form of the tie).
+    /// </summary>
+    private void TieEncoder()
+    {
+        if (arch == Architecture.Gba) be.RemoveParallelGrad(sae.WDec, d, parallelOnly: true, sae.WEnc);
+    }
 
     private StepResult Measure(ReadOnlySpan<float> batch, double lr)
     {
