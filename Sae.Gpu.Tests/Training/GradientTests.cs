@@ -6,73 +6,166 @@ using Xunit;
 namespace SaeGpu.Tests.Training;
 
 /// <summary>
-/// The whole sparse backward (ValueGrad, both AggregateByLatent uses, DecoderBiasGrad, the error's scale) against central
-/// finite differences of the loss L = Σ‖x̂ − x‖² / (B·d) evaluated independently in float64.
+/// The whole sparse backward (ValueGrad with its L1 shift, both AggregateByLatent uses, DecoderBiasGrad, the error's scale,
+/// the AuxK term) against central finite differences of the loss evaluated independently in float64.
 /// </summary>
 public class GradientTests
 {
-    private const int B = 5, D = 6, F = 10, K = 3;
+    private const int B = 5, D = 6, F = 10, K = 3, KAux = 2;
+    private const double L1 = 0.05, Alpha = 0.5;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var backend in new[] { "reference", "cpu", "gpu" })
+            foreach (var arch in new[] { "topk", "abstopk", "relu" }) data.Add(backend, arch);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Backward_MatchesFiniteDifferences(string backend, string archName)
+    {
+        var arch = ArchitectureNames.Parse(archName);
+        var config = new TrainConfig(BatchSize: B, Steps: 1, L1Coefficient: L1, AuxLoss: AuxLossKind.None);
+        CheckAgainstFiniteDifferences(backend, arch, config, warmUpSteps: 0);
+    }
 
     [Theory]
     [InlineData("reference")]
     [InlineData("cpu")]
     [InlineData("gpu")]
-    public void Backward_MatchesFiniteDifferences(string backend)
+    public void Backward_WithAuxK_MatchesFiniteDifferences(string backend)
+    {
+        // One step with a 1-token dead window marks every latent that did not fire as dead, so the second pass runs AuxK.
+        var config = new TrainConfig(BatchSize: B, Steps: 2, AuxLoss: AuxLossKind.AuxK, AuxK: KAux, AuxCoefficient: Alpha, DeadAfterTokens: 1);
+        CheckAgainstFiniteDifferences(backend, Architecture.TopK, config, warmUpSteps: 1);
+    }
+
+    private static void CheckAgainstFiniteDifferences(string backend, Architecture arch, TrainConfig config, int warmUpSteps)
     {
         var be = TestBackends.ByName(backend);
         var rng = new Random(3);
         var x = Enumerable.Range(0, B * D).Select(_ => (float)(rng.NextDouble() * 2 - 0.5)).ToArray();
-        using var sae = Sae.CreateRandom(be, new SaeConfig(D, F, K), seed: 5);
+        using var sae = Sae.CreateRandom(be, new SaeConfig(D, F, K, arch), seed: 5);
         be.Upload<float>(Enumerable.Range(0, F).Select(_ => (float)(rng.NextDouble() * 0.4 - 0.1)).ToArray(), sae.BEnc);
-        using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B, Steps: 1));
+        using var trainer = new Trainer(sae, config);
+        for (int s = 0; s < warmUpSteps; s++) trainer.Step(x);
+        var deadMask = trainer.Dead.DeadMask();
         trainer.ComputeGradients(x);
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         double[][] p = [Doubles(wEnc), Doubles(bEnc), Doubles(wDec), Doubles(bDec)];
+        var problem = new Problem(arch, arch == Architecture.Relu ? trainer.SparsityCoefficient!.Value : 0,
+            config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x);
+        problem.DetachResidual(p);
+        if (problem.AuxMask is not null) Assert.True(problem.AuxActive(p), "the AuxK case selects no dead latent: it tests nothing");
         float[][] analytic = [be.ToHost(trainer.GradWEnc), be.ToHost(trainer.GradBEnc), be.ToHost(trainer.GradWDec), be.ToHost(trainer.GradBDec)];
         string[] names = ["W_enc", "b_enc", "W_dec", "b_dec"];
-        int checkedNonZero = 0;
+        int nonZero = 0;
         for (int t = 0; t < 4; t++)
             for (int e = 0; e < p[t].Length; e++)
             {
-                double fd = FiniteDifference(p, t, e, x);
+                double fd = problem.FiniteDifference(p, t, e);
                 double a = analytic[t][e];
-                Assert.True(Math.Abs(a - fd) <= 1e-5 + 1e-3 * Math.Abs(fd), $"{backend} {names[t]}[{e}]: analytic {a:R}, finite difference {fd:R}");
-                if (Math.Abs(fd) > 1e-4) checkedNonZero++;
+                Assert.True(Math.Abs(a - fd) <= 1e-5 + 1e-3 * Math.Abs(fd), $"{backend} {arch} {names[t]}[{e}]: analytic {a:R}, finite difference {fd:R}");
+                if (Math.Abs(fd) > 1e-4) nonZero++;
             }
-        Assert.True(checkedNonZero > 40, $"only {checkedNonZero} gradient entries were non-zero: the case does not exercise the backward");
+        Assert.True(nonZero > 40, $"only {nonZero} gradient entries were non-zero: the case does not exercise the backward");
     }
 
-    private static double FiniteDifference(double[][] p, int t, int e, float[] x)
+    /// <summary>Independent float64 forward: pre, selection, decode, element-MSE, L1 term and the AuxK term.</summary>
+    private sealed class Problem(Architecture arch, double l1, int[]? auxMask, float[] x)
     {
-        const double h = 1e-6;
-        double keep = p[t][e];
-        p[t][e] = keep + h;
-        double up = Loss(p, x);
-        p[t][e] = keep - h;
-        double down = Loss(p, x);
-        p[t][e] = keep;
-        return (up - down) / (2 * h);
-    }
+        private double[] residual = [];
 
-    /// <summary>Independent float64 forward: pre, TopK on ReLU(pre), decode, element-MSE.</summary>
-    private static double Loss(double[][] p, float[] x)
-    {
-        var (wEnc, bEnc, wDec, bDec) = (p[0], p[1], p[2], p[3]);
-        double loss = 0;
-        for (int r = 0; r < B; r++)
+        public int[]? AuxMask => auxMask;
+
+        public void DetachResidual(double[][] p)
         {
+            residual = new double[B * D];
+            for (int r = 0; r < B; r++)
+            {
+                var (_, xhat) = Row(p, r);
+                for (int i = 0; i < D; i++) residual[r * D + i] = x[r * D + i] - xhat[i];
+            }
+        }
+
+        public bool AuxActive(double[][] p) => Enumerable.Range(0, B).Any(r => AuxSelect(Pre(p, r)).Any());
+
+        public double FiniteDifference(double[][] p, int t, int e)
+        {
+            const double h = 1e-6;
+            double keep = p[t][e];
+            p[t][e] = keep + h;
+            double up = Loss(p);
+            p[t][e] = keep - h;
+            double down = Loss(p);
+            p[t][e] = keep;
+            return (up - down) / (2 * h);
+        }
+
+        private double Loss(double[][] p)
+        {
+            double mse = 0, l1Sum = 0;
+            for (int r = 0; r < B; r++)
+            {
+                var (codes, xhat) = Row(p, r);
+                for (int i = 0; i < D; i++) mse += (xhat[i] - x[r * D + i]) * (xhat[i] - x[r * D + i]);
+                l1Sum += codes.Sum(c => c.Value);
+            }
+            return mse / (B * D) + l1 / B * l1Sum + (auxMask is null ? 0 : Alpha * AuxLoss(p));
+        }
+
+        private double[] Pre(double[][] p, int r)
+        {
+            var (wEnc, bEnc, bDec) = (p[0], p[1], p[3]);
             var pre = new double[F];
             for (int j = 0; j < F; j++)
             {
                 pre[j] = bEnc[j];
                 for (int i = 0; i < D; i++) pre[j] += (x[r * D + i] - bDec[i]) * wEnc[j * D + i];
             }
-            var active = Enumerable.Range(0, F).Where(j => pre[j] > 0).OrderByDescending(j => pre[j]).ThenBy(j => j).Take(K);
-            var xhat = bDec.ToArray();
-            foreach (int j in active) for (int i = 0; i < D; i++) xhat[i] += pre[j] * wDec[j * D + i];
-            for (int i = 0; i < D; i++) loss += (xhat[i] - x[r * D + i]) * (xhat[i] - x[r * D + i]);
+            return pre;
         }
-        return loss / (B * D);
+
+        private (List<(int Latent, double Value)> Codes, double[] Xhat) Row(double[][] p, int r)
+        {
+            var pre = Pre(p, r);
+            var chosen = arch switch
+            {
+                Architecture.AbsTopK => Enumerable.Range(0, F).Where(j => pre[j] != 0).OrderByDescending(j => Math.Abs(pre[j])).ThenBy(j => j).Take(K),
+                Architecture.Relu => Enumerable.Range(0, F).Where(j => pre[j] > 0),
+                _ => Enumerable.Range(0, F).Where(j => pre[j] > 0).OrderByDescending(j => pre[j]).ThenBy(j => j).Take(K),
+            };
+            var codes = chosen.Select(j => (j, pre[j])).ToList();
+            var xhat = p[3].ToArray();
+            foreach (var (j, v) in codes) for (int i = 0; i < D; i++) xhat[i] += v * p[2][j * D + i];
+            return (codes, xhat);
+        }
+
+        private IEnumerable<int> AuxSelect(double[] pre) =>
+            Enumerable.Range(0, F).Where(j => auxMask![j] != 0 && pre[j] > 0).OrderByDescending(j => pre[j]).ThenBy(j => j).Take(KAux);
+
+        // L_aux = Σ‖e − ê‖² / Σ‖e − ē‖² with e detached and ê = TopK_kaux(ReLU(pre on dead latents))·W_dec.
+        private double AuxLoss(double[][] p)
+        {
+            double num = 0, den = 0;
+            var mean = new double[D];
+            for (int q = 0; q < B * D; q++) mean[q % D] += residual[q] / B;
+            for (int r = 0; r < B; r++)
+            {
+                var pre = Pre(p, r);
+                var eHat = new double[D];
+                foreach (int j in AuxSelect(pre)) for (int i = 0; i < D; i++) eHat[i] += pre[j] * p[2][j * D + i];
+                for (int i = 0; i < D; i++)
+                {
+                    double e = residual[r * D + i];
+                    num += (e - eHat[i]) * (e - eHat[i]);
+                    den += (e - mean[i]) * (e - mean[i]);
+                }
+            }
+            return num / den;
+        }
     }
 
     private static double[] Doubles(float[] a) => [.. a.Select(v => (double)v)];
