@@ -27,17 +27,10 @@ public static class CompareCommand
     {
         var o = new CliOptions(args, new HashSet<string> { "json", "help" });
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = new SyntheticOptions(InputDim: o.Int("d", 64), Features: o.Int("features", 256),
-            MeanActive: o.Double("mean-active", 4), Seed: o.Int("seed", 0));
+        var data = TrainCommand.ReadData(o);
         int latents = o.Int("latents", 512), k = o.Int("k", 8);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
-            AuxLoss: o.String("aux", "auxk") switch
-            {
-                "none" => AuxLossKind.None,
-                "auxk" => AuxLossKind.AuxK,
-                "aux-zipf" => AuxLossKind.AuxZipf,
-                var bad => throw new CliException($"--aux: unknown auxiliary loss '{bad}'; expected none, auxk or aux-zipf."),
-            });
+            AuxLoss: TrainCommand.ReadAux(o));
         var archs = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(TrainCommand.ParseArch).ToArray();
         string? backendName = o.String("backend");

@@ -43,13 +43,12 @@ public static class TrainCommand
     {
         var o = new CliOptions(args, new HashSet<string> { "json", "help" });
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = new SyntheticOptions(InputDim: o.Int("d", 64), Features: o.Int("features", 256),
-            MeanActive: o.Double("mean-active", 4), Seed: o.Int("seed", 0));
+        var data = ReadData(o);
         var model = new SaeConfig(data.InputDim, o.Int("latents", 512), o.Int("k", 8), ParseArch(o.String("arch", "topk")!));
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
-            AuxLoss: ParseAux(o.String("aux", "auxk")!), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0));
+            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0));
         if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae.saeckpt")!;
@@ -96,11 +95,16 @@ public static class TrainCommand
         catch (ArgumentException e) { throw new CliException("--arch: " + e.Message); }
     }
 
-    private static AuxLossKind ParseAux(string name) => name switch
+    /// <summary>The synthetic-data options shared by <c>train</c> and <c>compare</c>: --d, --features, --mean-active, --seed.</summary>
+    public static SyntheticOptions ReadData(CliOptions o) => new(InputDim: o.Int("d", 64), Features: o.Int("features", 256),
+        MeanActive: o.Double("mean-active", 4), Seed: o.Int("seed", 0));
+
+    /// <summary>The --aux option: none, auxk (default) or aux-zipf.</summary>
+    public static AuxLossKind ReadAux(CliOptions o) => o.String("aux", "auxk") switch
     {
         "none" => AuxLossKind.None,
         "auxk" => AuxLossKind.AuxK,
         "aux-zipf" => AuxLossKind.AuxZipf,
-        _ => throw new CliException($"--aux: unknown auxiliary loss '{name}'; expected none, auxk or aux-zipf."),
+        var name => throw new CliException($"--aux: unknown auxiliary loss '{name}'; expected none, auxk or aux-zipf."),
     };
 }

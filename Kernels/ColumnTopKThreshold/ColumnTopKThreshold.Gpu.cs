@@ -37,16 +37,7 @@ public static partial class ColumnTopKThreshold
             }
             sv[t] = bestV;
             si[t] = bestI;
-            Group.Barrier();
-            for (int s = GpuGroup / 2; s > 0; s >>= 1)
-            {
-                if (t < s && si[t + s] >= 0 && (si[t] < 0 || Csr.Before(sv[t + s], si[t + s], sv[t], si[t])))
-                {
-                    sv[t] = sv[t + s];
-                    si[t] = si[t + s];
-                }
-                Group.Barrier();
-            }
+            GpuMath.GroupBest(sv, si, t, GpuGroup);
             if (si[0] >= 0)
             {
                 prevV = sv[0];

@@ -33,6 +33,24 @@ public static class GpuMath
         return v;
     }
 
+    /// <summary>
+    /// Group-wide argmax under the selection order (<see cref="Csr.Before"/>; key −1 = no candidate): a shared-memory tree
+    /// reduction over the group's (score, key) pairs, leaving the winner in slot 0. Every thread of the group must call it.
+    /// </summary>
+    public static void GroupBest(ArrayView<float> scores, ArrayView<int> keys, int t, int groupSize)
+    {
+        Group.Barrier();
+        for (int s = groupSize / 2; s > 0; s >>= 1)
+        {
+            if (t < s && keys[t + s] >= 0 && (keys[t] < 0 || Csr.Before(scores[t + s], keys[t + s], scores[t], keys[t])))
+            {
+                scores[t] = scores[t + s];
+                keys[t] = keys[t + s];
+            }
+            Group.Barrier();
+        }
+    }
+
     /// <summary>Row of CSR entry p by binary search over offsets [B+1] (device twin of <see cref="Csr.RowOf"/>).</summary>
     public static int RowOf(ArrayView<int> offsets, int p)
     {

@@ -45,20 +45,7 @@ public static partial class TopK
             }
             sv[t] = bestV;
             si[t] = bestI;
-            Group.Barrier();
-            for (int s = GpuGroup / 2; s > 0; s >>= 1)
-            {
-                if (t < s)
-                {
-                    int oi = si[t + s];
-                    if (oi >= 0 && (si[t] < 0 || Csr.Before(sv[t + s], oi, sv[t], si[t])))
-                    {
-                        sv[t] = sv[t + s];
-                        si[t] = oi;
-                    }
-                }
-                Group.Barrier();
-            }
+            GpuMath.GroupBest(sv, si, t, GpuGroup);
             prevV = sv[0];
             prevI = si[0];
             Group.Barrier();

@@ -29,6 +29,40 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void Compare_PrintsOneRowPerArchitecture()
+    {
+        var output = new StringWriter();
+        int code = CompareCommand.Run(["--archs", "topk,relu", "--steps", "60", "--batch", "128", "--d", "16", "--features", "24",
+            "--latents", "48", "--k", "4", "--json"], output);
+        Assert.Equal(0, code);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("| topk |", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("| relu |", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(lines[^1]);
+        Assert.Equal(2, json.RootElement.GetArrayLength());
+        Assert.Equal("relu", json.RootElement[1].GetProperty("arch").GetString());
+    }
+
+    [Fact]
+    public void Train_WithArch_ReportsIt()
+    {
+        var output = new StringWriter();
+        TrainCommand.Run(["--arch", "batchtopk", "--steps", "20", "--batch", "64", "--d", "16", "--features", "24", "--latents", "48",
+            "--k", "4", "--json", "--out", Path.Combine(Dir, "b.saeckpt")], output);
+        using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.Equal("batchtopk", json.RootElement.GetProperty("arch").GetString());
+        Assert.True(json.RootElement.TryGetProperty("firing_histogram", out _));
+    }
+
+    [Fact]
+    public void Train_ThrowsForUnknownArch() =>
+        Assert.Contains("mutual", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "topq"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForUnknownAux() =>
+        Assert.Contains("aux-zipf", Assert.Throws<CliException>(() => TrainCommand.Run(["--aux", "zipf"], TextWriter.Null)).Message);
+
+    [Fact]
     public void Train_ThrowsForUnknownOption() =>
         Assert.Contains("--latnets", Assert.Throws<CliException>(() => TrainCommand.Run(["--latnets", "5"], TextWriter.Null)).Message);
 

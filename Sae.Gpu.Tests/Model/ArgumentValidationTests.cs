@@ -34,6 +34,24 @@ public class ArgumentValidationTests
     [Fact] public void TrainConfig_ThrowsForZeroEpsilon() => Throws<ArgumentException>(() => new TrainConfig(Epsilon: 0).Validate(), "Epsilon");
     [Fact] public void TrainConfig_ThrowsForZeroDeadWindow() => Throws<ArgumentException>(() => new TrainConfig(DeadAfterTokens: 0).Validate(), "DeadAfterTokens");
 
+    [Fact] public void TrainConfig_ThrowsForZeroAuxK() => Throws<ArgumentException>(() => new TrainConfig(AuxK: 0).Validate(), "AuxK");
+    [Fact] public void TrainConfig_ThrowsForNegativeAuxCoefficient() => Throws<ArgumentException>(() => new TrainConfig(AuxCoefficient: -1).Validate(), "AuxCoefficient");
+    [Fact] public void TrainConfig_ThrowsForZeroJumpReluBandwidth() => Throws<ArgumentException>(() => new TrainConfig(JumpReluBandwidth: 0).Validate(), "JumpReluBandwidth");
+    [Fact] public void TrainConfig_ThrowsForZeroGbaGroups() => Throws<ArgumentException>(() => new TrainConfig(GbaGroups: 0).Validate(), "GbaGroups");
+    [Fact] public void TrainConfig_ThrowsForGbaHighFrequencyAboveOne() => Throws<ArgumentException>(() => new TrainConfig(GbaHighFrequency: 2).Validate(), "GbaHighFrequency");
+    [Fact] public void TrainConfig_ThrowsForThresholdEmaOfOne() => Throws<ArgumentException>(() => new TrainConfig(ThresholdEma: 1).Validate(), "ThresholdEma");
+    [Fact] public void SaeConfig_ThrowsForUndefinedArchitecture() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, (Architecture)42).Validate(), "Architecture");
+    [Fact] public void ArchitectureNames_ThrowsForUnknownName() => Throws<ArgumentException>(() => ArchitectureNames.Parse("topq"), "feature-choice");
+    [Fact] public void FiringHistogram_ThrowsForNegativeFrequency() => Throws<ArgumentException>(() => FiringHistogram.Compute([0.1, -1]), "-1");
+
+    [Fact]
+    public void FiringHistogram_BinsByDecade()
+    {
+        var h = FiringHistogram.Compute([0, 1e-7, 3e-4, 0.05, 0.5, 1]);
+        Assert.Equal([1, 1, 0, 1, 0, 1, 2], h.Counts);
+        Assert.Equal("0:1 <1e-5:1 1e-5:0 1e-4:1 1e-3:0 1e-2:1 1e-1:2", h.ToString());
+    }
+
     [Fact] public void SyntheticOptions_ThrowsForMeanActiveAboveFeatures() => Throws<ArgumentException>(() => new SyntheticOptions(Features: 4, MeanActive: 5).Validate(), "MeanActive");
     [Fact] public void SyntheticOptions_ThrowsForNegativeNoise() => Throws<ArgumentException>(() => new SyntheticOptions(Noise: -1).Validate(), "Noise");
     [Fact] public void SyntheticOptions_ThrowsForInvertedMagnitudes() => Throws<ArgumentException>(() => new SyntheticOptions(MinMagnitude: 2, MaxMagnitude: 1).Validate(), "magnitudes");
