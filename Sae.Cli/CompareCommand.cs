@@ -19,6 +19,7 @@ public static class CompareCommand
           --backend NAME --latents F --k K --batch B --steps N --seed S --d D --features N --mean-active A
                                  as for 'train' (same defaults)
           --aux KIND             none | auxk | aux-zipf (default auxk)
+          --gba-interval N       steps between GBA bias updates (default 50)
           --json                 also print one JSON array with the rows as the last line
         """;
 
@@ -30,7 +31,7 @@ public static class CompareCommand
         var data = TrainCommand.ReadData(o);
         int latents = o.Int("latents", 512), k = o.Int("k", 8);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
-            AuxLoss: TrainCommand.ReadAux(o));
+            AuxLoss: TrainCommand.ReadAux(o), GbaInterval: o.Int("gba-interval", 50));
         var archs = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(TrainCommand.ParseArch).ToArray();
         string? backendName = o.String("backend");

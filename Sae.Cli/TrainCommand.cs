@@ -33,6 +33,7 @@ public static class TrainCommand
           --aux-k K              latents of the auxiliary term per token (default d/2)
           --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
           --afa-coef L           top-AFA's optional loss coefficient (default 0)
+          --gba-interval N       steps between GBA bias updates (default 50)
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
           --json                 print one JSON object with the final metrics as the last line
@@ -48,7 +49,8 @@ public static class TrainCommand
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
-            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0));
+            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0),
+            GbaInterval: o.Int("gba-interval", 50));
         if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae.saeckpt")!;

@@ -19,7 +19,8 @@ public class ArchitectureTests : TempDirectory
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, MeanActive: 3, Seed: 1));
         var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, arch), seed: 2);
-        using var trainer = new Trainer(sae, config ?? new TrainConfig(BatchSize: Batch, Steps: Steps));
+        // GBA's biases move every step here (the paper's 50-step schedule needs ~6,000 steps at this scale).
+        using var trainer = new Trainer(sae, config ?? new TrainConfig(BatchSize: Batch, Steps: Steps, GbaInterval: 1));
         var batch = new float[Batch * D];
         StepResult first = default, last = default;
         for (int s = 0; s < (config?.Steps ?? Steps); s++)
@@ -60,7 +61,7 @@ public class ArchitectureTests : TempDirectory
     public void Architecture_InferenceEncode_SurvivesCheckpoint_AndTracksTrainingSparsity(string name)
     {
         var arch = ArchitectureNames.Parse(name);
-        var (sae, _, last, data) = Train(arch, new TrainConfig(BatchSize: Batch, Steps: 300));
+        var (sae, _, last, data) = Train(arch, new TrainConfig(BatchSize: Batch, Steps: 300, GbaInterval: 1));
         using var _ = sae;
         string path = Path.Combine(Dir, name + ".saeckpt");
         Checkpoint.Save(sae, path);

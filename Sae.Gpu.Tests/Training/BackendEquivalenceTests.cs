@@ -26,7 +26,7 @@ public class BackendEquivalenceTests
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 33, Features: 40, MeanActive: 3, Seed: 4));
         using var sae = Sae.CreateRandom(be, new SaeConfig(33, 65, 4, arch), seed: 9);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 17, Steps: 5, LearningRate: 3e-3, WarmupSteps: 0,
-            DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, AfaCoefficient: arch == Architecture.TopAfa ? 0.05 : 0));
+            DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, GbaInterval: 1, AfaCoefficient: arch == Architecture.TopAfa ? 0.05 : 0));
         var batch = new float[17 * 33];
         for (int s = 0; s < 5; s++)
         {

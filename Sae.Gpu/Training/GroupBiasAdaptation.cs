@@ -7,8 +7,7 @@ namespace SaeGpu.Training;
 /// r_m = max(0, max pre_m), r̄_k = mean of the positive r_m in group k; then
 /// <c>p̂_m &gt; p_k → b_m ← b_m − γ·r_m</c>, else <c>p̂_m &lt; ε → b_m ← min(b_m + γ·r̄_k, 0)</c>.
 /// The paper also floors biases at −1, which presumes unit-scale inputs; SaeGpu does not normalize inputs and its encoder is
-/// not tied, so the floor is dropped (ours). Interval, group assignment and the matched-L0 default for the first target
-/// are ours too.
+/// not tied, so the floor is dropped (ours). Group assignment and the matched-L0 default for the first target are ours too.
 /// </summary>
 public sealed class GroupBiasAdaptation
 {

@@ -42,7 +42,7 @@ public enum AuxLossKind
 /// <param name="JumpReluInitialThreshold">Initial θ of every latent.</param>
 /// <param name="AfaCoefficient">λ_AFA of top-AFA's optional loss λ·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² (0 = off).</param>
 /// <param name="GbaGroups">GBA: number of latent groups K.</param>
-/// <param name="GbaInterval">GBA: optimizer steps between bias updates, the buffer spanning them (ours: 1, for short runs; the paper's note says 50).</param>
+/// <param name="GbaInterval">GBA: optimizer steps between bias updates, the buffer spanning them (50, the schedule in the paper's summaries; short runs want fewer).</param>
 /// <param name="GbaHighFrequency">GBA: target frequency of the first group; null → chosen so the targets' mean L0 is k.</param>
 /// <param name="GbaFrequencyRatio">GBA: ratio of the first to the last group's target frequency (geometric in between).</param>
 /// <param name="GbaGamma">GBA: step γ of the bias updates.</param>
@@ -69,7 +69,7 @@ public sealed record TrainConfig(
     double JumpReluInitialThreshold = 0.1,
     double AfaCoefficient = 0,
     int GbaGroups = 10,
-    int GbaInterval = 1,
+    int GbaInterval = 50,
     double? GbaHighFrequency = null,
     double GbaFrequencyRatio = 100,
     double GbaGamma = 0.01,
