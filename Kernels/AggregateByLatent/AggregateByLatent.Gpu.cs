@@ -30,8 +30,30 @@ public static partial class AggregateByLatent
     }
 
     /// <summary>
-    /// Step 4 of 4: one thread per weight-gradient element (j, i), summing its latent's entries in a fixed order
-    /// given by the index; consecutive threads read consecutive columns of v.
+    /// After <see cref="GpuFillV1"/>, whose atomics claim slots in scheduling order: one thread per latent insertion-sorts its
+    /// segment by entry (carrying the rows), so the sums below run in ascending entry order, as on the CPU, and repeat
+    /// bit for bit. Segments hold k·B/F entries on average.
+    /// </summary>
+    public static void GpuSortV1(Index1D j, ArrayView<int> start, ArrayView<int> entry, ArrayView<int> rowOf)
+    {
+        int lo = start[j], hi = start[j + 1];
+        for (int a = lo + 1; a < hi; a++)
+        {
+            int e = entry[a], row = rowOf[a], c = a - 1;
+            while (c >= lo && entry[c] > e)
+            {
+                entry[c + 1] = entry[c];
+                rowOf[c + 1] = rowOf[c];
+                c--;
+            }
+            entry[c + 1] = e;
+            rowOf[c + 1] = row;
+        }
+    }
+
+    /// <summary>
+    /// Step 4 of 4: one thread per weight-gradient element (j, i), summing its latent's entries in ascending entry order
+    /// (see <see cref="GpuSortV1"/>); consecutive threads read consecutive columns of v.
     /// </summary>
     public static void GpuSumV1(Index1D e, ArrayView<int> start, ArrayView<int> entry, ArrayView<int> rowOf,
         ArrayView<float> g, ArrayView<float> v, ArrayView<float> center, ArrayView<float> gW, int d, int accumulate)

@@ -6,7 +6,8 @@ namespace SaeGpu.Kernels;
 /// The cut resolves ties at a threshold in row order, so batch-level selections (BatchTopK / Mutual Choice, Feature
 /// Choice) keep exactly their budget under the tie rule. ReLU is thresholds = 0, cuts = −1; JumpReLU is thresholds = θ.
 /// Shapes: thresholds, cuts [F]; offsets [B+1]; indices/values [capacity]. Rows come out ordered by latent index.
-/// Throws (reference and CPU) when more than capacity entries pass; the GPU kernel drops entries past capacity.
+/// Throws when more than capacity entries pass (the GPU backend checks the scanned total before filling; its fill kernel
+/// also never writes past capacity).
 /// </summary>
 public static partial class ThresholdSelect
 {

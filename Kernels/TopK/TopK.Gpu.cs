@@ -29,7 +29,7 @@ public static partial class TopK
         float prevV = float.PositiveInfinity;
         int prevI = -1, count = 0;
         bool more = true;
-        float c2 = 0f, target = useTargets != 0 ? targetNorms[row] : 0f;
+        double c2 = 0.0, target = useTargets != 0 ? targetNorms[row] : 0.0; // double, as in AfaKeep: the choice must not depend on rounding
         for (int r = 0; r < k && more; r++)
         {
             float bestV = 0f;
@@ -53,9 +53,9 @@ public static partial class TopK
             if (more && useTargets != 0)
             {
                 // top-AFA: stop at the first cumulative norm reaching the target, keeping whichever side is closer.
-                float previous = MathF.Sqrt(c2);
-                c2 += prevV * prevV;
-                float c = MathF.Sqrt(c2);
+                double previous = Math.Sqrt(c2);
+                c2 += (double)prevV * prevV;
+                double c = Math.Sqrt(c2);
                 if (c >= target)
                 {
                     more = false;

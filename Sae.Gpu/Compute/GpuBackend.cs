@@ -53,6 +53,8 @@ public sealed class GpuBackend : Backend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> columnMax;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> sortSegments;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int> decoderBiasReduce;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> aggregate;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> aggregateBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>> maskLatents;
@@ -87,6 +89,8 @@ public sealed class GpuBackend : Backend
         columnMax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Kernels.ColumnMax.GpuV1);
         histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
         fill = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuFillV1);
+        sortSegments = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuSortV1);
+        decoderBiasReduce = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(Kernels.DecoderBiasGrad.GpuReduceV1);
         aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Kernels.AggregateByLatent.GpuSumV1);
         aggregateBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuBiasV1);
         maskLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(Kernels.MaskLatents.GpuV1);
@@ -169,6 +173,11 @@ public sealed class GpuBackend : Backend
         var counts = Scratch<int>("select.counts", b);
         thresholdCount(Kernels.ThresholdSelect.GpuConfig(b), V(pre), V(thresholds), V(cuts), counts, f);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
+        accelerator.Synchronize();
+        int[] total = new int[1];
+        V(codes.Offsets).SubView(b, 1).CopyToCPU(total);
+        if (total[0] > codes.Capacity)
+            throw new InvalidOperationException($"ThresholdSelect: {total[0]} entries pass but the sparse codes hold {codes.Capacity}.");
         thresholdFill(Kernels.ThresholdSelect.GpuConfig(b), V(pre), V(thresholds), V(cuts), V(codes.Offsets), V(codes.Indices), V(codes.Values), f);
     }
 
@@ -276,6 +285,7 @@ public sealed class GpuBackend : Backend
         histogram(cap, V(codes.Offsets), V(codes.Indices), V(counts));
         scan(Kernels.ExclusiveScan.GpuConfig(), V(counts), start, f);
         fill(cap, V(codes.Offsets), V(codes.Indices), start, cursor, entry, rowOf);
+        sortSegments(f, start, entry, rowOf);
         aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d, accumulate ? 1 : 0);
         aggregateBias(f, start, entry, V(g), V(gSum), accumulate ? 1 : 0);
     }
@@ -297,8 +307,9 @@ public sealed class GpuBackend : Backend
     public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec)
     {
         int d = (int)gbDec.Length, b = (int)(gOut.Length / d), f = (int)gbEnc.Length;
-        V(gbDec).MemSetToZero();
-        decoderBias(Kernels.DecoderBiasGrad.GpuConfig(d), V(gOut), V(gbEnc), V(wEnc), V(gbDec), b, d, f);
+        var partial = Scratch<float>("dbg.partial", (long)Kernels.DecoderBiasGrad.GpuSlices * d);
+        decoderBias(Kernels.DecoderBiasGrad.GpuConfig(d), V(gOut), V(gbEnc), V(wEnc), partial, b, d, f);
+        decoderBiasReduce(Kernels.DecoderBiasGrad.GpuReduceConfig(d), partial, V(gbDec), d);
     }
 
     /// <inheritdoc />
