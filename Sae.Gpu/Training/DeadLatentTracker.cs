@@ -29,7 +29,18 @@ public sealed class DeadLatentTracker
     }
 
     /// <summary>Mask [F]: 1 for dead latents (TokensSinceFired ≥ the threshold), else 0.</summary>
-    public int[] DeadMask() => [.. sinceFired.Select(s => s >= DeadAfterTokens ? 1 : 0)];
+    public int[] DeadMask()
+    {
+        var mask = new int[sinceFired.Length];
+        FillDeadMask(mask);
+        return mask;
+    }
+
+    /// <summary>Writes the dead mask into <paramref name="mask"/> [F] (no allocation; the trainer calls it every step).</summary>
+    public void FillDeadMask(Span<int> mask)
+    {
+        for (int j = 0; j < sinceFired.Length; j++) mask[j] = sinceFired[j] >= DeadAfterTokens ? 1 : 0;
+    }
 
     /// <summary>Fraction of latents with TokensSinceFired ≥ the threshold.</summary>
     public double DeadFraction

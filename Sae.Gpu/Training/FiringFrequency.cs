@@ -19,15 +19,14 @@ public sealed class FiringFrequency(int latents)
         for (int j = 0; j < ema.Length; j++) ema[j] = Decay * ema[j] + (1 - Decay) * counts[j] / rows;
     }
 
-    /// <summary>Mask [F] of latents that are dead (per <paramref name="dead"/>) or under-used relative to the Zipf fit.</summary>
-    public int[] UnderusedMask(DeadLatentTracker dead)
+    /// <summary>Writes into <paramref name="mask"/> [F] 1 for latents that are dead (per <paramref name="dead"/>) or under-used relative to the Zipf fit.</summary>
+    public void FillUnderusedMask(DeadLatentTracker dead, Span<int> mask)
     {
-        var mask = dead.DeadMask();
+        dead.FillDeadMask(mask);
         var order = Enumerable.Range(0, ema.Length).OrderByDescending(j => ema[j]).ToArray();
         var (logC, s) = FitZipf(order);
         for (int r = 0; r < order.Length; r++)
             if (ema[order[r]] < UnderuseFraction * Math.Exp(logC - s * Math.Log(r + 1))) mask[order[r]] = 1;
-        return mask;
     }
 
     private (double LogC, double S) FitZipf(int[] order)

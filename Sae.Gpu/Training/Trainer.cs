@@ -39,7 +39,7 @@ public sealed class Trainer : IDisposable
     private readonly GroupBiasAdaptation? gba;
     private readonly FiringFrequency frequency;
     private readonly float[] sseHost, thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost;
-    private readonly int[] countsHost;
+    private readonly int[] countsHost, auxMaskHost;
     private double mainSse, auxLoss;
     private int step;
 
@@ -77,7 +77,7 @@ public sealed class Trainer : IDisposable
                 sae.Config.K, config.SparsityControlRate);
         if (arch == Architecture.Gba) gba = new GroupBiasAdaptation(f, sae.Config.K, config);
         frequency = new FiringFrequency(f);
-        (sseHost, countsHost) = (new float[b], new int[f]);
+        (sseHost, countsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
         (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
         Dead = new DeadLatentTracker(f, config.DeadAfterTokens);
     }
@@ -179,8 +179,9 @@ public sealed class Trainer : IDisposable
     private void AuxiliaryTerm()
     {
         if (aux is null) return;
-        var mask = config.AuxLoss == AuxLossKind.AuxZipf ? frequency.UnderusedMask(Dead) : Dead.DeadMask();
-        auxLoss = aux.Apply(mask, config.AuxCoefficient, sae, x, xhat, pre, mainSse, gWEnc, gBEnc, gWDec);
+        if (config.AuxLoss == AuxLossKind.AuxZipf) frequency.FillUnderusedMask(Dead, auxMaskHost);
+        else Dead.FillDeadMask(auxMaskHost);
+        auxLoss = aux.Apply(auxMaskHost, config.AuxCoefficient, sae, x, xhat, pre, mainSse, gWEnc, gBEnc, gWDec);
     }
 
     private void ProjectDecoderGradient() => be.RemoveParallelGrad(sae.WDec, d, parallelOnly: false, gWDec);
