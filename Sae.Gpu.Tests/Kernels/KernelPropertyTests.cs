@@ -81,6 +81,9 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property ValueGrad_Cpu_MatchesReference() => Agree(OpCases.ValueGrad, "cpu", Default, s => Sum(s.D));
     [Property(MaxTest = GpuCases)] public Property ValueGrad_Gpu_MatchesReference() => Agree(OpCases.ValueGrad, "gpu", Default, s => Sum(s.D));
 
+    [Property(MaxTest = CpuCases)] public Property PrefixLoss_Cpu_MatchesReference() => Agree(OpCases.PrefixLoss, "cpu", Default, s => Sum(16 * s.D * (s.K + 2)));
+    [Property(MaxTest = GpuCases)] public Property PrefixLoss_Gpu_MatchesReference() => Agree(OpCases.PrefixLoss, "gpu", Default, s => Sum(16 * s.D * (s.K + 2)));
+
     [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", Default, s => Sum(4 * s.B));
     [Property(MaxTest = GpuCases)] public Property AggregateByLatent_Gpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "gpu", Default, s => Sum(4 * s.B));
 

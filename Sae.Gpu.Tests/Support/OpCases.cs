@@ -146,6 +146,33 @@ public static class OpCases
         return [be.ToHost(gv)[..host.Offsets[s.B]]];
     }
 
+    /// <summary>
+    /// groupOffsets (as floats), gGroup, gOut, gValues [nnz] and sse of the fused prefix loss on generated codes, with
+    /// 1–4 prefix ends drawn in [1, F] (last = F) and coefficients in (0, 1].
+    /// </summary>
+    public static float[][] PrefixLoss(Backend be, Shape s)
+    {
+        var host = s.Codes(40);
+        var rng = new Random(s.Seed + 19);
+        int[] ends = [.. Enumerable.Range(1, s.F - 1).OrderBy(_ => rng.Next()).Take(rng.Next(Math.Min(3, s.F - 1) + 1)).Order(), s.F];
+        int n = ends.Length;
+        using var codes = Upload(be, s, host);
+        using var groups = codes.GroupView(n);
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 41));
+        using var bias = be.FromHost<float>(s.Values(s.D, 42));
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 43));
+        using var endsT = be.FromHost<int>(ends);
+        using var c = be.FromHost<float>([.. Enumerable.Range(0, n).Select(_ => (float)(0.05 + 0.95 * rng.NextDouble()))]);
+        be.Upload<int>(Enumerable.Repeat(int.MinValue, s.B * n + 1).ToArray(), groups.Offsets);
+        using var gGroup = Poisoned(be, s.B * n * s.D);
+        using var gOut = Poisoned(be, s.B * s.D);
+        using var gv = Poisoned(be, s.B * s.K);
+        using var sse = Poisoned(be, s.B * n);
+        be.PrefixLoss(codes, w, bias, x, endsT, c, groups, gGroup, gOut, gv, sse);
+        return [[.. be.ToHost(groups.Offsets).Select(o => (float)o)], be.ToHost(gGroup), be.ToHost(gOut),
+            be.ToHost(gv)[..host.Offsets[s.B]], be.ToHost(sse)];
+    }
+
     /// <summary>norms [B] of generated rows around a generated center.</summary>
     public static float[][] RowNorm(Backend be, Shape s)
     {

@@ -88,6 +88,23 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩ + shift.</summary>
     public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues);
 
+    /// <summary>
+    /// <see cref="Kernels.PrefixLoss"/>: for nested prefixes ending at ends [n] (ascending, last = F) with loss
+    /// L = ½ Σ_b Σ_i coefficients[i]·‖e_{b,i}‖², e_{b,i} = bias + Σ_{j &lt; ends[i]} a_bj W[j] − x_b, writes sse [B·n],
+    /// gGroup [B·n, d] (G_{b,g} = Σ_{i ≥ g} c_i e_{b,i}), gOut [B, d] = G_{b,0}, gValues [capacity] = ∂L/∂values and the offsets
+    /// of <paramref name="groups"/> (a <see cref="SparseCodes.GroupView"/> of <paramref name="codes"/> with n groups), over
+    /// which <see cref="AggregateByLatent"/> with v = gGroup gives ∂L/∂W.
+    /// </summary>
+    public abstract void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse);
+
+    /// <summary>Throws unless <paramref name="groups"/> is a group view of <paramref name="codes"/> with <paramref name="n"/> groups.</summary>
+    protected static void CheckGroups(SparseCodes codes, SparseCodes groups, long n)
+    {
+        if (!ReferenceEquals(groups.Source, codes) || groups.Rows != codes.Rows * n)
+            throw new ArgumentException($"PrefixLoss needs codes.GroupView({n}); got codes of {groups.Rows} rows that are not a group view of these codes.");
+    }
+
     /// <summary><see cref="Kernels.AfaLossGrad"/>: gValues += coefficient·2/B·(‖a_b‖ − targets[b])·a/‖a_b‖ per row of the codes.</summary>
     public abstract void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues);
 

@@ -50,6 +50,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> valueGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowNorm;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> afaLossGrad;
+    private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> prefixLoss;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> columnMax;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>> histogram;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<int>> fill;
@@ -85,6 +86,7 @@ public sealed class GpuBackend : Backend
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
         valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Kernels.ValueGrad.GpuV1);
         afaLossGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(Kernels.AfaLossGrad.GpuV1);
+        prefixLoss = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.PrefixLoss.GpuV1);
         rowNorm = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.RowNorm.GpuV1);
         columnMax = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(Kernels.ColumnMax.GpuV1);
         histogram = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>>(Kernels.AggregateByLatent.GpuHistogramV1);
@@ -258,6 +260,15 @@ public sealed class GpuBackend : Backend
     public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         valueGrad(Kernels.ValueGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(gOut), V(w), V(gValues),
             (int)(gOut.Length / codes.Rows), shift);
+
+    /// <inheritdoc />
+    public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
+    {
+        CheckGroups(codes, groups, ends.Length);
+        prefixLoss(Kernels.PrefixLoss.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(codes.Values), V(w), V(bias), V(x),
+            V(ends), V(coefficients), V(groups.Offsets), V(gGroup), V(gOut), V(gValues), V(sse));
+    }
 
     /// <inheritdoc />
     public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>

@@ -25,6 +25,8 @@ public interface IHostOps
     static abstract void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse);
     /// <summary>See <see cref="Kernels.ValueGrad"/>.</summary>
     static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues);
+    /// <summary>See <see cref="Kernels.PrefixLoss"/>.</summary>
+    static abstract void PrefixLoss(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, ReadOnlySpan<int> ends, ReadOnlySpan<float> coefficients, Span<int> groupOffsets, Span<float> gGroup, Span<float> gOut, Span<float> gValues, Span<float> sse);
     /// <summary>See <see cref="Kernels.AfaLossGrad"/>.</summary>
     static abstract void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues);
     /// <summary>See <see cref="Kernels.RowNorm"/>.</summary>
@@ -121,6 +123,15 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), shift, H(gValues));
 
     /// <inheritdoc />
+    public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
+    {
+        CheckGroups(codes, groups, ends.Length);
+        TOps.PrefixLoss(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(x), H(ends), H(coefficients),
+            H(groups.Offsets), H(gGroup), H(gOut), H(gValues), H(sse));
+    }
+
+    /// <inheritdoc />
     public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
         TOps.AfaLossGrad(H(codes.Offsets), H(codes.Values), H(targets), coefficient, H(gValues));
 
@@ -195,6 +206,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues) => Kernels.AfaLossGrad.Reference(offsets, values, targets, coefficient, gValues);
     /// <inheritdoc />
+    public static void PrefixLoss(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, ReadOnlySpan<int> ends, ReadOnlySpan<float> coefficients, Span<int> groupOffsets, Span<float> gGroup, Span<float> gOut, Span<float> gValues, Span<float> sse) => Kernels.PrefixLoss.Reference(offsets, indices, values, w, bias, x, ends, coefficients, groupOffsets, gGroup, gOut, gValues, sse);
+    /// <inheritdoc />
     public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Reference(x, center, norms);
     /// <inheritdoc />
     public static void ColumnMax(ReadOnlySpan<float> pre, Span<float> max) => Kernels.ColumnMax.Reference(pre, max);
@@ -239,6 +252,8 @@ public readonly struct CpuOps : IHostOps
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, shift, gValues);
     /// <inheritdoc />
     public static void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues) => Kernels.AfaLossGrad.Cpu(offsets, values, targets, coefficient, gValues);
+    /// <inheritdoc />
+    public static void PrefixLoss(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, ReadOnlySpan<int> ends, ReadOnlySpan<float> coefficients, Span<int> groupOffsets, Span<float> gGroup, Span<float> gOut, Span<float> gValues, Span<float> sse) => Kernels.PrefixLoss.Cpu(offsets, indices, values, w, bias, x, ends, coefficients, groupOffsets, gGroup, gOut, gValues, sse);
     /// <inheritdoc />
     public static void RowNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms) => Kernels.RowNorm.Cpu(x, center, norms);
     /// <inheritdoc />

@@ -23,6 +23,30 @@ public sealed class SparseCodes : IDisposable
         Values = backend.Allocate<float>(capacity);
     }
 
+    private SparseCodes(SparseCodes source, int groups)
+    {
+        Rows = checked(source.Rows * groups);
+        Capacity = source.Capacity;
+        Offsets = source.Offsets.Owner.Allocate<int>(Rows + 1L);
+        Indices = source.Indices;
+        Values = source.Values;
+        Source = source;
+    }
+
+    /// <summary>The codes this is a group view of (<see cref="GroupView"/>), else null.</summary>
+    public SparseCodes? Source { get; }
+
+    /// <summary>
+    /// A view with B·<paramref name="groups"/> rows sharing these codes' indices and values: row b·n + g holds row b's
+    /// entries of latent group g (contiguous, since rows are in latent order). Its own offsets [B·n + 1] are written by
+    /// <see cref="Backend.PrefixLoss"/>. Disposing the view frees only those offsets.
+    /// </summary>
+    public SparseCodes GroupView(int groups)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(groups);
+        return new SparseCodes(this, groups);
+    }
+
     /// <summary>Number of rows B.</summary>
     public int Rows { get; }
 
@@ -52,10 +76,11 @@ public sealed class SparseCodes : IDisposable
         return (offsets, idx[..nnz], val[..nnz]);
     }
 
-    /// <summary>Frees the three buffers.</summary>
+    /// <summary>Frees the three buffers (only the offsets of a group view).</summary>
     public void Dispose()
     {
         Offsets.Dispose();
+        if (Source is not null) return;
         Indices.Dispose();
         Values.Dispose();
     }

@@ -8,8 +8,38 @@ namespace SaeGpu.Model;
 /// the cap on top-AFA's per-token count, and the target L0 of the ReLU, JumpReLU and GBA controllers.
 /// </param>
 /// <param name="Architecture">How the code is selected.</param>
-public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Architecture = Architecture.TopK)
+/// <param name="MatryoshkaWidths">
+/// Nested dictionary sizes m_1 &lt; … &lt; m_n = F of a Matryoshka SAE (Bussmann et al., arXiv 2503.17547): every prefix
+/// W_dec[0 : m_i] must reconstruct x on its own during training. Null for a plain SAE. Allowed with TopK, AbsTopK and
+/// BatchTopK selection. Inference encodes and decodes with all F latents, as for the plain architecture.
+/// </param>
+public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Architecture = Architecture.TopK,
+    IReadOnlyList<int>? MatryoshkaWidths = null)
 {
+    /// <summary>True when <see cref="MatryoshkaWidths"/> is set.</summary>
+    public bool IsMatryoshka => MatryoshkaWidths is not null;
+
+    /// <summary>Display name: the architecture's CLI name, prefixed with "matryoshka-" for a Matryoshka SAE.</summary>
+    public string Name => IsMatryoshka ? "matryoshka-" + Architecture.Name() : Architecture.Name();
+
+    /// <summary>
+    /// The paper's Gemma group fractions [1/32, 1/16, 1/8, 1/4, rest] (§4.3) as nested sizes for F latents: cumulative
+    /// int(f·F) for all but the last group, the last = F. Duplicate sizes (tiny F) are dropped.
+    /// </summary>
+    public static int[] DefaultMatryoshkaWidths(int latents)
+    {
+        double[] fractions = [1 / 32.0, 1 / 16.0, 1 / 8.0, 1 / 4.0];
+        var widths = new List<int>();
+        int sum = 0;
+        foreach (double f in fractions)
+        {
+            sum += (int)(f * latents);
+            if (sum > 0 && (widths.Count == 0 || sum > widths[^1]) && sum < latents) widths.Add(sum);
+        }
+        widths.Add(latents);
+        return [.. widths];
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public SaeConfig Validate()
     {
@@ -19,6 +49,18 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Ar
         if (!Enum.IsDefined(Architecture)) throw new ArgumentException($"SaeConfig.Architecture {(int)Architecture} is not defined.");
         if ((long)Latents * InputDim > int.MaxValue)
             throw new ArgumentException($"SaeConfig: Latents·InputDim = {(long)Latents * InputDim} exceeds {int.MaxValue} elements.");
+        if (MatryoshkaWidths is { } m) ValidateWidths(m);
         return this;
+    }
+
+    private void ValidateWidths(IReadOnlyList<int> m)
+    {
+        if (Architecture is not (Architecture.TopK or Architecture.AbsTopK or Architecture.BatchTopK))
+            throw new ArgumentException($"SaeConfig.MatryoshkaWidths work with topk, abstopk or batchtopk selection, not {Architecture.Name()}.");
+        if (m.Count == 0 || m[^1] != Latents)
+            throw new ArgumentException($"SaeConfig.MatryoshkaWidths must end with Latents = {Latents}, got [{string.Join(", ", m)}].");
+        for (int i = 0; i < m.Count; i++)
+            if (m[i] < 1 || (i > 0 && m[i] <= m[i - 1]))
+                throw new ArgumentException($"SaeConfig.MatryoshkaWidths must be strictly increasing positive sizes, got [{string.Join(", ", m)}].");
     }
 }

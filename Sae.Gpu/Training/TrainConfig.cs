@@ -48,6 +48,16 @@ public enum AuxLossKind
 /// <param name="GbaGamma">GBA: step γ of the bias updates.</param>
 /// <param name="GbaEpsilon">GBA: a latent firing less often than this is revived.</param>
 /// <param name="ThresholdEma">Decay of the EMA that estimates inference thresholds (BatchTopK, Mutual/Feature Choice).</param>
+/// <param name="PrefixWeights">
+/// Matryoshka: weight w_i of each prefix's element-MSE in L = Σ_i w_i·MSE_i, one per <see cref="Model.SaeConfig.MatryoshkaWidths"/>
+/// entry; null → equal weights 1/n (the dictionary_learning code's mean over prefixes).
+/// </param>
+/// <param name="RandomPrefixes">
+/// Matryoshka: 0 trains the fixed widths; n ≥ 2 samples n prefix sizes every step instead — n − 1 distinct sizes in
+/// [<see cref="MinPrefix"/>, F − 1] with P(m) ∝ √(m − m0 + 1) − √(m − m0) (the truncated Pareto(0.5) of the noanabeshima
+/// toy code) plus F — weighted equally.
+/// </param>
+/// <param name="MinPrefix">Matryoshka: smallest size m0 the random prefixes draw.</param>
 public sealed record TrainConfig(
     int BatchSize = 1024,
     int Steps = 1000,
@@ -74,7 +84,10 @@ public sealed record TrainConfig(
     double GbaFrequencyRatio = 100,
     double GbaGamma = 0.01,
     double GbaEpsilon = 1e-6,
-    double ThresholdEma = 0.99)
+    double ThresholdEma = 0.99,
+    IReadOnlyList<double>? PrefixWeights = null,
+    int RandomPrefixes = 0,
+    int MinPrefix = 1)
 {
     /// <summary>2e-4 / √(F / 16384): the peak rate used when <see cref="LearningRate"/> is null.</summary>
     public static double DefaultLearningRate(int latents) => 2e-4 / Math.Sqrt(latents / 16384.0);
@@ -111,6 +124,10 @@ public sealed record TrainConfig(
         if (!(GbaGamma > 0)) throw new ArgumentException($"TrainConfig.GbaGamma must be > 0, got {GbaGamma}.");
         if (!(GbaEpsilon >= 0)) throw new ArgumentException($"TrainConfig.GbaEpsilon must be ≥ 0, got {GbaEpsilon}.");
         if (!(ThresholdEma >= 0 && ThresholdEma < 1)) throw new ArgumentException($"TrainConfig.ThresholdEma must be in [0, 1), got {ThresholdEma}.");
+        if (PrefixWeights is { } pw && (pw.Count == 0 || pw.Any(v => !(v >= 0 && double.IsFinite(v))) || !(pw.Sum() > 0)))
+            throw new ArgumentException($"TrainConfig.PrefixWeights must be non-negative finite numbers with a positive sum, got [{string.Join(", ", pw)}].");
+        if (RandomPrefixes is < 0 or 1) throw new ArgumentException($"TrainConfig.RandomPrefixes must be 0 (fixed widths) or ≥ 2, got {RandomPrefixes}.");
+        if (MinPrefix < 1) throw new ArgumentException($"TrainConfig.MinPrefix must be ≥ 1, got {MinPrefix}.");
         return this;
     }
 

@@ -12,15 +12,17 @@ namespace SaeGpu.Training;
 /// <param name="DeadFraction">Fraction of latents dead after this step.</param>
 /// <param name="LearningRate">Rate used by this step.</param>
 /// <param name="AuxLoss">L_aux of the auxiliary term (before its coefficient); 0 when inactive.</param>
+/// <param name="PrefixFvu">Matryoshka: FVU of each prefix reconstruction (the last is <paramref name="Fvu"/>); null otherwise.</param>
 public readonly record struct StepResult(int Step, double Loss, double Fvu, double L0, double DeadFraction, double LearningRate,
-    double AuxLoss = 0);
+    double AuxLoss = 0, IReadOnlyList<double>? PrefixFvu = null);
 
 /// <summary>
 /// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step"/> runs the
 /// named stages below, all on the SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)), one pass
 /// over [B, F] (selection) or one pass over the weights. Architecture specifics are small stages of their own: the L1
 /// shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's bias adaptation and the inference thresholds of
-/// the batch-level selections. The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
+/// the batch-level selections. A Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>).
+/// The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -37,6 +39,7 @@ public sealed class Trainer : IDisposable
     private readonly AuxiliaryLoss? aux;
     private readonly SparsityController? sparsity;
     private readonly GroupBiasAdaptation? gba;
+    private readonly MatryoshkaLoss? matryoshka;
     private readonly FiringFrequency frequency;
     private readonly float[] sseHost, thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost;
     private readonly int[] countsHost, auxMaskHost;
@@ -76,6 +79,9 @@ public sealed class Trainer : IDisposable
             sparsity = new SparsityController(arch == Architecture.Relu ? config.L1Coefficient : config.L0Coefficient,
                 sae.Config.K, config.SparsityControlRate);
         if (arch == Architecture.Gba) gba = new GroupBiasAdaptation(f, sae.Config.K, config);
+        if (sae.Config.IsMatryoshka) matryoshka = new MatryoshkaLoss(sae, codes, config);
+        else if (config.RandomPrefixes > 0 || config.PrefixWeights is not null)
+            throw new ArgumentException("TrainConfig.RandomPrefixes and PrefixWeights need a Matryoshka SAE (SaeConfig.MatryoshkaWidths).");
         frequency = new FiringFrequency(f);
         (sseHost, countsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
         (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
@@ -109,6 +115,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Straight-through gradient w.r.t. JumpReLU's thresholds [F] (unused otherwise).</summary>
     public Tensor<float> GradThresholds => gTheta;
 
+    /// <summary>The Matryoshka term (prefix sizes, weights, per-prefix errors of the last step); null for a plain SAE.</summary>
+    public MatryoshkaLoss? Matryoshka => matryoshka;
+
     /// <summary>The sparse codes of the last batch.</summary>
     public SparseCodes Codes => codes;
 
@@ -129,7 +138,7 @@ public sealed class Trainer : IDisposable
     /// Forward and backward pass on <paramref name="batch"/> [B, d] without updating the weights. Loss
     /// L = Σ‖x̂ − x‖² / (B·d) (+ λ/B·Σ a_j‖d_j‖ for ReLU, + λ/B·Σ H(pre − θ) for JumpReLU,
     /// + λ_AFA·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² for top-AFA, + α·L_aux) with
-    /// x̂ = codes·W_dec + b_dec; fills the Grad* tensors. Sets b_dec to the batch mean first when no step has been taken yet.
+    /// x̂ = codes·W_dec + b_dec (Matryoshka: Σ_i w_i‖x̂_i − x‖² / (B·d) over the prefix reconstructions); fills the Grad* tensors. Sets b_dec to the batch mean first when no step has been taken yet.
     /// </summary>
     public void ComputeGradients(ReadOnlySpan<float> batch)
     {
@@ -151,10 +160,20 @@ public sealed class Trainer : IDisposable
         sparsifier.SelectForTraining(pre, x, codes);
     }
 
-    private void Decode() => be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
+    // Matryoshka needs the full x̂ only for the auxiliary loss's residual.
+    private void Decode()
+    {
+        if (matryoshka is null || aux is not null) be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
+    }
 
     private void ComputeError()
     {
+        if (matryoshka is not null)
+        {
+            matryoshka.Forward(sae, codes, x, gOut, gValues);
+            mainSse = matryoshka.PrefixSse[^1];
+            return;
+        }
         be.ReconstructionError(x, xhat, 2f / (b * (float)d), gOut, sse);
         be.Download(sse, sseHost);
         mainSse = 0;
@@ -163,17 +182,28 @@ public sealed class Trainer : IDisposable
 
     private void Backward()
     {
-        float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
-        be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
-        if (arch == Architecture.TopAfa && config.AfaCoefficient > 0)
-            be.AfaLossGrad(codes, sparsifier.TargetNorms, (float)config.AfaCoefficient, gValues);
-        be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
+        ValueAndDecoderGrads();
         be.AggregateByLatent(codes, gValues, x, sae.BDec, false, gWEnc, gBEnc, counts);
         AuxiliaryTerm();
         if (arch == Architecture.JumpRelu)
             be.JumpReluThresholdGrad(pre, sae.Thresholds, gOut, sae.WDec, (float)config.JumpReluBandwidth, (float)(sparsity!.Value / b), gTheta);
         be.DecoderBiasGrad(gOut, gBEnc, sae.WEnc, gBDec);
         if (arch == Architecture.Gba) be.Clear(gBEnc);
+    }
+
+    // Matryoshka's fused prefix loss has already written gValues; its decoder gradient aggregates per latent group.
+    private void ValueAndDecoderGrads()
+    {
+        if (matryoshka is not null)
+        {
+            matryoshka.DecoderGrad(codes.Values, gWDec, unusedSum, counts);
+            return;
+        }
+        float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
+        be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
+        if (arch == Architecture.TopAfa && config.AfaCoefficient > 0)
+            be.AfaLossGrad(codes, sparsifier.TargetNorms, (float)config.AfaCoefficient, gValues);
+        be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
     }
 
     private void AuxiliaryTerm()
@@ -210,8 +240,9 @@ public sealed class Trainer : IDisposable
         sparsity?.Observe(l0);
         EstimateInferenceThresholds();
         AdaptGroupBiases();
-        return new StepResult(step, mainSse / ((double)b * d), mainSse / Metrics.TotalVariance(batch, d), l0,
-            Dead.DeadFraction, lr, auxLoss);
+        double variance = Metrics.TotalVariance(batch, d);
+        return new StepResult(step, mainSse / ((double)b * d), mainSse / variance, l0, Dead.DeadFraction, lr, auxLoss,
+            matryoshka?.PrefixSse.Select(s => s / variance).ToArray());
     }
 
     /// <summary>
@@ -248,5 +279,6 @@ public sealed class Trainer : IDisposable
         counts.Dispose();
         adam.Dispose();
         aux?.Dispose();
+        matryoshka?.Dispose();
     }
 }
