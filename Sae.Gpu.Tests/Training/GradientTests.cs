@@ -42,12 +42,28 @@ public class GradientTests
         CheckAgainstFiniteDifferences(backend, Architecture.TopK, config, warmUpSteps: 1);
     }
 
-    private static void CheckAgainstFiniteDifferences(string backend, Architecture arch, TrainConfig config, int warmUpSteps)
+    [Theory]
+    [InlineData("reference", "topk")]
+    [InlineData("cpu", "topk")]
+    [InlineData("gpu", "topk")]
+    [InlineData("cpu", "abstopk")]
+    [InlineData("gpu", "abstopk")]
+    public void Backward_Matryoshka_MatchesFiniteDifferences(string backend, string archName)
+    {
+        var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, PrefixWeights: PrefixWeights);
+        CheckAgainstFiniteDifferences(backend, ArchitectureNames.Parse(archName), config, warmUpSteps: 0, Widths);
+    }
+
+    private static readonly int[] Widths = [2, 6, F];
+    private static readonly double[] PrefixWeights = [0.5, 1, 2.5];
+
+    private static void CheckAgainstFiniteDifferences(string backend, Architecture arch, TrainConfig config, int warmUpSteps,
+        int[]? widths = null)
     {
         var be = TestBackends.ByName(backend);
         var rng = new Random(3);
         var x = Enumerable.Range(0, B * D).Select(_ => (float)(rng.NextDouble() * 2 - 0.5)).ToArray();
-        using var sae = Sae.CreateRandom(be, new SaeConfig(D, F, K, arch), seed: 5);
+        using var sae = Sae.CreateRandom(be, new SaeConfig(D, F, K, arch, widths), seed: 5);
         be.Upload<float>(Enumerable.Range(0, F).Select(_ => (float)(rng.NextDouble() * 0.4 - 0.1)).ToArray(), sae.BEnc);
         using var trainer = new Trainer(sae, config);
         for (int s = 0; s < warmUpSteps; s++) trainer.Step(x);
@@ -56,7 +72,7 @@ public class GradientTests
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         double[][] p = [Doubles(wEnc), Doubles(bEnc), Doubles(wDec), Doubles(bDec)];
         var problem = new Problem(arch, arch == Architecture.Relu ? trainer.SparsityCoefficient!.Value : 0,
-            config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x);
+            config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x, widths);
         problem.DetachResidual(p);
         if (problem.AuxMask is not null) Assert.True(problem.AuxActive(p), "the AuxK case selects no dead latent: it tests nothing");
         float[][] analytic = [be.ToHost(trainer.GradWEnc), be.ToHost(trainer.GradBEnc), be.ToHost(trainer.GradWDec), be.ToHost(trainer.GradBDec)];
@@ -73,8 +89,11 @@ public class GradientTests
         Assert.True(nonZero > 40, $"only {nonZero} gradient entries were non-zero: the case does not exercise the backward");
     }
 
-    /// <summary>Independent float64 forward: pre, selection, decode, element-MSE, L1 term and the AuxK term.</summary>
-    private sealed class Problem(Architecture arch, double l1, int[]? auxMask, float[] x)
+    /// <summary>
+    /// Independent float64 forward: pre, selection, decode, element-MSE (Matryoshka: Σ_i w_i·MSE of each prefix decode, weights
+    /// normalized), L1 term and the AuxK term.
+    /// </summary>
+    private sealed class Problem(Architecture arch, double l1, int[]? auxMask, float[] x, int[]? widths)
     {
         private double[] residual = [];
 
@@ -107,13 +126,26 @@ public class GradientTests
         private double Loss(double[][] p)
         {
             double mse = 0, l1Sum = 0;
+            int[] ends = widths ?? [F];
+            double[] weights = widths is null ? [1] : [.. PrefixWeights.Select(w => w / PrefixWeights.Sum())];
             for (int r = 0; r < B; r++)
             {
-                var (codes, xhat) = Row(p, r);
-                for (int i = 0; i < D; i++) mse += (xhat[i] - x[r * D + i]) * (xhat[i] - x[r * D + i]);
+                var (codes, _) = Row(p, r);
+                for (int g = 0; g < ends.Length; g++)
+                {
+                    var xhat = Decode(p, codes.Where(c => c.Latent < ends[g]));
+                    for (int i = 0; i < D; i++) mse += weights[g] * (xhat[i] - x[r * D + i]) * (xhat[i] - x[r * D + i]);
+                }
                 l1Sum += codes.Sum(c => c.Value);
             }
             return mse / (B * D) + l1 / B * l1Sum + (auxMask is null ? 0 : Alpha * AuxLoss(p));
+        }
+
+        private static double[] Decode(double[][] p, IEnumerable<(int Latent, double Value)> codes)
+        {
+            var xhat = p[3].ToArray();
+            foreach (var (j, v) in codes) for (int i = 0; i < D; i++) xhat[i] += v * p[2][j * D + i];
+            return xhat;
         }
 
         private double[] Pre(double[][] p, int r)
@@ -138,9 +170,7 @@ public class GradientTests
                 _ => Enumerable.Range(0, F).Where(j => pre[j] > 0).OrderByDescending(j => pre[j]).ThenBy(j => j).Take(K),
             };
             var codes = chosen.Select(j => (j, pre[j])).ToList();
-            var xhat = p[3].ToArray();
-            foreach (var (j, v) in codes) for (int i = 0; i < D; i++) xhat[i] += v * p[2][j * D + i];
-            return (codes, xhat);
+            return (codes, Decode(p, codes));
         }
 
         private IEnumerable<int> AuxSelect(double[] pre) =>
