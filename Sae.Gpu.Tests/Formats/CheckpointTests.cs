@@ -25,6 +25,49 @@ public class CheckpointTests : TempDirectory
     }
 
     [Fact]
+    public void SaveThenLoad_KeepsMatryoshkaWidths()
+    {
+        var config = new SaeConfig(4, 16, 2, Architecture.BatchTopK, [2, 6, 16]);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, config, seed: 1);
+        string path = Path.Combine(Dir, "m.saeckpt");
+        Checkpoint.Save(sae, path);
+        using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
+        Assert.Equal(config, loaded.Config);
+        Assert.Equal([2, 6, 16], loaded.Config.MatryoshkaWidths!);
+        Assert.Equal(sae.ToHost().WDec, loaded.ToHost().WDec);
+    }
+
+    [Fact]
+    public void Load_ReadsVersion2Checkpoints()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2), seed: 6);
+        string path = Path.Combine(Dir, "v2.saeckpt");
+        Checkpoint.Save(sae, path);
+        var bytes = File.ReadAllBytes(path).ToList();
+        bytes.RemoveRange(8 + 16, 4); // version 3's width count (0 for a plain SAE)
+        var v2 = bytes.ToArray();
+        "SAEGPU02"u8.CopyTo(v2);
+        File.WriteAllBytes(path, v2);
+        using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
+        Assert.Equal(sae.Config, loaded.Config);
+        Assert.Equal(sae.ToHost().WEnc, loaded.ToHost().WEnc);
+    }
+
+    [Fact]
+    public void Load_ThrowsForBadMatryoshkaWidths_NamingFile()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 16, 2, Architecture.TopK, [4, 16]), seed: 1);
+        string path = Path.Combine(Dir, "w.saeckpt");
+        Checkpoint.Save(sae, path);
+        var bytes = File.ReadAllBytes(path);
+        BitConverter.GetBytes(20).CopyTo(bytes, 8 + 16 + 4 + 4); // last width 16 → 20 ≠ F
+        File.WriteAllBytes(path, bytes);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("MatryoshkaWidths", e.Message);
+    }
+
+    [Fact]
     public void Load_ThrowsForMissingFile() =>
         Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(TestBackends.Cpu, Path.Combine(Dir, "none"))).Message);
 

@@ -16,6 +16,14 @@ namespace SaeGpu.Model;
 public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Architecture = Architecture.TopK,
     IReadOnlyList<int>? MatryoshkaWidths = null)
 {
+    /// <summary>Value equality, comparing <see cref="MatryoshkaWidths"/> element by element.</summary>
+    public bool Equals(SaeConfig? other) =>
+        other is not null && (InputDim, Latents, K, Architecture) == (other.InputDim, other.Latents, other.K, other.Architecture)
+        && (MatryoshkaWidths ?? []).SequenceEqual(other.MatryoshkaWidths ?? []) && IsMatryoshka == other.IsMatryoshka;
+
+    /// <summary>Hash consistent with <see cref="Equals(SaeConfig?)"/>.</summary>
+    public override int GetHashCode() => HashCode.Combine(InputDim, Latents, K, Architecture, MatryoshkaWidths?.Count ?? -1);
+
     /// <summary>True when <see cref="MatryoshkaWidths"/> is set.</summary>
     public bool IsMatryoshka => MatryoshkaWidths is not null;
 
