@@ -18,7 +18,7 @@ public static class BenchCommand
     public const string Usage = """
         sae bench [options]      Time train steps and encode on a backend (default shape d 768, F 16384, k 32, B 4096).
           --backend NAME         backend to time (default: $SAEGPU_BACKEND, else cpu)
-          --arch NAME            architecture of the timed train steps (default topk)
+          --arch NAME            architecture of the timed train steps (default topk; matryoshka* with --widths as for train)
           --d D --latents F --k K --batch B
           --steps N              timed steps (default 10; 2 warm-up steps are not timed)
           --verify NAME          first compare one forward/backward on NAME and --backend (codes, gradient errors)
@@ -30,7 +30,7 @@ public static class BenchCommand
     {
         var o = new CliOptions(args, new HashSet<string> { "json", "help" });
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var model = new SaeConfig(o.Int("d", 768), o.Int("latents", 16384), o.Int("k", 32), TrainCommand.ParseArch(o.String("arch", "topk")!));
+        var model = ModelOptions.Read(o, o.Int("d", 768), "topk", 16384, 32);
         int batch = o.Int("batch", 4096), steps = o.Int("steps", 10);
         string? backendName = o.String("backend"), verify = o.String("verify");
         bool json = o.Flag("json");

@@ -15,7 +15,7 @@ public static class CompareCommand
     /// <summary>Usage text.</summary>
     public const string Usage = """
         sae compare [options]    Train every architecture on the same synthetic data at matched L0; print a table.
-          --archs A,B,...        architectures to compare (default: all)
+          --archs A,B,...        architectures to compare (default: all; matryoshka names as for train also work)
           --backend NAME --latents F --k K --batch B --steps N --seed S --d D --features N --mean-active A
                                  as for 'train' (same defaults)
           --aux KIND             none | auxk | aux-zipf (default auxk)
@@ -32,8 +32,8 @@ public static class CompareCommand
         int latents = o.Int("latents", 512), k = o.Int("k", 8);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
             AuxLoss: TrainCommand.ReadAux(o), GbaInterval: o.Int("gba-interval", 50));
-        var archs = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(TrainCommand.ParseArch).ToArray();
+        var models = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
+            .Select(a => ModelOptions.FromName(a, data.InputDim, latents, k, null)).ToArray();
         string? backendName = o.String("backend");
         bool json = o.Flag("json");
         o.RejectUnknown("compare");
@@ -41,7 +41,7 @@ public static class CompareCommand
         {
             data.Validate();
             train.Validate();
-            foreach (var a in archs) new SaeConfig(data.InputDim, latents, k, a).Validate();
+            foreach (var m in models) m.Validate();
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
@@ -52,15 +52,15 @@ public static class CompareCommand
         output.WriteLine("| arch | FVU | L0 | dead % | recovered % | mean max cos | train s |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         var rows = new List<Dictionary<string, object>>();
-        foreach (var arch in archs)
+        foreach (var model in models)
         {
-            using var sae = Sae.CreateRandom(backend, new SaeConfig(data.InputDim, latents, k, arch), train.Seed);
+            using var sae = Sae.CreateRandom(backend, model, train.Seed);
             var r = SyntheticRun.Run(sae, train, new SyntheticActivations(data), 0, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {arch.Name()} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery.RecoveredFraction:F1} | {r.Recovery.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
+                $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery.RecoveredFraction:F1} | {r.Recovery.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
             rows.Add(new()
             {
-                ["arch"] = arch.Name(), ["fvu"] = r.Fvu, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
+                ["arch"] = model.Name, ["fvu"] = r.Fvu, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
                 ["recovered_fraction"] = r.Recovery.RecoveredFraction, ["mean_max_cosine"] = r.Recovery.MeanMaxCosine, ["train_seconds"] = r.Seconds,
             });
         }

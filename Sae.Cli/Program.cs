@@ -1,6 +1,6 @@
 using SaeGpu.Cli;
 
-const string usage = "Usage: sae <command> [options]\n\nCommands:\n" + TrainCommand.Usage + "\n" + CompareCommand.Usage + "\n" + BenchCommand.Usage;
+const string usage = "Usage: sae <command> [options]\n\nCommands:\n" + TrainCommand.Usage + "\n" + CompareCommand.Usage + "\n" + AbsorptionCommand.Usage + "\n" + BenchCommand.Usage;
 try
 {
     if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { Console.WriteLine(usage); return args.Length == 0 ? 1 : 0; }
@@ -9,6 +9,7 @@ try
         "train" => TrainCommand.Run(args.Skip(1), Console.Out),
         "bench" => BenchCommand.Run(args.Skip(1), Console.Out),
         "compare" => CompareCommand.Run(args.Skip(1), Console.Out),
+        "absorption" => AbsorptionCommand.Run(args.Skip(1), Console.Out),
         _ => throw new CliException($"Unknown command '{args[0]}'. Run 'sae --help'."),
     };
 }

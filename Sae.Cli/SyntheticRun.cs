@@ -16,14 +16,15 @@ namespace SaeGpu.Cli;
 /// <param name="Seconds">Training wall time.</param>
 /// <param name="TokensPerSecond">Training throughput.</param>
 /// <param name="Firing">Histogram of the latents' firing frequencies (training EMA).</param>
+/// <param name="PrefixFvu">Matryoshka: held-out FVU of each nested prefix (the last equals <paramref name="Fvu"/>); null otherwise.</param>
 public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery Recovery, double Seconds,
-    double TokensPerSecond, FiringHistogram Firing);
+    double TokensPerSecond, FiringHistogram Firing, IReadOnlyList<double>? PrefixFvu = null);
 
 /// <summary>Trains an SAE on a synthetic source and evaluates it on a held-out batch: shared by <c>train</c> and <c>compare</c>.</summary>
 public static class SyntheticRun
 {
     /// <summary>Trains <paramref name="sae"/> on <paramref name="source"/>; prints a progress line every <paramref name="logEvery"/> steps (0 = never).</summary>
-    public static RunResult Run(Sae sae, TrainConfig train, SyntheticActivations source, int logEvery, TextWriter output)
+    public static RunResult Run(Sae sae, TrainConfig train, IGroundTruthSource source, int logEvery, TextWriter output)
     {
         double seconds;
         StepResult last = default;
@@ -43,11 +44,12 @@ public static class SyntheticRun
             seconds = clock.Elapsed.TotalSeconds;
             firing = FiringHistogram.Compute(trainer.Frequency.Values);
         }
-        var (fvu, l0, recovery) = Evaluate(sae, source, train.BatchSize);
-        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing);
+        var (fvu, l0, recovery, prefixFvu) = Evaluate(sae, source, train.BatchSize);
+        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing, prefixFvu);
     }
 
-    private static (double Fvu, double L0, GroundTruthRecovery Recovery) Evaluate(Sae sae, SyntheticActivations source, int rows)
+    private static (double Fvu, double L0, GroundTruthRecovery Recovery, double[]? PrefixFvu) Evaluate(Sae sae,
+        IGroundTruthSource source, int rows)
     {
         var x = new float[(long)rows * sae.Config.InputDim];
         source.NextBatch(x);
@@ -56,6 +58,7 @@ public static class SyntheticRun
         var (offsets, _, _) = codes.ToHost();
         var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim,
             signed: sae.Config.Architecture == Architecture.AbsTopK);
-        return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery);
+        return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery,
+            sae.Config.IsMatryoshka ? PrefixMetrics.PrefixFvu(sae, x) : null);
     }
 }

@@ -15,7 +15,8 @@ public static class TrainCommand
     /// <summary>Usage text.</summary>
     public const string Usage = """
         sae train [options]      Train an SAE on synthetic activations with known features.
-          --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba
+          --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba |
+                                 matryoshka | matryoshka-topk | matryoshka-abstopk | matryoshka-batchtopk
                                  (default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)
           --backend NAME         reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)
           --latents F            dictionary size (default 512)
@@ -34,6 +35,7 @@ public static class TrainCommand
           --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
           --afa-coef L           top-AFA's optional loss coefficient (default 0)
           --gba-interval N       steps between GBA bias updates (default 50)
+        """ + ModelOptions.MatryoshkaUsage + """
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
           --json                 print one JSON object with the final metrics as the last line
@@ -45,12 +47,13 @@ public static class TrainCommand
         var o = new CliOptions(args, new HashSet<string> { "json", "help" });
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
         var data = ReadData(o);
-        var model = new SaeConfig(data.InputDim, o.Int("latents", 512), o.Int("k", 8), ParseArch(o.String("arch", "topk")!));
+        var model = ModelOptions.Read(o, data.InputDim, "topk", 512, 8);
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
             AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0),
             GbaInterval: o.Int("gba-interval", 50));
+        train = ModelOptions.ReadTraining(o, train);
         if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae.saeckpt")!;
@@ -69,13 +72,14 @@ public static class TrainCommand
         using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(data);
         using var sae = Sae.CreateRandom(backend, model, train.Seed);
-        output.WriteLine($"Training {model.Architecture.Name()} SAE d={model.InputDim} F={model.Latents} k={model.K} on {backend.Name}: " +
+        string widths = model.MatryoshkaWidths is { } m ? $" widths [{string.Join(", ", m)}]" : "";
+        output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, synthetic data with {data.Features} features.");
         var final = SyntheticRun.Run(sae, train, source, logEvery, output);
         Checkpoint.Save(sae, outPath);
         var summary = new Dictionary<string, object>
         {
-            ["arch"] = model.Architecture.Name(), ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
+            ["arch"] = model.Name, ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
             ["recovered_fraction"] = final.Recovery.RecoveredFraction, ["mean_max_cosine"] = final.Recovery.MeanMaxCosine,
             ["steps"] = steps, ["tokens_per_second"] = final.TokensPerSecond, ["train_seconds"] = final.Seconds,
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
@@ -86,15 +90,15 @@ public static class TrainCommand
             $"recovered {100 * final.Recovery.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {final.Recovery.MeanMaxCosine:F3}  " +
             $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {final.Firing}");
+        if (final.PrefixFvu is { } prefixFvu)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Prefix FVU (held-out): {string.Join("  ", model.MatryoshkaWidths!.Zip(prefixFvu, (w, v) => $"{w}: {v:F4}"))}"));
+            summary["widths"] = model.MatryoshkaWidths!;
+            summary["prefix_fvu"] = prefixFvu;
+        }
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
-    }
-
-    /// <summary>Parses an architecture name as a <see cref="CliException"/> on error.</summary>
-    public static Architecture ParseArch(string name)
-    {
-        try { return ArchitectureNames.Parse(name); }
-        catch (ArgumentException e) { throw new CliException("--arch: " + e.Message); }
     }
 
     /// <summary>The synthetic-data options shared by <c>train</c> and <c>compare</c>: --d, --features, --mean-active, --seed.</summary>

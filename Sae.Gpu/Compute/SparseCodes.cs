@@ -33,6 +33,20 @@ public sealed class SparseCodes : IDisposable
         Source = source;
     }
 
+    /// <summary>Codes on <paramref name="backend"/> holding host CSR arrays offsets [B+1], indices and values [nnz].</summary>
+    public static SparseCodes FromHost(Backend backend, ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
+    {
+        ArgumentNullException.ThrowIfNull(backend);
+        if (offsets.Length < 2 || offsets[0] != 0 || offsets[^1] != indices.Length || values.Length != indices.Length)
+            throw new ArgumentException($"CSR arrays do not fit: offsets [{offsets.Length}] must start at 0 and end at nnz = indices [{indices.Length}] = values [{values.Length}].");
+        var codes = new SparseCodes(backend, offsets.Length - 1, Math.Max(1, indices.Length));
+        backend.Upload(offsets, codes.Offsets);
+        if (indices.Length == 0) return codes;
+        backend.Upload(indices, codes.Indices);
+        backend.Upload(values, codes.Values);
+        return codes;
+    }
+
     /// <summary>The codes this is a group view of (<see cref="GroupView"/>), else null.</summary>
     public SparseCodes? Source { get; }
 

@@ -42,7 +42,7 @@ public sealed record SyntheticOptions(
 /// f_n [N, d], feature n firing independently with probability p_n ∝ (n+1)^−exponent scaled so Σ p_n = MeanActive
 /// (capped at 1), and c_n ~ U[MinMagnitude, MaxMagnitude]. The ground truth an SAE should recover is <see cref="Directions"/>.
 /// </summary>
-public sealed class SyntheticActivations
+public sealed class SyntheticActivations : IGroundTruthSource
 {
     private readonly Random rng;
     private readonly double[] probability;
@@ -64,6 +64,9 @@ public sealed class SyntheticActivations
 
     /// <summary>The settings.</summary>
     public SyntheticOptions Options { get; }
+
+    /// <inheritdoc />
+    public int InputDim => Options.InputDim;
 
     /// <summary>True feature directions [N, d], unit rows.</summary>
     public float[] Directions { get; }

@@ -16,27 +16,41 @@ public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMa
     public static GroundTruthRecovery Compute(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
         double threshold = DefaultThreshold, bool signed = false)
     {
+        var (_, cosine) = BestMatches(trueDirections, wDec, d, signed);
+        return Summarize(cosine, threshold);
+    }
+
+    /// <summary>Recovered fraction (m_n ≥ <paramref name="threshold"/>) and mean of the best cosines m_n [N].</summary>
+    public static GroundTruthRecovery Summarize(IReadOnlyCollection<double> cosine, double threshold = DefaultThreshold) =>
+        new((double)cosine.Count(c => c >= threshold) / cosine.Count, cosine.Average());
+
+    /// <summary>
+    /// For each true feature n of directions [N, d]: the decoder row j of W_dec [F, d] with the largest cos(true_n, W_dec[j])
+    /// (|cos| when <paramref name="signed"/>), and that cosine. Zero rows never match.
+    /// </summary>
+    public static (int[] Latent, double[] Cosine) BestMatches(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
+        bool signed = false)
+    {
         if (d < 1 || trueDirections.Length == 0 || trueDirections.Length % d != 0 || wDec.Length == 0 || wDec.Length % d != 0)
             throw new ArgumentException($"Directions ({trueDirections.Length} values) and W_dec ({wDec.Length}) must be non-empty multiples of d = {d}.");
         int n = trueDirections.Length / d, f = wDec.Length / d;
         var norms = new double[f];
         for (int j = 0; j < f; j++) norms[j] = Math.Sqrt(Dot(wDec.Slice(j * d, d), wDec.Slice(j * d, d)));
-        int recovered = 0;
-        double sum = 0;
+        var (latent, cosine) = (new int[n], new double[n]);
         for (int t = 0; t < n; t++)
         {
             var v = trueDirections.Slice(t * d, d);
-            double vn = Math.Sqrt(Dot(v, v)), best = -1;
+            double vn = Math.Sqrt(Dot(v, v));
+            (latent[t], cosine[t]) = (-1, -1);
             for (int j = 0; j < f; j++)
             {
                 if (norms[j] == 0) continue;
                 double cos = Dot(v, wDec.Slice(j * d, d)) / (vn * norms[j]);
-                best = Math.Max(best, signed ? Math.Abs(cos) : cos);
+                if (signed) cos = Math.Abs(cos);
+                if (cos > cosine[t]) (latent[t], cosine[t]) = (j, cos);
             }
-            sum += best;
-            if (best >= threshold) recovered++;
         }
-        return new GroundTruthRecovery((double)recovered / n, sum / n);
+        return (latent, cosine);
     }
 
     private static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

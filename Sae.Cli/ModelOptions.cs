@@ -1,0 +1,73 @@
+using System.Globalization;
+using SaeGpu.Model;
+using SaeGpu.Training;
+
+namespace SaeGpu.Cli;
+
+/// <summary>
+/// The model options shared by <c>train</c>, <c>compare</c>, <c>absorption</c> and <c>bench</c>: a model name is an
+/// architecture name or <c>matryoshka[-topk|-abstopk|-batchtopk]</c> (plain <c>matryoshka</c> = BatchTopK selection, as in
+/// the paper's Gemma runs), and <c>--widths</c> turns any TopK-family SAE into a Matryoshka SAE with those nested sizes.
+/// </summary>
+public static class ModelOptions
+{
+    /// <summary>Usage lines of the Matryoshka options.</summary>
+    public const string MatryoshkaUsage = """
+          --widths M1,M2,...     Matryoshka nested sizes (last = F; F is appended when missing). With --arch matryoshka
+                                 the default is the paper's group fractions 1/32, 1/16, 1/8, 1/4, rest of F
+          --prefix-weights W,... Matryoshka weight of each prefix's MSE (default equal)
+          --random-prefixes N    Matryoshka: sample N prefix sizes per step (truncated Pareto 0.5, F included) instead of --widths
+          --min-prefix M         smallest random prefix size (default 1)
+        """;
+
+    /// <summary>Prefix of the Matryoshka model names.</summary>
+    public const string MatryoshkaPrefix = "matryoshka";
+
+    /// <summary>Reads --arch (default <paramref name="defaultArch"/>), --latents, --k and --widths into a config of width <paramref name="d"/>.</summary>
+    public static SaeConfig Read(CliOptions o, int d, string defaultArch, int defaultLatents, int defaultK)
+    {
+        string name = o.String("arch", defaultArch)!;
+        int latents = o.Int("latents", defaultLatents), k = o.Int("k", defaultK);
+        return FromName(name, d, latents, k, Ints(o, "widths"));
+    }
+
+    /// <summary>The config of model <paramref name="name"/>; a bad name is a <see cref="CliException"/>.</summary>
+    public static SaeConfig FromName(string name, int d, int latents, int k, IReadOnlyList<int>? widths)
+    {
+        name = name.Trim().ToLowerInvariant();
+        if (widths is { Count: > 0 } && widths[^1] < latents) widths = [.. widths, latents];
+        if (!name.StartsWith(MatryoshkaPrefix, StringComparison.Ordinal)) return new SaeConfig(d, latents, k, ParseArch(name), widths);
+        var selection = name == MatryoshkaPrefix ? Architecture.BatchTopK : ParseArch(name[(MatryoshkaPrefix.Length + 1)..]);
+        return new SaeConfig(d, latents, k, selection, widths ?? SaeConfig.DefaultMatryoshkaWidths(latents));
+    }
+
+    /// <summary>Applies --prefix-weights, --random-prefixes and --min-prefix to <paramref name="train"/>.</summary>
+    public static TrainConfig ReadTraining(CliOptions o, TrainConfig train) => train with
+    {
+        PrefixWeights = Doubles(o, "prefix-weights"),
+        RandomPrefixes = o.Int("random-prefixes", 0),
+        MinPrefix = o.Int("min-prefix", 1),
+    };
+
+    /// <summary>Parses an architecture name as a <see cref="CliException"/> on error.</summary>
+    public static Architecture ParseArch(string name)
+    {
+        try { return ArchitectureNames.Parse(name); }
+        catch (ArgumentException e) { throw new CliException($"--arch: {e.Message} Or matryoshka, matryoshka-topk, matryoshka-abstopk, matryoshka-batchtopk."); }
+    }
+
+    /// <summary>A comma-separated integer list option, or null when absent.</summary>
+    public static int[]? Ints(CliOptions o, string name) => List(o, name, s => int.Parse(s, CultureInfo.InvariantCulture));
+
+    private static double[]? Doubles(CliOptions o, string name) => List(o, name, s => double.Parse(s, CultureInfo.InvariantCulture));
+
+    private static T[]? List<T>(CliOptions o, string name, Func<string, T> parse)
+    {
+        if (o.String(name) is not { } text) return null;
+        try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse)]; }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw new CliException($"Option --{name}: '{text}' is not a comma-separated list of {typeof(T).Name.ToLowerInvariant()} values.");
+        }
+    }
+}
