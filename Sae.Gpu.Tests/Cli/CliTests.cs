@@ -55,6 +55,53 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void Train_Matryoshka_SavesWidths_AndReportsPrefixFvu()
+    {
+        var output = new StringWriter();
+        string ckpt = Path.Combine(Dir, "m.saeckpt");
+        int code = TrainCommand.Run(["--arch", "matryoshka-topk", "--widths", "8,24", "--prefix-weights", "1,1,2", "--steps", "200",
+            "--batch", "128", "--d", "16", "--features", "24", "--latents", "48", "--k", "4", "--json", "--out", ckpt], output);
+        Assert.Equal(0, code);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("Prefix FVU", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(lines[^1]);
+        Assert.Equal("matryoshka-topk", json.RootElement.GetProperty("arch").GetString());
+        Assert.Equal([8, 24, 48], json.RootElement.GetProperty("widths").EnumerateArray().Select(e => e.GetInt32()));
+        var prefixFvu = json.RootElement.GetProperty("prefix_fvu").EnumerateArray().Select(e => e.GetDouble()).ToArray();
+        Assert.True(prefixFvu[0] > prefixFvu[2], string.Join(", ", prefixFvu));
+        using var loaded = SaeGpu.Formats.Checkpoint.Load(SaeGpu.Tests.Support.TestBackends.Cpu, ckpt);
+        Assert.Equal([8, 24, 48], loaded.Config.MatryoshkaWidths!);
+    }
+
+    [Fact]
+    public void Absorption_PrintsOneRowPerModel_WithLevels()
+    {
+        var output = new StringWriter();
+        int code = AbsorptionCommand.Run(["--steps", "30", "--batch", "128", "--d", "16", "--trees", "4", "--branching", "2",
+            "--latents", "32", "--random-prefixes", "3", "--eval-tokens", "256", "--json"], output);
+        Assert.Equal(0, code);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        foreach (var model in new[] { "topk", "batchtopk", "matryoshka-topk", "matryoshka-batchtopk", "matryoshka-batchtopk, 3 random prefixes" })
+            Assert.Contains(lines, l => l.StartsWith($"| {model} |", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(lines[^1]);
+        Assert.Equal(5, json.RootElement.GetArrayLength());
+        Assert.Equal(3, json.RootElement[0].GetProperty("level_recovered_fraction").GetArrayLength());
+        Assert.InRange(json.RootElement[0].GetProperty("absorption").GetDouble(), 0, 1);
+    }
+
+    [Fact]
+    public void Train_ThrowsForBadWidths() =>
+        Assert.Contains("strictly increasing", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--widths", "64,32"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForNonNumericWidths() =>
+        Assert.Contains("--widths", Assert.Throws<CliException>(() => TrainCommand.Run(["--widths", "a,b"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Train_ThrowsForMatryoshkaOfRelu() =>
+        Assert.Contains("relu", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka-relu"], TextWriter.Null)).Message);
+
+    [Fact]
     public void Train_ThrowsForUnknownArch() =>
         Assert.Contains("mutual", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "topq"], TextWriter.Null)).Message);
 

@@ -40,6 +40,55 @@ public class ArgumentValidationTests
     [Fact] public void TrainConfig_ThrowsForZeroGbaGroups() => Throws<ArgumentException>(() => new TrainConfig(GbaGroups: 0).Validate(), "GbaGroups");
     [Fact] public void TrainConfig_ThrowsForGbaHighFrequencyAboveOne() => Throws<ArgumentException>(() => new TrainConfig(GbaHighFrequency: 2).Validate(), "GbaHighFrequency");
     [Fact] public void TrainConfig_ThrowsForThresholdEmaOfOne() => Throws<ArgumentException>(() => new TrainConfig(ThresholdEma: 1).Validate(), "ThresholdEma");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotEndingAtF() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.TopK, [2, 6]).Validate(), "end with Latents");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotIncreasing() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.TopK, [4, 4, 8]).Validate(), "strictly increasing");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWithReluSelection() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.Relu, [4, 8]).Validate(), "relu");
+    [Fact] public void TrainConfig_ThrowsForNegativePrefixWeight() => Throws<ArgumentException>(() => new TrainConfig(PrefixWeights: [1, -1]).Validate(), "PrefixWeights");
+    [Fact] public void TrainConfig_ThrowsForOneRandomPrefix() => Throws<ArgumentException>(() => new TrainConfig(RandomPrefixes: 1).Validate(), "RandomPrefixes");
+    [Fact] public void TrainConfig_ThrowsForZeroMinPrefix() => Throws<ArgumentException>(() => new TrainConfig(MinPrefix: 0).Validate(), "MinPrefix");
+
+    [Fact]
+    public void Trainer_ThrowsForPrefixWeightCountMismatch()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.TopK, [4, 8]), seed: 1);
+        Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, PrefixWeights: [1, 1, 1])), "PrefixWeights has 3");
+    }
+
+    [Fact]
+    public void Trainer_ThrowsForMorePrefixesThanSizes()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.TopK, [8]), seed: 1);
+        Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, RandomPrefixes: 9)), "RandomPrefixes = 9");
+    }
+
+    [Fact]
+    public void Trainer_ThrowsForPrefixOptionsOnAPlainSae()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
+        Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, RandomPrefixes: 3)), "Matryoshka SAE");
+    }
+
+    [Fact]
+    public void PrefixLoss_ThrowsForCodesThatAreNotAGroupView()
+    {
+        var be = TestBackends.Cpu;
+        using var codes = new SparseCodes(be, 2, 4);
+        using var other = new SparseCodes(be, 4, 4);
+        using var w = be.Allocate<float>(8 * 3);
+        using var v3 = be.Allocate<float>(3);
+        using var x = be.Allocate<float>(6);
+        using var ends = be.FromHost<int>([4, 8]);
+        using var c = be.FromHost<float>([1f, 1f]);
+        using var g = be.Allocate<float>(12);
+        using var gv = be.Allocate<float>(4);
+        using var sse = be.Allocate<float>(4);
+        Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, other, g, x, gv, sse), "GroupView(2)");
+    }
+
+    [Fact] public void SparseCodes_GroupView_ThrowsForZeroGroups() => Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 2, 4).GroupView(0), "groups");
+    [Fact] public void SparseCodes_FromHost_ThrowsForOffsetsPastTheEntries() => Throws<ArgumentException>(() => SparseCodes.FromHost(TestBackends.Cpu, [0, 3], [1], [1f]), "nnz");
+    [Fact] public void PrefixFvu_ThrowsForAPlainSae() => Throws<ArgumentException>(() => PrefixMetrics.PrefixFvu(Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1), new float[8]), "Matryoshka");
+
     [Fact] public void SaeConfig_ThrowsForUndefinedArchitecture() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, (Architecture)42).Validate(), "Architecture");
     [Fact] public void ArchitectureNames_ThrowsForUnknownName() => Throws<ArgumentException>(() => ArchitectureNames.Parse("topq"), "feature-choice");
     [Fact] public void FiringHistogram_ThrowsForNegativeFrequency() => Throws<ArgumentException>(() => FiringHistogram.Compute([0.1, -1]), "-1");

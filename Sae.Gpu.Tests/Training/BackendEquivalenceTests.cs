@@ -21,12 +21,13 @@ public class BackendEquivalenceTests
         return data;
     }
 
-    private static float[][] TrainFiveSteps(Backend be, Architecture arch, AuxLossKind aux)
+    private static float[][] TrainFiveSteps(Backend be, SaeConfig model, AuxLossKind aux, int randomPrefixes = 0)
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 33, Features: 40, MeanActive: 3, Seed: 4));
-        using var sae = Sae.CreateRandom(be, new SaeConfig(33, 65, 4, arch), seed: 9);
+        using var sae = Sae.CreateRandom(be, model, seed: 9);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 17, Steps: 5, LearningRate: 3e-3, WarmupSteps: 0,
-            DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, GbaInterval: 1, AfaCoefficient: arch == Architecture.TopAfa ? 0.05 : 0));
+            DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, GbaInterval: 1, AfaCoefficient: model.Architecture == Architecture.TopAfa ? 0.05 : 0,
+            RandomPrefixes: randomPrefixes));
         var batch = new float[17 * 33];
         for (int s = 0; s < 5; s++)
         {
@@ -37,14 +38,14 @@ public class BackendEquivalenceTests
         return [wEnc, bEnc, wDec, bDec, be.ToHost(sae.Thresholds)];
     }
 
-    private static void AssertSameTraining(string archName, string backend, AuxLossKind aux)
+    private static void AssertSameTraining(string archName, string backend, AuxLossKind aux, int[]? widths = null, int randomPrefixes = 0)
     {
-        var arch = ArchitectureNames.Parse(archName);
-        var expected = TrainFiveSteps(TestBackends.Reference, arch, aux);
-        var actual = TrainFiveSteps(TestBackends.ByName(backend), arch, aux);
+        var model = new SaeConfig(33, 65, 4, ArchitectureNames.Parse(archName), widths);
+        var expected = TrainFiveSteps(TestBackends.Reference, model, aux, randomPrefixes);
+        var actual = TrainFiveSteps(TestBackends.ByName(backend), model, aux, randomPrefixes);
         string[] names = ["W_enc", "b_enc", "W_dec", "b_dec", "thresholds"];
         for (int t = 0; t < names.Length; t++) Tolerance.AssertClose(expected[t], actual[t], 2e-4, 1e-3, $"{archName}/{backend} {names[t]}");
-        using var initial = Sae.CreateRandom(TestBackends.Reference, new SaeConfig(33, 65, 4, arch), seed: 9);
+        using var initial = Sae.CreateRandom(TestBackends.Reference, model, seed: 9);
         Assert.False(expected[2].SequenceEqual(initial.ToHost().WDec), "training did not move W_dec");
     }
 
@@ -56,4 +57,20 @@ public class BackendEquivalenceTests
     [InlineData("cpu")]
     [InlineData("gpu")]
     public void FiveSteps_WithAuxZipf_MatchReference(string backend) => AssertSameTraining("topk", backend, AuxLossKind.AuxZipf);
+
+    [Theory]
+    [InlineData("topk", "cpu")]
+    [InlineData("topk", "gpu")]
+    [InlineData("abstopk", "cpu")]
+    [InlineData("abstopk", "gpu")]
+    [InlineData("batchtopk", "cpu")]
+    [InlineData("batchtopk", "gpu")]
+    public void FiveSteps_Matryoshka_MatchReference(string arch, string backend) =>
+        AssertSameTraining(arch, backend, AuxLossKind.AuxK, [3, 9, 30, 65]);
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    public void FiveSteps_MatryoshkaRandomPrefixes_MatchReference(string backend) =>
+        AssertSameTraining("batchtopk", backend, AuxLossKind.AuxK, [8, 65], randomPrefixes: 5);
 }
