@@ -37,6 +37,10 @@ public abstract class CpuSaeBenchmark
         return s;
     }
 
+    /// <summary>A TopK Matryoshka SAE of the shape with the paper's five default prefixes (see SaeConfig.DefaultMatryoshkaWidths).</summary>
+    protected Sae CreateMatryoshkaSae(BenchShape s) =>
+        Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K, Architecture.TopK, SaeConfig.DefaultMatryoshkaWidths(s.F)), seed: 0);
+
     /// <summary>Frees the SAE and backend.</summary>
     protected void DisposeSae()
     {
