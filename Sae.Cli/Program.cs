@@ -1,6 +1,6 @@
 using SaeGpu.Cli;
 
-const string usage = "Usage: sae <command> [options]\n\nCommands:\n" + TrainCommand.Usage + "\n" + CompareCommand.Usage + "\n" + AbsorptionCommand.Usage + "\n" + BenchCommand.Usage;
+string usage = "Usage: sae <command> [options]\n\nCommands:\n" + string.Join("\n\n", TrainCommand.Usage, CompareCommand.Usage, AbsorptionCommand.Usage, BenchCommand.Usage);
 try
 {
     if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { Console.WriteLine(usage); return args.Length == 0 ? 1 : 0; }

@@ -35,7 +35,7 @@ public static class TrainCommand
           --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
           --afa-coef L           top-AFA's optional loss coefficient (default 0)
           --gba-interval N       steps between GBA bias updates (default 50)
-        """ + ModelOptions.MatryoshkaUsage + """
+        """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
           --json                 print one JSON object with the final metrics as the last line
