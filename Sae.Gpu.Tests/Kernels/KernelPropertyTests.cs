@@ -3,6 +3,7 @@ using FsCheck.Fluent;
 using FsCheck.Xunit;
 using SaeGpu.Compute;
 using SaeGpu.Tests.Support;
+using Xunit;
 
 namespace SaeGpu.Tests.Kernels;
 
@@ -71,6 +72,18 @@ public class KernelPropertyTests
 
     [Property(MaxTest = CpuCases)] public Property ColumnMax_Cpu_MatchesReference() => Agree(OpCases.ColumnMax, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property ColumnMax_Gpu_MatchesReference() => Agree(OpCases.ColumnMax, "gpu", Default, _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property MatchingPursuit_Cpu_MatchesReference() => Agree(OpCases.MatchingPursuit, "cpu", Default, s => Sum(8 * s.D * s.K), 1e-3);
+    [Property(MaxTest = GpuCases)] public Property MatchingPursuit_Gpu_MatchesReference() => Agree(OpCases.MatchingPursuit, "gpu", Default, s => Sum(8 * s.D * s.K), 1e-3);
+
+    /// <summary>The pursuit properties skip near-ties; most generated cases must still be compared, or they test little.</summary>
+    [Fact]
+    public void MatchingPursuit_GeneratedCasesAreMostlyDecisive()
+    {
+        var shapes = Default.Sample(200);
+        int decisive = shapes.Count(s => OpCases.PursuitMarginOf(s) >= OpCases.PursuitMargin);
+        Assert.True(decisive >= 150, $"only {decisive} of 200 generated pursuit cases are decided by a margin ≥ {OpCases.PursuitMargin}");
+    }
 
     [Property(MaxTest = CpuCases)] public Property SparseDecode_Cpu_MatchesReference() => Agree(OpCases.SparseDecode, "cpu", Default, s => Sum(s.K));
     [Property(MaxTest = GpuCases)] public Property SparseDecode_Gpu_MatchesReference() => Agree(OpCases.SparseDecode, "gpu", Default, s => Sum(s.K));

@@ -7,6 +7,21 @@ namespace SaeGpu.Tests.Kernels;
 public class ReferenceTests
 {
     [Fact]
+    public void MatchingPursuit_PicksLargestCorrelation_StopsWhenNothingIsLeft()
+    {
+        float h = MathF.Sqrt(0.5f);
+        float[] atoms = [1, 0, 0, 1, h, h];
+        var (offsets, indices, values, residual) = (new int[2], new int[3], new float[3], new float[2]);
+        // x = (3, 1): |c| = (3, 1, 2.83) → atom 0 (3); r = (0, 1): |c| = (0, 1, 0.71) → atom 1 (1); r = 0 → stop.
+        double margin = MatchingPursuit.Reference([3, 1], atoms, 3, offsets, indices, values, residual);
+        Assert.Equal([0, 2], offsets);
+        Assert.Equal([0, 1], indices[..2]);
+        Assert.Equal([3f, 1f], values[..2]);
+        Assert.Equal([0f, 0f], residual);
+        Assert.Equal((3 - 4 * h) / 3, margin, 5); // step 1: winner 3, runner-up 4·√½
+    }
+
+    [Fact]
     public void Encode_Reference_HandCase()
     {
         // x = [[1, 2]], b_dec = [1, 1] → centered [0, 1]; W_enc rows [1, 0], [2, 3], [−1, 1]; b_enc = [0.5, 0, −1].

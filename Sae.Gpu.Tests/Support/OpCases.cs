@@ -112,6 +112,47 @@ public static class OpCases
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
 
+    /// <summary>Smallest reference margin for which <see cref="MatchingPursuit"/> compares outputs (below it rounding may decide a pick).</summary>
+    public const double PursuitMargin = 1e-3;
+
+    /// <summary>Generated x [B, d] and unit atoms [F, d] (a zero row becomes a unit coordinate vector).</summary>
+    public static (float[] X, float[] Atoms) PursuitInputs(Shape s)
+    {
+        var atoms = s.Values(s.F * s.D, 44);
+        for (int j = 0; j < s.F; j++)
+        {
+            var row = atoms.AsSpan(j * s.D, s.D);
+            double norm = Math.Sqrt(row.ToArray().Sum(v => (double)v * v));
+            if (norm == 0) { row[j % s.D] = 1; continue; }
+            for (int i = 0; i < s.D; i++) row[i] = (float)(row[i] / norm);
+        }
+        return (s.Values(s.B * s.D, 45), atoms);
+    }
+
+    /// <summary>Reference margin of the pursuit on <see cref="PursuitInputs"/> with k = K.</summary>
+    public static double PursuitMarginOf(Shape s)
+    {
+        var (x, atoms) = PursuitInputs(s);
+        return SaeGpu.Kernels.MatchingPursuit.Reference(x, atoms, s.K, new int[s.B + 1], new int[s.B * s.K], new float[s.B * s.K], new float[s.B * s.D]);
+    }
+
+    /// <summary>
+    /// offsets, indices (as floats), values and residual of matching pursuit with k = K; no outputs when the reference's
+    /// margin is below <see cref="PursuitMargin"/> (a near-tie that float32 rounding may break the other way).
+    /// </summary>
+    public static float[][] MatchingPursuit(Backend be, Shape s)
+    {
+        if (PursuitMarginOf(s) < PursuitMargin) return [];
+        var (xh, ah) = PursuitInputs(s);
+        using var x = be.FromHost<float>(xh);
+        using var atoms = be.FromHost<float>(ah);
+        using var codes = PoisonedCodes(be, s, (long)s.B * s.K);
+        using var residual = Poisoned(be, s.B * s.D);
+        be.MatchingPursuit(x, atoms, s.K, codes, residual);
+        var (o, i, v) = codes.ToHost();
+        return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v, be.ToHost(residual)];
+    }
+
     /// <summary>x̂ [B, d] from generated codes.</summary>
     public static float[][] SparseDecode(Backend be, Shape s)
     {

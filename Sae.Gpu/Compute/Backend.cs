@@ -79,6 +79,13 @@ public abstract class Backend : IDisposable
             throw new ArgumentException($"Sparse codes hold {codes.Rows} rows and {codes.Capacity} entries; need {rows} rows and {rows * perRow} entries.");
     }
 
+    /// <summary>
+    /// <see cref="Kernels.MatchingPursuit"/>: k greedy steps per row of x [B, d] over unit atoms [n, d] — pick the atom of
+    /// largest |⟨r, atom⟩|, add the correlation to its coefficient, subtract its projection — into
+    /// <paramref name="codes"/> (capacity ≥ B·k, rows ascending by atom) and residual [B, d] = x − codes·atoms.
+    /// </summary>
+    public abstract void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual);
+
     /// <summary><see cref="Kernels.SparseDecode"/>: output [B, d] = bias [d] + codes · W [F, d].</summary>
     public abstract void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output);
 

@@ -41,6 +41,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> topkSelect;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> pursuitStep;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int> thresholdCount;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> thresholdFill;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int> countAtLeast;
@@ -82,6 +83,7 @@ public sealed class GpuBackend : Backend
         countAtLeast = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int>(Kernels.BatchTopKThreshold.GpuCountAtLeastV1);
         countTies = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, long>(Kernels.BatchTopKThreshold.GpuCountTiesV1);
         columnThreshold = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.ColumnTopKThreshold.GpuV1);
+        pursuitStep = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.MatchingPursuit.GpuStepV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
         valueGrad = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float>(Kernels.ValueGrad.GpuV1);
@@ -243,6 +245,34 @@ public sealed class GpuBackend : Backend
     {
         int f = (int)thresholds.Length;
         columnThreshold(Kernels.ColumnTopKThreshold.GpuConfig(f), V(pre), V(thresholds), V(cuts), (int)(pre.Length / f), f, m);
+    }
+
+    /// <summary>
+    /// GPU matching pursuit: the residual starts as x; each of the k steps is the <see cref="Kernels.Encode"/> GEMM
+    /// (residual · atomsᵀ, zero biases) into a [B, n] scratch and <see cref="Kernels.MatchingPursuit.GpuStepV1"/>; then
+    /// counts are scanned into offsets and <see cref="Kernels.TopK.GpuCompactV1"/> writes the codes sorted by atom.
+    /// </summary>
+    public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        int b = codes.Rows, d = (int)(x.Length / b), n = (int)(atoms.Length / d);
+        var corr = Scratch<float>("mp.corr", (long)b * n);
+        var zeroD = Scratch<float>("mp.zeroD", d);
+        var zeroN = Scratch<float>("mp.zeroN", n);
+        var pIdx = Scratch<int>("mp.idx", (long)b * k);
+        var pVal = Scratch<float>("mp.val", (long)b * k);
+        var counts = Scratch<int>("mp.counts", b);
+        (zeroD.SubView(0, d)).MemSetToZero();
+        (zeroN.SubView(0, n)).MemSetToZero();
+        counts.SubView(0, b).MemSetToZero();
+        V(residual).CopyFrom(V(x));
+        for (int step = 0; step < k; step++)
+        {
+            encode(Kernels.Encode.GpuConfig(b, n), V(residual), zeroD.SubView(0, d), V(atoms), zeroN.SubView(0, n), corr.SubView(0, (long)b * n), b, d, n);
+            pursuitStep(Kernels.MatchingPursuit.GpuStepConfig(b), corr, V(atoms), V(residual), pIdx, pVal, counts, n, d, k);
+        }
+        scan(Kernels.ExclusiveScan.GpuConfig(), counts.SubView(0, b), V(codes.Offsets), b);
+        topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
 
     /// <inheritdoc />

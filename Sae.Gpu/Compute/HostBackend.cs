@@ -19,6 +19,8 @@ public interface IHostOps
     static abstract void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
     /// <summary>See <see cref="Kernels.ColumnTopKThreshold"/>.</summary>
     static abstract void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
+    /// <summary>See <see cref="Kernels.MatchingPursuit"/>.</summary>
+    static abstract void MatchingPursuit(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices, Span<float> values, Span<float> residual);
     /// <summary>See <see cref="Kernels.SparseDecode"/>.</summary>
     static abstract void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output);
     /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
@@ -111,6 +113,13 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ColumnTopKThreshold(H(pre), m, H(thresholds), H(cuts));
 
     /// <inheritdoc />
+    public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        TOps.MatchingPursuit(H(x), H(atoms), k, H(codes.Offsets), H(codes.Indices), H(codes.Values), H(residual));
+    }
+
+    /// <inheritdoc />
     public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
         TOps.SparseDecode(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(output));
 
@@ -200,6 +209,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Reference(offsets, indices, values, w, bias, output);
     /// <inheritdoc />
+    public static void MatchingPursuit(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices, Span<float> values, Span<float> residual) => Kernels.MatchingPursuit.Reference(x, atoms, k, offsets, indices, values, residual);
+    /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Reference(x, xhat, scale, grad, sse);
     /// <inheritdoc />
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, shift, gValues);
@@ -246,6 +257,8 @@ public readonly struct CpuOps : IHostOps
     public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Cpu(pre, m, thresholds, cuts);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Cpu(offsets, indices, values, w, bias, output);
+    /// <inheritdoc />
+    public static void MatchingPursuit(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices, Span<float> values, Span<float> residual) => Kernels.MatchingPursuit.Cpu(x, atoms, k, offsets, indices, values, residual);
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Cpu(x, xhat, scale, grad, sse);
     /// <inheritdoc />
