@@ -90,6 +90,39 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void Itda_BuildEncodeCompare_ReportTheirResults()
+    {
+        string a = Path.Combine(Dir, "a.itda"), b = Path.Combine(Dir, "b.itda");
+        string[] common = ["--tokens", "4096", "--batch", "512", "--d", "16", "--features", "24", "--k", "4"];
+        var output = new StringWriter();
+        Assert.Equal(0, ItdaCommand.Run(["build", .. common, "--out", a, "--compare-topk", "--json"], output));
+        Assert.Equal(0, ItdaCommand.Run(["build", .. common, "--out", b, "--threshold", "0.05"], output));
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("TopK SAE", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(lines.Last(l => l.StartsWith('{')));
+        Assert.True(json.RootElement.GetProperty("atoms").GetInt32() >= 16);
+        Assert.InRange(json.RootElement.GetProperty("fvu").GetDouble(), 0, 1);
+        var cmp = new StringWriter();
+        Assert.Equal(0, ItdaCommand.Run(["compare", "--a", a, "--b", b], cmp));
+        Assert.Contains("Jaccard", cmp.ToString());
+        var enc = new StringWriter();
+        Assert.Equal(0, ItdaCommand.Run(["encode", "--dict", a, "--d", "16", "--features", "24"], enc));
+        Assert.Contains("FVU", enc.ToString());
+    }
+
+    [Fact]
+    public void Itda_ThrowsForUnknownSubcommand() =>
+        Assert.Contains("build, encode or compare", Assert.Throws<CliException>(() => ItdaCommand.Run(["make"], TextWriter.Null)).Message);
+
+    [Fact]
+    public void Itda_Encode_ThrowsForForeignFile()
+    {
+        string path = Path.Combine(Dir, "x.itda");
+        File.WriteAllText(path, "nope");
+        Assert.Contains("not an ITDA dictionary", Assert.Throws<CliException>(() => ItdaCommand.Run(["encode", "--dict", path], TextWriter.Null)).Message);
+    }
+
+    [Fact]
     public void Train_ThrowsForBadWidths() =>
         Assert.Contains("strictly increasing", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--widths", "64,32"], TextWriter.Null)).Message);
 

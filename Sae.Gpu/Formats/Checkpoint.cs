@@ -1,4 +1,3 @@
-using System.Text;
 using SaeGpu.Compute;
 using SaeGpu.Model;
 
@@ -21,35 +20,20 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         var thresholds = sae.Backend.ToHost(sae.Thresholds);
-        try
+        AtomicFile.Write(path, w =>
         {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-            using (var w = new BinaryWriter(fs, Encoding.UTF8, leaveOpen: false))
-            {
-                w.Write(Magic);
-                w.Write(sae.Config.InputDim);
-                w.Write(sae.Config.Latents);
-                w.Write(sae.Config.K);
-                w.Write((int)sae.Config.Architecture);
-                var widths = sae.Config.MatryoshkaWidths ?? [];
-                w.Write(widths.Count);
-                foreach (int m in widths) w.Write(m);
-                foreach (var a in new[] { wEnc, bEnc, wDec, bDec, thresholds }) foreach (float v in a) w.Write(v);
-                w.Flush();
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+            w.Write(Magic);
+            w.Write(sae.Config.InputDim);
+            w.Write(sae.Config.Latents);
+            w.Write(sae.Config.K);
+            w.Write((int)sae.Config.Architecture);
+            var widths = sae.Config.MatryoshkaWidths ?? [];
+            w.Write(widths.Count);
+            foreach (int m in widths) w.Write(m);
+            foreach (var a in new[] { wEnc, bEnc, wDec, bDec, thresholds }) foreach (float v in a) w.Write(v);
+        });
     }
 
     /// <summary>Reads a checkpoint onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
