@@ -122,7 +122,7 @@ public static class ItdaCommand
         using var backend = CliOptions.CreateBackend(backendName);
         using var dict = LoadDictionary(backend, path);
         if (dict.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {dict.InputDim}; the data has d = {data.InputDim} (--d).");
-        var (fvu, l0) = Evaluate(dict, new SyntheticActivations(data with { Seed = data.Seed + 1 }), tokens);
+        var (fvu, l0) = Evaluate(dict, new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }), tokens);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {dict.Size} atoms, k {dict.K}; {tokens} tokens: FVU {fvu:F4}, L0 {l0:F2}"));
         return 0;
     }

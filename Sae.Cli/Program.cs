@@ -1,6 +1,6 @@
 using SaeGpu.Cli;
 
-string usage = "Usage: sae <command> [options]\n\nCommands:\n" + string.Join("\n\n", TrainCommand.Usage, CompareCommand.Usage, AbsorptionCommand.Usage, ItdaCommand.Usage, BenchCommand.Usage);
+string usage = "Usage: sae <command> [options]\n\nCommands:\n" + string.Join("\n\n", TrainCommand.Usage, CompareCommand.Usage, AbsorptionCommand.Usage, ItdaCommand.Usage, DarkMatterCommand.Usage, BenchCommand.Usage);
 try
 {
     if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { Console.WriteLine(usage); return args.Length == 0 ? 1 : 0; }
@@ -11,6 +11,7 @@ try
         "compare" => CompareCommand.Run(args.Skip(1), Console.Out),
         "absorption" => AbsorptionCommand.Run(args.Skip(1), Console.Out),
         "itda" => ItdaCommand.Run(args[1..], Console.Out),
+        "darkmatter" => DarkMatterCommand.Run(args.Skip(1), Console.Out),
         _ => throw new CliException($"Unknown command '{args[0]}'. Run 'sae --help'."),
     };
 }

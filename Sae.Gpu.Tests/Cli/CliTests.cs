@@ -111,6 +111,28 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void DarkMatter_ReportsLinearShare_GradientPursuit_AndComparison()
+    {
+        string a = Path.Combine(Dir, "a.saeckpt"), b = Path.Combine(Dir, "b.saeckpt");
+        string[] data = ["--d", "16", "--features", "24", "--mean-active", "2"];
+        TrainCommand.Run(["--steps", "100", "--batch", "128", "--latents", "32", "--k", "3", "--out", a, .. data], TextWriter.Null);
+        TrainCommand.Run(["--steps", "100", "--batch", "128", "--latents", "64", "--k", "3", "--out", b, .. data], TextWriter.Null);
+        var output = new StringWriter();
+        Assert.Equal(0, DarkMatterCommand.Run(["--sae", a, "--compare", b, "--tokens", "2000", "--json", .. data], output));
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.Contains("gradient pursuit", StringComparison.Ordinal));
+        using var json = JsonDocument.Parse(lines[^1]);
+        var root = json.RootElement;
+        Assert.Equal(1.0, root.GetProperty("linear_share").GetDouble() + root.GetProperty("nonlinear_share").GetDouble(), 6);
+        Assert.InRange(root.GetProperty("norm_correlation").GetDouble(), -1, 1);
+        Assert.Equal(3, root.GetProperty("gp_k").GetInt32());
+    }
+
+    [Fact]
+    public void DarkMatter_ThrowsWithoutSae() =>
+        Assert.Contains("--sae", Assert.Throws<CliException>(() => DarkMatterCommand.Run([], TextWriter.Null)).Message);
+
+    [Fact]
     public void Itda_ThrowsForUnknownSubcommand() =>
         Assert.Contains("build, encode or compare", Assert.Throws<CliException>(() => ItdaCommand.Run(["make"], TextWriter.Null)).Message);
 

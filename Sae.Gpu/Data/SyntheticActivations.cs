@@ -11,7 +11,8 @@ namespace SaeGpu.Data;
 /// <param name="MaxMagnitude">Largest coefficient (uniform between the two).</param>
 /// <param name="Noise">Standard deviation of isotropic Gaussian noise added to every coordinate.</param>
 /// <param name="Offset">Norm of a constant offset vector added to every token (what b_dec should learn).</param>
-/// <param name="Seed">Seed of directions, probabilities and the token stream.</param>
+/// <param name="Seed">Seed of directions, probabilities and (unless <paramref name="StreamSeed"/> is set) the token stream.</param>
+/// <param name="StreamSeed">Seed of the token stream alone: the same features, fresh tokens (held-out evaluation).</param>
 public sealed record SyntheticOptions(
     int InputDim = 64,
     int Features = 256,
@@ -21,7 +22,8 @@ public sealed record SyntheticOptions(
     double MaxMagnitude = 1.5,
     double Noise = 0.01,
     double Offset = 1.0,
-    int Seed = 0)
+    int Seed = 0,
+    int? StreamSeed = null)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public SyntheticOptions Validate()
@@ -59,7 +61,7 @@ public sealed class SyntheticActivations : IGroundTruthSource
         var raw = Enumerable.Range(0, options.Features).Select(n => Math.Pow(n + 1, -options.ZipfExponent)).ToArray();
         double scale = options.MeanActive / raw.Sum();
         probability = [.. raw.Select(p => Math.Min(1.0, p * scale))];
-        rng = new Random(unchecked(options.Seed * 7919 + 17));
+        rng = new Random(unchecked((options.StreamSeed ?? options.Seed) * 7919 + 17));
     }
 
     /// <summary>The settings.</summary>

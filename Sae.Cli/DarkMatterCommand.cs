@@ -1,0 +1,95 @@
+using System.Globalization;
+using System.Text.Json;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+using SaeGpu.Formats;
+using SaeGpu.Model;
+
+namespace SaeGpu.Cli;
+
+/// <summary>
+/// <c>sae darkmatter</c>: the dark-matter report of a saved SAE on synthetic activations — how much of its error is
+/// linearly predictable from the input (<see cref="DarkMatterReport"/>), what inference-time gradient pursuit over its
+/// decoder achieves at the same L0 (<see cref="GradientPursuit"/>), and, with a second SAE, how their per-token error
+/// norms relate (<see cref="ErrorNormComparison"/>).
+/// </summary>
+public static class DarkMatterCommand
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage = """
+        sae darkmatter --sae PATH [options]   Dark-matter report of a saved SAE on synthetic activations.
+          --compare PATH         a second SAE (e.g. another width): correlation of per-token error norms
+          --tokens N             tokens analysed (default 16384), a fresh stream of the synthetic data
+          --fit-fraction F       share of the shuffled tokens used to fit, the rest held out (default 0.5)
+          --gp-k K               latents per token for gradient pursuit (default: the SAE's L0, rounded)
+          --d D --features N --mean-active A --seed S --backend NAME   as for 'train' (use the training data's values)
+          --json                 one JSON object with the report as the last line
+        """;
+
+    /// <summary>Runs the report; returns the exit code.</summary>
+    public static int Run(IEnumerable<string> args, TextWriter output)
+    {
+        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
+        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
+        var data = TrainCommand.ReadData(o);
+        string path = o.String("sae") ?? throw new CliException("darkmatter needs --sae PATH.");
+        string? other = o.String("compare"), backendName = o.String("backend");
+        int tokens = o.Int("tokens", 16384);
+        double fitFraction = o.Double("fit-fraction", 0.5);
+        int? gpK = o.IntOrNull("gp-k");
+        bool json = o.Flag("json");
+        o.RejectUnknown("darkmatter");
+        if (tokens < 2 || !(fitFraction > 0 && fitFraction < 1) || gpK is < 1)
+            throw new CliException($"--tokens must be ≥ 2, --fit-fraction in (0, 1) and --gp-k ≥ 1 (got {tokens}, {fitFraction}, {gpK}).");
+
+        using var backend = CliOptions.CreateBackend(backendName);
+        using var sae = Load(backend, path);
+        if (sae.Config.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {sae.Config.InputDim}; the data has d = {data.InputDim} (--d).");
+        var x = new float[(long)tokens * data.InputDim];
+        new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }).NextBatch(x);
+        var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed);
+        using var codes = sae.Encode(x);
+        double l0 = (double)codes.ToHost().Offsets[tokens] / tokens;
+        int k = gpK ?? Math.Max(1, (int)Math.Round(l0));
+        double variance = Metrics.TotalVariance(x, data.InputDim);
+        double gpFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(backend.ToHost(sae.WDec), backend.ToHost(sae.BDec), x, k), data.InputDim);
+        var summary = new Dictionary<string, object>
+        {
+            ["sae"] = path, ["tokens"] = tokens, ["fit_tokens"] = report.FitTokens, ["fvu"] = report.Fvu, ["l0"] = l0,
+            ["error_r2"] = report.ErrorR2, ["predictable_fraction"] = report.PredictableFraction, ["norm_r2"] = report.NormR2,
+            ["linear_share"] = report.LinearShare, ["nonlinear_share"] = report.NonlinearShare, ["nonlinear_fvu"] = report.NonlinearFvu,
+            ["gp_k"] = k, ["gp_fvu"] = gpFvu, ["gp_error_removed"] = 1 - gpFvu / report.Fvu,
+        };
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
+            {path}: {sae.Config.Name}, d {sae.Config.InputDim}, F {sae.Config.Latents}, k {sae.Config.K}; {tokens} tokens ({report.FitTokens} fit, {tokens - report.FitTokens} held out)
+              FVU {report.Fvu:F4}, L0 {l0:F2}
+              error predicted linearly from x (held out): R² {report.ErrorR2:F4} (per dimension), {100 * report.PredictableFraction:F1} % of Σ‖e‖² removed
+              ‖e‖² predicted linearly from x (held out): R² {report.NormR2:F4}
+              split with W* fitted on all tokens: linear {100 * report.LinearShare:F1} %, nonlinear {100 * report.NonlinearShare:F1} % of Σ‖e‖²; nonlinear FVU {report.NonlinearFvu:F4}
+              gradient pursuit over the decoder at L0 ≤ {k}: FVU {gpFvu:F4} ({100 * (1 - gpFvu / report.Fvu):F1} % of the SAE's error removed)
+            """));
+        if (other is not null) Compare(backend, sae, other, x, output, summary);
+        if (json) output.WriteLine(JsonSerializer.Serialize(summary));
+        return 0;
+    }
+
+    private static void Compare(Compute.Backend backend, Sae sae, string other, float[] x, TextWriter output, Dictionary<string, object> summary)
+    {
+        using var b = Load(backend, other);
+        if (b.Config.InputDim != sae.Config.InputDim) throw new CliException($"'{other}' has d = {b.Config.InputDim}, not {sae.Config.InputDim}.");
+        var c = ErrorNormComparison.Measure(sae, b, x);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  vs {other} (F {b.Config.Latents}): per-token ‖e‖ correlation {c.NormCorrelation:F4} (means {c.MeanNormA:F4} → {c.MeanNormB:F4}); nonlinear ‖e − W*x‖ correlation {c.NonlinearNormCorrelation:F4} (means {c.MeanNonlinearNormA:F4} → {c.MeanNonlinearNormB:F4})"));
+        summary["compare"] = other;
+        summary["norm_correlation"] = c.NormCorrelation;
+        summary["nonlinear_norm_correlation"] = c.NonlinearNormCorrelation;
+        summary["mean_norms"] = new[] { c.MeanNormA, c.MeanNormB };
+        summary["mean_nonlinear_norms"] = new[] { c.MeanNonlinearNormA, c.MeanNonlinearNormB };
+    }
+
+    private static Sae Load(Compute.Backend backend, string path)
+    {
+        try { return Checkpoint.Load(backend, path); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+    }
+}

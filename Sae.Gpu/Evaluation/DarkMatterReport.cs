@@ -1,0 +1,184 @@
+using SaeGpu.Model;
+
+namespace SaeGpu.Evaluation;
+
+/// <summary>
+/// "Dark matter" of an SAE (Engels et al., arXiv 2410.14670, as in PAPERS §2): how much of the error e = x − x̂ is linearly
+/// predictable from the input x. Tokens are shuffled (seeded) and split; on the fit part, least squares in float64 without
+/// intercept gives W* = argmin Σ‖e − W x‖² and a scalar fit of ‖e‖² from x; both are scored on the held-out part. The
+/// linear/nonlinear split refits W* on all tokens: linear error W*x, nonlinear error e − W*x.
+/// </summary>
+/// <param name="Tokens">Tokens analysed.</param>
+/// <param name="FitTokens">Tokens of the fit split (the rest are held out).</param>
+/// <param name="Fvu">Σ‖e‖² / Σ‖x − x̄‖².</param>
+/// <param name="ErrorR2">Held-out R² of the vector prediction, per dimension then averaged: mean_i [1 − Σ r_i² / Σ (e_i − ē_i)²].</param>
+/// <param name="PredictableFraction">Held-out fraction of the error's squared norm that the prediction removes: 1 − Σ‖e − W*x‖² / Σ‖e‖².</param>
+/// <param name="NormR2">Held-out R² of predicting ‖e‖² (a scalar per token) linearly from x.</param>
+/// <param name="LinearShare">All tokens: Σ‖W*x‖² / Σ‖e‖².</param>
+/// <param name="NonlinearShare">All tokens: Σ‖e − W*x‖² / Σ‖e‖².</param>
+/// <param name="NonlinearFvu">FVU when x̂ + W*x replaces x̂: Σ‖e − W*x‖² / Σ‖x − x̄‖².</param>
+public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, double ErrorR2, double PredictableFraction,
+    double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu)
+{
+    /// <summary>Analyses <paramref name="sae"/> on x [T, d], fitting on a shuffled <paramref name="fitFraction"/> of the tokens.</summary>
+    public static DarkMatterReport Measure(Sae sae, ReadOnlySpan<float> x, double fitFraction = 0.5, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        int d = sae.Config.InputDim;
+        if (x.Length == 0 || x.Length % d != 0) throw new ArgumentException($"x has {x.Length} values, not a positive multiple of d = {d}.");
+        int t = x.Length / d, fit = (int)(t * fitFraction);
+        if (fit < 1 || fit >= t) throw new ArgumentException($"fitFraction {fitFraction} leaves no fit or no held-out tokens among {t}.");
+        var xs = x.ToArray();
+        var e = Errors(sae, xs);
+        var order = Enumerable.Range(0, t).OrderBy(_ => 0).ToArray();
+        new Random(seed).Shuffle(order);
+        var (fitRows, heldOut) = (order[..fit], order[fit..]);
+        var w = FitVector(xs, e, d, fitRows);
+        var (errorR2, predictable) = ScoreVector(xs, e, d, heldOut, w);
+        double normR2 = ScoreNorm(xs, e, d, fitRows, heldOut);
+        var all = FitVector(xs, e, d, order);
+        var (linear, nonlinear, total) = Split(xs, e, d, all);
+        double variance = Metrics.TotalVariance(x, d);
+        return new DarkMatterReport(t, fit, total / variance, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance);
+    }
+
+    /// <summary>e = x − x̂ [T, d] with the SAE's inference encoding, in chunks of 4,096 tokens.</summary>
+    public static float[] Errors(Sae sae, float[] x)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        ArgumentNullException.ThrowIfNull(x);
+        int d = sae.Config.InputDim;
+        var e = new float[x.Length];
+        for (int lo = 0; lo < x.Length; lo += 4096 * d)
+        {
+            var chunk = x.AsSpan(lo, Math.Min(4096 * d, x.Length - lo));
+            using var codes = sae.Encode(chunk);
+            var xhat = sae.Decode(codes);
+            for (int i = 0; i < chunk.Length; i++) e[lo + i] = chunk[i] - xhat[i];
+        }
+        return e;
+    }
+
+    /// <summary>W* [d, d] (row = regressor) fitted on <paramref name="rows"/>: e ≈ W*ᵀ x.</summary>
+    public static double[] FitVector(float[] x, float[] e, int d, IEnumerable<int> rows)
+    {
+        var ls = new LeastSquares(d, d);
+        foreach (int r in rows) ls.Add(Row(x, r, d), Row(e, r, d));
+        return ls.Solve();
+    }
+
+    private static (double R2, double Predictable) ScoreVector(float[] x, float[] e, int d, int[] rows, double[] w)
+    {
+        var (mean, res, tot) = (new double[d], new double[d], new double[d]);
+        foreach (int r in rows) for (int i = 0; i < d; i++) mean[i] += e[r * d + i] / (double)rows.Length;
+        double resAll = 0, normAll = 0;
+        foreach (int r in rows)
+        {
+            var p = Predict(x, r, d, w);
+            for (int i = 0; i < d; i++)
+            {
+                double ei = e[r * d + i], ri = ei - p[i];
+                (res[i], tot[i]) = (res[i] + ri * ri, tot[i] + (ei - mean[i]) * (ei - mean[i]));
+                (resAll, normAll) = (resAll + ri * ri, normAll + ei * ei);
+            }
+        }
+        double r2 = Enumerable.Range(0, d).Where(i => tot[i] > 0).Select(i => 1 - res[i] / tot[i]).DefaultIfEmpty(0).Average();
+        return (r2, normAll > 0 ? 1 - resAll / normAll : 0);
+    }
+
+    private static double ScoreNorm(float[] x, float[] e, int d, int[] fitRows, int[] heldOut)
+    {
+        double Sq(int r) { double s = 0; for (int i = 0; i < d; i++) s += (double)e[r * d + i] * e[r * d + i]; return s; }
+        var ls = new LeastSquares(d, 1);
+        foreach (int r in fitRows) ls.Add(Row(x, r, d), [Sq(r)]);
+        var w = ls.Solve();
+        double mean = heldOut.Average(Sq), res = 0, tot = 0;
+        foreach (int r in heldOut)
+        {
+            double p = Predict(x, r, d, w, 1)[0], y = Sq(r);
+            (res, tot) = (res + (y - p) * (y - p), tot + (y - mean) * (y - mean));
+        }
+        return tot > 0 ? 1 - res / tot : 0;
+    }
+
+    private static (double Linear, double Nonlinear, double Total) Split(float[] x, float[] e, int d, double[] w)
+    {
+        double linear = 0, nonlinear = 0, total = 0;
+        for (int r = 0; r < x.Length / d; r++)
+        {
+            var p = Predict(x, r, d, w);
+            for (int i = 0; i < d; i++)
+            {
+                double ei = e[r * d + i];
+                (linear, nonlinear, total) = (linear + p[i] * p[i], nonlinear + (ei - p[i]) * (ei - p[i]), total + ei * ei);
+            }
+        }
+        return (linear, nonlinear, total);
+    }
+
+    /// <summary>Per-token nonlinear error e − W*x [T, d] for a W* [d, d] from <see cref="FitVector"/>.</summary>
+    public static float[] Nonlinear(float[] x, float[] e, int d, double[] w)
+    {
+        var n = new float[e.Length];
+        for (int r = 0; r < x.Length / d; r++)
+        {
+            var p = Predict(x, r, d, w);
+            for (int i = 0; i < d; i++) n[r * d + i] = (float)(e[r * d + i] - p[i]);
+        }
+        return n;
+    }
+
+    private static double[] Row(float[] a, int r, int d) => [.. a.AsSpan(r * d, d).ToArray().Select(v => (double)v)];
+
+    private static double[] Predict(float[] x, int r, int d, double[] w, int q = -1)
+    {
+        q = q < 0 ? d : q;
+        var p = new double[q];
+        for (int a = 0; a < d; a++)
+        {
+            double xa = x[r * d + a];
+            for (int c = 0; c < q; c++) p[c] += xa * w[a * q + c];
+        }
+        return p;
+    }
+}
+
+/// <summary>
+/// Per-token error norms of two SAEs on the same tokens (dark-matter paper: larger SAEs mostly fail on the same tokens, and
+/// the nonlinear error changes little with width): Pearson correlations of ‖e‖ and of ‖e − W*x‖ across tokens, and the means.
+/// </summary>
+/// <param name="NormCorrelation">corr_t(‖e_A,t‖, ‖e_B,t‖).</param>
+/// <param name="NonlinearNormCorrelation">corr_t(‖n_A,t‖, ‖n_B,t‖), n = e − W*x with each SAE's own all-token W*.</param>
+/// <param name="MeanNormA">mean_t ‖e_A,t‖.</param>
+/// <param name="MeanNormB">mean_t ‖e_B,t‖.</param>
+/// <param name="MeanNonlinearNormA">mean_t ‖n_A,t‖.</param>
+/// <param name="MeanNonlinearNormB">mean_t ‖n_B,t‖.</param>
+public sealed record ErrorNormComparison(double NormCorrelation, double NonlinearNormCorrelation, double MeanNormA, double MeanNormB,
+    double MeanNonlinearNormA, double MeanNonlinearNormB)
+{
+    /// <summary>Compares <paramref name="a"/> and <paramref name="b"/> (same d) on x [T, d].</summary>
+    public static ErrorNormComparison Measure(Sae a, Sae b, float[] x)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        int d = a.Config.InputDim;
+        if (b.Config.InputDim != d) throw new ArgumentException($"The SAEs have d = {d} and {b.Config.InputDim}.");
+        var (ea, eb) = (DarkMatterReport.Errors(a, x), DarkMatterReport.Errors(b, x));
+        var all = Enumerable.Range(0, x.Length / d).ToArray();
+        var na = DarkMatterReport.Nonlinear(x, ea, d, DarkMatterReport.FitVector(x, ea, d, all));
+        var nb = DarkMatterReport.Nonlinear(x, eb, d, DarkMatterReport.FitVector(x, eb, d, all));
+        var (ra, rb, qa, qb) = (Norms(ea, d), Norms(eb, d), Norms(na, d), Norms(nb, d));
+        return new ErrorNormComparison(Pearson(ra, rb), Pearson(qa, qb), ra.Average(), rb.Average(), qa.Average(), qb.Average());
+    }
+
+    private static double[] Norms(float[] e, int d) =>
+        [.. Enumerable.Range(0, e.Length / d).Select(r => Math.Sqrt(e.AsSpan(r * d, d).ToArray().Sum(v => (double)v * v)))];
+
+    /// <summary>Pearson correlation of two equal-length samples (0 when either is constant).</summary>
+    public static double Pearson(double[] u, double[] v)
+    {
+        double mu = u.Average(), mv = v.Average(), suv = 0, suu = 0, svv = 0;
+        for (int i = 0; i < u.Length; i++) { suv += (u[i] - mu) * (v[i] - mv); suu += (u[i] - mu) * (u[i] - mu); svv += (v[i] - mv) * (v[i] - mv); }
+        return suu > 0 && svv > 0 ? suv / Math.Sqrt(suu * svv) : 0;
+    }
+}
