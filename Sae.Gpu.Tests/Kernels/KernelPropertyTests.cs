@@ -100,6 +100,15 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", Default, s => Sum(4 * s.B));
     [Property(MaxTest = GpuCases)] public Property AggregateByLatent_Gpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "gpu", Default, s => Sum(4 * s.B));
 
+    [Property(MaxTest = CpuCases)] public Property GradientScore_Cpu_MatchesReference() => Agree(OpCases.GradientScore, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property GradientScore_Gpu_MatchesReference() => Agree(OpCases.GradientScore, "gpu", Default, _ => 1e-6);
+
+    [Property(MaxTest = CpuCases)] public Property GatherCodes_Cpu_MatchesReference() => Agree(OpCases.GatherCodes, "cpu", Default, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property GatherCodes_Gpu_MatchesReference() => Agree(OpCases.GatherCodes, "gpu", Default, _ => 0, 0);
+
+    [Property(MaxTest = CpuCases)] public Property Axpy_Cpu_MatchesReference() => Agree(OpCases.Axpy, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property Axpy_Gpu_MatchesReference() => Agree(OpCases.Axpy, "gpu", Default, _ => 1e-6);
+
     [Property(MaxTest = CpuCases)] public Property MaskLatents_Cpu_MatchesReference() => Agree(OpCases.MaskLatents, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property MaskLatents_Gpu_MatchesReference() => Agree(OpCases.MaskLatents, "gpu", Default, _ => 0, 0);
 

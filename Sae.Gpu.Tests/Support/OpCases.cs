@@ -214,6 +214,36 @@ public static class OpCases
             be.ToHost(gv)[..host.Offsets[s.B]], be.ToHost(sse)];
     }
 
+    /// <summary>g-SAE score [B, F] of generated pre and projections with β = 0.7.</summary>
+    public static float[][] GradientScore(Backend be, Shape s)
+    {
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 46));
+        using var proj = be.FromHost<float>(s.Values(s.B * s.F, 47));
+        using var score = Poisoned(be, s.B * s.F);
+        be.GradientScore(pre, proj, 0.7f, score);
+        return [be.ToHost(score)];
+    }
+
+    /// <summary>Values [nnz] of generated codes replaced by generated pre [B, F] entries.</summary>
+    public static float[][] GatherCodes(Backend be, Shape s)
+    {
+        var host = s.Codes(48);
+        using var codes = Upload(be, s, host);
+        be.Upload<float>(Enumerable.Repeat(float.NaN, s.B * s.K).ToArray(), codes.Values);
+        using var pre = be.FromHost<float>(s.Values(s.B * s.F, 49));
+        be.GatherCodes(codes, pre);
+        return [be.ToHost(codes.Values)[..host.Offsets[s.B]]];
+    }
+
+    /// <summary>y [F·d] += α·x with α from the seed.</summary>
+    public static float[][] Axpy(Backend be, Shape s)
+    {
+        using var x = be.FromHost<float>(s.Values(s.F * s.D, 50));
+        using var y = be.FromHost<float>(s.Values(s.F * s.D, 51));
+        be.Axpy(0.25f * (s.Seed % 7 - 3), x, y);
+        return [be.ToHost(y)];
+    }
+
     /// <summary>norms [B] of generated rows around a generated center.</summary>
     public static float[][] RowNorm(Backend be, Shape s)
     {

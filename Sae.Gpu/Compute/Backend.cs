@@ -128,6 +128,15 @@ public abstract class Backend : IDisposable
     public abstract void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
         bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts);
 
+    /// <summary><see cref="Kernels.GradientScore"/>: score [B, F] = max(pre, 0)·(1 + β·|proj|) (g-SAE's selection score).</summary>
+    public abstract void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score);
+
+    /// <summary><see cref="Kernels.GatherCodes"/>: each stored entry's value ← pre [B, F] at its (row, latent).</summary>
+    public abstract void GatherCodes(SparseCodes codes, Tensor<float> pre);
+
+    /// <summary><see cref="Kernels.Axpy"/>: y [n] += α·x [n].</summary>
+    public abstract void Axpy(float alpha, Tensor<float> x, Tensor<float> y);
+
     /// <summary><see cref="Kernels.MaskLatents"/>: output [B, F] = pre where mask[j] ≠ 0, else 0.</summary>
     public abstract void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output);
 

@@ -60,6 +60,9 @@ public sealed class GpuBackend : Backend
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> aggregate;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> aggregateBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>> maskLatents;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> gradientScore;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> gatherCodes;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float> axpy;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> jumpReluThresholdGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
@@ -97,6 +100,9 @@ public sealed class GpuBackend : Backend
         decoderBiasReduce = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int>(Kernels.DecoderBiasGrad.GpuReduceV1);
         aggregate = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(Kernels.AggregateByLatent.GpuSumV1);
         aggregateBias = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Kernels.AggregateByLatent.GpuBiasV1);
+        gradientScore = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(Kernels.GradientScore.GpuV1);
+        gatherCodes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Kernels.GatherCodes.GpuV1);
+        axpy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(Kernels.Axpy.GpuV1);
         maskLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(Kernels.MaskLatents.GpuV1);
         jumpReluThresholdGrad = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(Kernels.JumpReluThresholdGrad.GpuV1);
         decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
@@ -329,6 +335,21 @@ public sealed class GpuBackend : Backend
         sortSegments(f, start, entry, rowOf);
         aggregate((int)gW.Length, start, entry, rowOf, V(g), V(v), V(center), V(gW), d, accumulate ? 1 : 0);
         aggregateBias(f, start, entry, V(g), V(gSum), accumulate ? 1 : 0);
+    }
+
+    /// <inheritdoc />
+    public override void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
+        gradientScore((int)pre.Length, V(pre), V(proj), V(score), beta);
+
+    /// <inheritdoc />
+    public override void GatherCodes(SparseCodes codes, Tensor<float> pre) =>
+        gatherCodes(codes.Capacity, V(codes.Offsets), V(codes.Indices), V(pre), V(codes.Values), (int)(pre.Length / codes.Rows));
+
+    /// <inheritdoc />
+    public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)
+    {
+        if (x.Length != y.Length) throw new ArgumentException($"Axpy: x has {x.Length} elements but y has {y.Length}.");
+        if (y.Length > 0) axpy((int)y.Length, V(x), V(y), alpha);
     }
 
     /// <inheritdoc />

@@ -37,6 +37,12 @@ public interface IHostOps
     static abstract void ColumnMax(ReadOnlySpan<float> pre, Span<float> max);
     /// <summary>See <see cref="Kernels.AggregateByLatent"/>.</summary>
     static abstract void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts);
+    /// <summary>See <see cref="Kernels.GradientScore"/>.</summary>
+    static abstract void GradientScore(ReadOnlySpan<float> pre, ReadOnlySpan<float> proj, float beta, Span<float> score);
+    /// <summary>See <see cref="Kernels.GatherCodes"/>.</summary>
+    static abstract void GatherCodes(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> pre, Span<float> values);
+    /// <summary>See <see cref="Kernels.Axpy"/>.</summary>
+    static abstract void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y);
     /// <summary>See <see cref="Kernels.MaskLatents"/>.</summary>
     static abstract void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output);
     /// <summary>See <see cref="Kernels.JumpReluThresholdGrad"/>.</summary>
@@ -156,6 +162,21 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.AggregateByLatent(H(codes.Offsets), H(codes.Indices), H(g), H(v), H(center), accumulate, H(gW), H(gSum), H(counts));
 
     /// <inheritdoc />
+    public override void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
+        TOps.GradientScore(H(pre), H(proj), beta, H(score));
+
+    /// <inheritdoc />
+    public override void GatherCodes(SparseCodes codes, Tensor<float> pre) =>
+        TOps.GatherCodes(H(codes.Offsets), H(codes.Indices), H(pre), H(codes.Values));
+
+    /// <inheritdoc />
+    public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)
+    {
+        CheckLength(x.Length, y.Length);
+        TOps.Axpy(alpha, H(x), H(y));
+    }
+
+    /// <inheritdoc />
     public override void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) => TOps.MaskLatents(H(pre), H(mask), H(output));
 
     /// <inheritdoc />
@@ -227,6 +248,12 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output) => Kernels.MaskLatents.Reference(pre, mask, output);
     /// <inheritdoc />
+    public static void GradientScore(ReadOnlySpan<float> pre, ReadOnlySpan<float> proj, float beta, Span<float> score) => Kernels.GradientScore.Reference(pre, proj, beta, score);
+    /// <inheritdoc />
+    public static void GatherCodes(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> pre, Span<float> values) => Kernels.GatherCodes.Reference(offsets, indices, pre, values);
+    /// <inheritdoc />
+    public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Kernels.Axpy.Reference(alpha, x, y);
+    /// <inheritdoc />
     public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Reference(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Reference(gOut, gbEnc, wEnc, gbDec);
@@ -275,6 +302,12 @@ public readonly struct CpuOps : IHostOps
     public static void AggregateByLatent(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts) => Kernels.AggregateByLatent.Cpu(offsets, indices, g, v, center, accumulate, gW, gSum, counts);
     /// <inheritdoc />
     public static void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output) => Kernels.MaskLatents.Cpu(pre, mask, output);
+    /// <inheritdoc />
+    public static void GradientScore(ReadOnlySpan<float> pre, ReadOnlySpan<float> proj, float beta, Span<float> score) => Kernels.GradientScore.Cpu(pre, proj, beta, score);
+    /// <inheritdoc />
+    public static void GatherCodes(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> pre, Span<float> values) => Kernels.GatherCodes.Cpu(offsets, indices, pre, values);
+    /// <inheritdoc />
+    public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Kernels.Axpy.Cpu(alpha, x, y);
     /// <inheritdoc />
     public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Cpu(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
     /// <inheritdoc />

@@ -1,0 +1,11 @@
+namespace SaeGpu.Kernels;
+
+/// <summary>In place <c>y[i] += α·x[i]</c> over the common length [n] (vSAE: the KL gradient λ/B·μ and the posterior noise σ·ξ).</summary>
+public static partial class Axpy
+{
+    /// <summary>Scalar oracle (float64 product).</summary>
+    public static void Reference(float alpha, ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = (float)(y[i] + (double)alpha * x[i]);
+    }
+}
