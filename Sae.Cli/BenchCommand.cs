@@ -91,7 +91,7 @@ public static class BenchCommand
     {
         using var sae = Sae.CreateRandom(be, model, seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: 1));
-        trainer.ComputeGradients(x);
+        trainer.ComputeGradients(x, x); // the batch doubles as g-SAE's downstream gradient (ignored by the others)
         var (offsets, idx, _) = trainer.Codes.ToHost();
         var codes = new HashSet<(int, int)>();
         for (int r = 0; r < batch; r++) for (int p = offsets[r]; p < offsets[r + 1]; p++) codes.Add((r, idx[p]));
@@ -102,10 +102,10 @@ public static class BenchCommand
     {
         using var sae = Sae.CreateRandom(be, model, seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: steps + 2));
-        trainer.Step(x);
-        trainer.Step(x);
+        trainer.Step(x, x);
+        trainer.Step(x, x);
         var clock = Stopwatch.StartNew();
-        for (int s = 0; s < steps; s++) trainer.Step(x);
+        for (int s = 0; s < steps; s++) trainer.Step(x, x);
         double ms = clock.Elapsed.TotalMilliseconds / steps;
         results["step_ms"] = ms;
         results["tokens_per_second"] = batch / (ms / 1000);

@@ -20,6 +20,7 @@ public static class CompareCommand
                                  as for 'train' (same defaults)
           --aux KIND             none | auxk | aux-zipf (default auxk)
           --gba-interval N       steps between GBA bias updates (default 50)
+          --beta B               g-SAE's β (default 1)
           --json                 also print one JSON array with the rows as the last line
         """;
 
@@ -31,7 +32,7 @@ public static class CompareCommand
         var data = TrainCommand.ReadData(o);
         int latents = o.Int("latents", 512), k = o.Int("k", 8);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
-            AuxLoss: TrainCommand.ReadAux(o), GbaInterval: o.Int("gba-interval", 50));
+            AuxLoss: TrainCommand.ReadAux(o), GbaInterval: o.Int("gba-interval", 50), GradientBeta: o.Double("beta", 1));
         var models = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(a => ModelOptions.FromName(a, data.InputDim, latents, k, null)).ToArray();
         string? backendName = o.String("backend");
@@ -55,13 +56,13 @@ public static class CompareCommand
         foreach (var model in models)
         {
             using var sae = Sae.CreateRandom(backend, model, train.Seed);
-            var r = SyntheticRun.Run(sae, train, new SyntheticActivations(data), 0, output);
+            var r = SyntheticRun.Run(sae, train, TrainCommand.Source(data), 0, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery.RecoveredFraction:F1} | {r.Recovery.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
             rows.Add(new()
             {
                 ["arch"] = model.Name, ["fvu"] = r.Fvu, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
-                ["recovered_fraction"] = r.Recovery.RecoveredFraction, ["mean_max_cosine"] = r.Recovery.MeanMaxCosine, ["train_seconds"] = r.Seconds,
+                ["recovered_fraction"] = r.Recovery.RecoveredFraction, ["mean_max_cosine"] = r.Recovery.MeanMaxCosine, ["train_seconds"] = r.Seconds, ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
             });
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));

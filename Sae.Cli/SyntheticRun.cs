@@ -17,8 +17,9 @@ namespace SaeGpu.Cli;
 /// <param name="TokensPerSecond">Training throughput.</param>
 /// <param name="Firing">Histogram of the latents' firing frequencies (training EMA).</param>
 /// <param name="PrefixFvu">Matryoshka: held-out FVU of each nested prefix (the last equals <paramref name="Fvu"/>); null otherwise.</param>
+/// <param name="DownstreamFvu">With a downstream task (g-SAE's data): the relevant features' variance lost; null otherwise.</param>
 public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery Recovery, double Seconds,
-    double TokensPerSecond, FiringHistogram Firing, IReadOnlyList<double>? PrefixFvu = null);
+    double TokensPerSecond, FiringHistogram Firing, IReadOnlyList<double>? PrefixFvu = null, double? DownstreamFvu = null);
 
 /// <summary>Trains an SAE on a synthetic source and evaluates it on a held-out batch: shared by <c>train</c> and <c>compare</c>.</summary>
 public static class SyntheticRun
@@ -32,11 +33,15 @@ public static class SyntheticRun
         using (var trainer = new Trainer(sae, train))
         {
             var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
+            var withGradients = sae.Config.Architecture == Architecture.GSae ? source as IGradientSource
+                ?? throw new ArgumentException("g-SAE trains on a source with downstream gradients (IGradientSource).") : null;
+            var gradients = withGradients is null ? [] : new float[batch.Length];
             var clock = Stopwatch.StartNew();
             for (int s = 0; s < train.Steps; s++)
             {
-                source.NextBatch(batch);
-                last = trainer.Step(batch);
+                if (withGradients is null) source.NextBatch(batch);
+                else withGradients.NextBatch(batch, gradients);
+                last = trainer.Step(batch, gradients);
                 if (logEvery > 0 && (last.Step % logEvery == 0 || last.Step == train.Steps))
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
@@ -44,11 +49,12 @@ public static class SyntheticRun
             seconds = clock.Elapsed.TotalSeconds;
             firing = FiringHistogram.Compute(trainer.Frequency.Values);
         }
-        var (fvu, l0, recovery, prefixFvu) = Evaluate(sae, source, train.BatchSize);
-        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing, prefixFvu);
+        var (fvu, l0, recovery, prefixFvu, downstream) = Evaluate(sae, source, train.BatchSize);
+        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing,
+            prefixFvu, downstream);
     }
 
-    private static (double Fvu, double L0, GroundTruthRecovery Recovery, double[]? PrefixFvu) Evaluate(Sae sae,
+    private static (double Fvu, double L0, GroundTruthRecovery Recovery, double[]? PrefixFvu, double? Downstream) Evaluate(Sae sae,
         IGroundTruthSource source, int rows)
     {
         var x = new float[(long)rows * sae.Config.InputDim];
@@ -59,6 +65,6 @@ public static class SyntheticRun
         var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim,
             signed: sae.Config.Architecture == Architecture.AbsTopK);
         return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery,
-            sae.Config.IsMatryoshka ? PrefixMetrics.PrefixFvu(sae, x) : null);
+            sae.Config.IsMatryoshka ? PrefixMetrics.PrefixFvu(sae, x) : null, (source as DownstreamActivations)?.DownstreamFvu(x, xhat));
     }
 }

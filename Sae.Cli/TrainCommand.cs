@@ -16,7 +16,7 @@ public static class TrainCommand
     public const string Usage = """
         sae train [options]      Train an SAE on synthetic activations with known features.
           --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba |
-                                 matryoshka | matryoshka-topk | matryoshka-abstopk | matryoshka-batchtopk
+                                 gsae | vsae | matryoshka | matryoshka-topk | matryoshka-abstopk | matryoshka-batchtopk
                                  (default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)
           --backend NAME         reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)
           --latents F            dictionary size (default 512)
@@ -35,6 +35,10 @@ public static class TrainCommand
           --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
           --afa-coef L           top-AFA's optional loss coefficient (default 0)
           --gba-interval N       steps between GBA bias updates (default 50)
+          --beta B               g-SAE: β of the score z·(1 + β·|d_j·g|) (default 1); the data gets a downstream loss on
+                                 every 4th feature, whose gradient g is fed with each batch
+          --posterior-sigma S    vSAE: posterior standard deviation (default 1)
+          --kl L                 vSAE: KL weight (default 1 = the ELBO with unit observation variance)
         """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             checkpoint path (default sae.saeckpt)
@@ -52,7 +56,8 @@ public static class TrainCommand
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
             AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0),
-            GbaInterval: o.Int("gba-interval", 50));
+            GbaInterval: o.Int("gba-interval", 50), GradientBeta: o.Double("beta", 1), PosteriorSigma: o.Double("posterior-sigma", 1),
+            KlWeight: o.Double("kl", 1));
         train = ModelOptions.ReadTraining(o, train);
         if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
@@ -70,7 +75,7 @@ public static class TrainCommand
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
         using var backend = CliOptions.CreateBackend(backendName);
-        var source = new SyntheticActivations(data);
+        var source = Source(data);
         using var sae = Sae.CreateRandom(backend, model, train.Seed);
         string widths = model.MatryoshkaWidths is { } m ? $" widths [{string.Join(", ", m)}]" : "";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
@@ -97,9 +102,20 @@ public static class TrainCommand
             summary["widths"] = model.MatryoshkaWidths!;
             summary["prefix_fvu"] = prefixFvu;
         }
+        if (final.DownstreamFvu is { } downstream && model.Architecture == Architecture.GSae)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Downstream FVU (relevant features, held-out): {downstream:F4}"));
+            summary["downstream_fvu"] = downstream;
+        }
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
     }
+
+    /// <summary>
+    /// The synthetic source of <paramref name="data"/> with its downstream task (every 4th feature relevant): g-SAE trains
+    /// with the task's gradients, and every run reports the downstream FVU. The token stream is the plain source's.
+    /// </summary>
+    public static DownstreamActivations Source(SyntheticOptions data) => new(new SyntheticActivations(data));
 
     /// <summary>The synthetic-data options shared by <c>train</c> and <c>compare</c>: --d, --features, --mean-active, --seed.</summary>
     public static SyntheticOptions ReadData(CliOptions o) => new(InputDim: o.Int("d", 64), Features: o.Int("features", 256),

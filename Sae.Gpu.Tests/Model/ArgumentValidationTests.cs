@@ -45,6 +45,10 @@ public class ArgumentValidationTests
     [Fact] public void SaeConfig_ThrowsForMatryoshkaWithReluSelection() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.Relu, [4, 8]).Validate(), "relu");
     [Fact] public void TrainConfig_ThrowsForNegativePrefixWeight() => Throws<ArgumentException>(() => new TrainConfig(PrefixWeights: [1, -1]).Validate(), "PrefixWeights");
     [Fact] public void TrainConfig_ThrowsForOneRandomPrefix() => Throws<ArgumentException>(() => new TrainConfig(RandomPrefixes: 1).Validate(), "RandomPrefixes");
+    [Fact] public void TrainConfig_ThrowsForNegativeGradientBeta() => Throws<ArgumentException>(() => new TrainConfig(GradientBeta: -1).Validate(), "GradientBeta");
+    [Fact] public void TrainConfig_ThrowsForNegativePosteriorSigma() => Throws<ArgumentException>(() => new TrainConfig(PosteriorSigma: -1).Validate(), "PosteriorSigma");
+    [Fact] public void TrainConfig_ThrowsForNaNKlWeight() => Throws<ArgumentException>(() => new TrainConfig(KlWeight: double.NaN).Validate(), "KlWeight");
+    [Fact] public void DownstreamActivations_ThrowsForWrongGradientLength() => Throws<ArgumentException>(() => new DownstreamActivations(new SyntheticActivations(new SyntheticOptions(InputDim: 2, Features: 4, MeanActive: 1))).NextBatch(new float[4], new float[2]), "Gradients");
     [Fact] public void TrainConfig_ThrowsForZeroMinPrefix() => Throws<ArgumentException>(() => new TrainConfig(MinPrefix: 0).Validate(), "MinPrefix");
 
     [Fact]

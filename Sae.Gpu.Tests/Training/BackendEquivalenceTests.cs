@@ -28,11 +28,12 @@ public class BackendEquivalenceTests
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 17, Steps: 5, LearningRate: 3e-3, WarmupSteps: 0,
             DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, GbaInterval: 1, AfaCoefficient: model.Architecture == Architecture.TopAfa ? 0.05 : 0,
             RandomPrefixes: randomPrefixes));
-        var batch = new float[17 * 33];
+        var (batch, gradients) = (new float[17 * 33], new float[17 * 33]);
+        var downstream = new DownstreamActivations(data);
         for (int s = 0; s < 5; s++)
         {
-            data.NextBatch(batch);
-            trainer.Step(batch);
+            downstream.NextBatch(batch, gradients);
+            trainer.Step(batch, gradients);
         }
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         return [wEnc, bEnc, wDec, bDec, be.ToHost(sae.Thresholds)];

@@ -54,6 +54,19 @@ public class GradientTests
         CheckAgainstFiniteDifferences(backend, ArchitectureNames.Parse(archName), config, warmUpSteps: 0, Widths);
     }
 
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    public void Backward_VSaeKlTerm_MatchesFiniteDifferences(string backend)
+    {
+        // σ = 0 makes the sampled code the mean, so the loss is deterministic: MSE + λ·2/(B·d)·Σ ½μ² over kept latents.
+        var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, PosteriorSigma: 0, KlWeight: Kl);
+        CheckAgainstFiniteDifferences(backend, Architecture.VSae, config, warmUpSteps: 0);
+    }
+
+    private const double Kl = 0.7;
+
     private static readonly int[] Widths = [2, 6, F];
     private static readonly double[] PrefixWeights = [0.5, 1, 2.5];
 
@@ -138,7 +151,8 @@ public class GradientTests
                 }
                 l1Sum += codes.Sum(c => c.Value);
             }
-            return mse / (B * D) + l1 / B * l1Sum + (auxMask is null ? 0 : Alpha * AuxLoss(p));
+            double kl = arch == Architecture.VSae ? Kl * 2.0 / (B * D) * Enumerable.Range(0, B).Sum(r => Row(p, r).Codes.Sum(c => c.Value * c.Value / 2)) : 0;
+            return mse / (B * D) + l1 / B * l1Sum + kl + (auxMask is null ? 0 : Alpha * AuxLoss(p));
         }
 
         private static double[] Decode(double[][] p, IEnumerable<(int Latent, double Value)> codes)

@@ -16,3 +16,10 @@ public interface IGroundTruthSource : IActivationSource
     /// <summary>True feature directions [N, d], unit rows.</summary>
     float[] Directions { get; }
 }
+
+/// <summary>A source that also supplies, per activation, the gradient of a downstream loss w.r.t. it (what g-SAE selects with).</summary>
+public interface IGradientSource : IActivationSource
+{
+    /// <summary>Fills x [B, d] with the next B activations and gradients [B, d] with ∂L/∂x of each.</summary>
+    void NextBatch(Span<float> x, Span<float> gradients);
+}

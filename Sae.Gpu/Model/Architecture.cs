@@ -32,6 +32,18 @@ public enum Architecture
 
     /// <summary>Group bias adaptation (arXiv 2506.14002): ReLU codes, encoder biases set from observed vs target firing frequencies.</summary>
     Gba,
+
+    /// <summary>
+    /// g-SAE (arXiv 2411.10397): in training, the k latents with the largest z·(1 + β·|d_j·g|), z = ReLU(pre), g the
+    /// downstream loss gradient w.r.t. the input, keeping the values z; inference is TopK on z.
+    /// </summary>
+    GSae,
+
+    /// <summary>
+    /// vSAE (arXiv 2509.22994): TopK on μ = ReLU(pre); in training the kept codes are sampled ã = μ + σ·ξ (ξ ~ N(0, 1)) and
+    /// a KL term toward N(0, 1) is added; inference uses μ.
+    /// </summary>
+    VSae,
 }
 
 /// <summary>Command-line names of the architectures.</summary>
@@ -41,7 +53,8 @@ public static class ArchitectureNames
     [
         (Architecture.TopK, "topk"), (Architecture.AbsTopK, "abstopk"), (Architecture.BatchTopK, "batchtopk"),
         (Architecture.MutualChoice, "mutual-choice"), (Architecture.FeatureChoice, "feature-choice"), (Architecture.Relu, "relu"),
-        (Architecture.JumpRelu, "jumprelu"), (Architecture.TopAfa, "topafa"), (Architecture.Gba, "gba"),
+        (Architecture.JumpRelu, "jumprelu"), (Architecture.TopAfa, "topafa"), (Architecture.Gba, "gba"), (Architecture.GSae, "gsae"),
+        (Architecture.VSae, "vsae"),
     ];
 
     /// <summary>All names in declaration order.</summary>

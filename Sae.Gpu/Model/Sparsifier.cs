@@ -13,6 +13,7 @@ public sealed class Sparsifier : IDisposable
     private readonly Backend be;
     private readonly Tensor<float> thresholds, zeros, norms;
     private readonly Tensor<int> cuts, noCuts;
+    private Tensor<float>? proj, score, zeroD;
 
     /// <summary>Selection for batches of <paramref name="rows"/> rows of <paramref name="sae"/>.</summary>
     public Sparsifier(Sae sae, int rows)
@@ -52,15 +53,22 @@ public sealed class Sparsifier : IDisposable
     /// <summary>Entries the inference selection can produce: B·k for per-token rules, B·F for threshold rules.</summary>
     public long InferenceCapacity => sae.Config.Architecture switch
     {
-        Architecture.TopK or Architecture.AbsTopK or Architecture.TopAfa => (long)Rows * sae.Config.K,
+        Architecture.TopK or Architecture.AbsTopK or Architecture.TopAfa or Architecture.GSae or Architecture.VSae => (long)Rows * sae.Config.K,
         _ => (long)Rows * sae.Config.Latents,
     };
 
-    /// <summary>Training selection into <paramref name="codes"/>: batch-level budgets for BatchTopK, Mutual and Feature Choice.</summary>
-    public void SelectForTraining(Tensor<float> pre, Tensor<float> x, SparseCodes codes)
+    /// <summary>
+    /// Training selection into <paramref name="codes"/>: batch-level budgets for BatchTopK, Mutual and Feature Choice; for
+    /// g-SAE the score z·(1 + β·|g·W_decᵀ|) from the downstream <paramref name="gradients"/> [B, d] (required) chooses,
+    /// the values stay z.
+    /// </summary>
+    public void SelectForTraining(Tensor<float> pre, Tensor<float> x, SparseCodes codes, Tensor<float>? gradients = null, float beta = 0)
     {
         switch (sae.Config.Architecture)
         {
+            case Architecture.GSae:
+                SelectByGradientScore(pre, gradients ?? throw new ArgumentException("g-SAE training needs the downstream gradients [B, d] of each batch."), beta, codes);
+                break;
             case Architecture.BatchTopK or Architecture.MutualChoice:
                 be.BatchTopKThreshold(pre, sae.Config.K * Rows, thresholds, cuts);
                 be.ThresholdSelect(pre, thresholds, cuts, codes);
@@ -83,7 +91,7 @@ public sealed class Sparsifier : IDisposable
     {
         switch (sae.Config.Architecture)
         {
-            case Architecture.TopK:
+            case Architecture.TopK or Architecture.GSae or Architecture.VSae:
                 be.TopK(pre, sae.Config.K, false, null, codes);
                 break;
             case Architecture.AbsTopK:
@@ -102,9 +110,24 @@ public sealed class Sparsifier : IDisposable
         }
     }
 
+    // proj = g·W_decᵀ is the Encode GEMM with zero biases; TopK picks by score; the values are then z = pre at the picks.
+    private void SelectByGradientScore(Tensor<float> pre, Tensor<float> gradients, float beta, SparseCodes codes)
+    {
+        proj ??= be.Allocate<float>(pre.Length);
+        score ??= be.Allocate<float>(pre.Length);
+        zeroD ??= be.Allocate<float>(sae.Config.InputDim);
+        be.Encode(gradients, zeroD, sae.WDec, zeros, proj);
+        be.GradientScore(pre, proj, beta, score);
+        be.TopK(score, sae.Config.K, false, null, codes);
+        be.GatherCodes(codes, pre);
+    }
+
     /// <summary>Frees the scratch tensors.</summary>
     public void Dispose()
     {
+        proj?.Dispose();
+        score?.Dispose();
+        zeroD?.Dispose();
         foreach (var t in new[] { thresholds, zeros, norms }) t.Dispose();
         cuts.Dispose();
         noCuts.Dispose();

@@ -58,6 +58,12 @@ public enum AuxLossKind
 /// toy code) plus F — weighted equally.
 /// </param>
 /// <param name="MinPrefix">Matryoshka: smallest size m0 the random prefixes draw.</param>
+/// <param name="GradientBeta">g-SAE: β of the selection score z·(1 + β·|d_j·g|) (the paper's value was not available; ours).</param>
+/// <param name="PosteriorSigma">vSAE: fixed standard deviation σ of the Gaussian posterior N(μ, σ²) (1, the paper's fixed unit variance).</param>
+/// <param name="KlWeight">
+/// vSAE: weight λ of KL(N(μ, σ²) ‖ N(0, 1)) summed over each token's kept latents, on the scale where λ = 1 is the
+/// evidence lower bound with unit observation variance: loss = MSE + λ·2/(B·d)·Σ_b Σ_j ½(μ² + σ² − 1 − ln σ²) (ours).
+/// </param>
 public sealed record TrainConfig(
     int BatchSize = 1024,
     int Steps = 1000,
@@ -87,7 +93,10 @@ public sealed record TrainConfig(
     double ThresholdEma = 0.99,
     IReadOnlyList<double>? PrefixWeights = null,
     int RandomPrefixes = 0,
-    int MinPrefix = 1)
+    int MinPrefix = 1,
+    double GradientBeta = 1.0,
+    double PosteriorSigma = 1.0,
+    double KlWeight = 1.0)
 {
     /// <summary>2e-4 / √(F / 16384): the peak rate used when <see cref="LearningRate"/> is null.</summary>
     public static double DefaultLearningRate(int latents) => 2e-4 / Math.Sqrt(latents / 16384.0);
@@ -128,6 +137,9 @@ public sealed record TrainConfig(
             throw new ArgumentException($"TrainConfig.PrefixWeights must be non-negative finite numbers with a positive sum, got [{string.Join(", ", pw)}].");
         if (RandomPrefixes is < 0 or 1) throw new ArgumentException($"TrainConfig.RandomPrefixes must be 0 (fixed widths) or ≥ 2, got {RandomPrefixes}.");
         if (MinPrefix < 1) throw new ArgumentException($"TrainConfig.MinPrefix must be ≥ 1, got {MinPrefix}.");
+        if (!(GradientBeta >= 0 && double.IsFinite(GradientBeta))) throw new ArgumentException($"TrainConfig.GradientBeta must be ≥ 0, got {GradientBeta}.");
+        if (!(PosteriorSigma >= 0 && double.IsFinite(PosteriorSigma))) throw new ArgumentException($"TrainConfig.PosteriorSigma must be ≥ 0, got {PosteriorSigma}.");
+        if (!(KlWeight >= 0 && double.IsFinite(KlWeight))) throw new ArgumentException($"TrainConfig.KlWeight must be ≥ 0, got {KlWeight}.");
         return this;
     }
 

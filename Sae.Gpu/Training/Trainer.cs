@@ -17,7 +17,7 @@ public readonly record struct StepResult(int Step, double Loss, double Fvu, doub
     double AuxLoss = 0, IReadOnlyList<double>? PrefixFvu = null);
 
 /// <summary>
-/// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step"/> runs the
+/// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step(ReadOnlySpan{float})"/> runs the
 /// named stages below, all on the SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)), one pass
 /// over [B, F] (selection) or one pass over the weights. Architecture specifics are small stages of their own: the L1
 /// shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's bias adaptation and the inference thresholds of
@@ -40,6 +40,9 @@ public sealed class Trainer : IDisposable
     private readonly SparsityController? sparsity;
     private readonly GroupBiasAdaptation? gba;
     private readonly MatryoshkaLoss? matryoshka;
+    private readonly Tensor<float>? downstream, mu, noise;
+    private readonly float[]? noiseHost;
+    private readonly Random posteriorRng;
     private readonly FiringFrequency frequency;
     private readonly float[] sseHost, thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost;
     private readonly int[] countsHost, auxMaskHost;
@@ -82,6 +85,10 @@ public sealed class Trainer : IDisposable
         if (sae.Config.IsMatryoshka) matryoshka = new MatryoshkaLoss(sae, codes, config);
         else if (config.RandomPrefixes > 0 || config.PrefixWeights is not null)
             throw new ArgumentException("TrainConfig.RandomPrefixes and PrefixWeights need a Matryoshka SAE (SaeConfig.MatryoshkaWidths).");
+        if (arch == Architecture.GSae) downstream = be.Allocate<float>(bd);
+        if (arch == Architecture.VSae)
+            (mu, noise, noiseHost) = (be.Allocate<float>(codes.Capacity), be.Allocate<float>(codes.Capacity), new float[codes.Capacity]);
+        posteriorRng = new Random(unchecked(config.Seed * 131 + 3));
         frequency = new FiringFrequency(f);
         (sseHost, countsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
         (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
@@ -100,7 +107,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Current coefficient of ReLU's L1 or JumpReLU's L0 term (null for other architectures).</summary>
     public double? SparsityCoefficient => sparsity?.Value;
 
-    /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients"/> (unused for GBA, whose encoder is tied).</summary>
+    /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients(ReadOnlySpan{float})"/> (unused for GBA, whose encoder is tied).</summary>
     public Tensor<float> GradWEnc => gWEnc;
 
     /// <summary>Gradient w.r.t. b_enc [F] (zero for GBA, whose biases are adapted instead).</summary>
@@ -122,10 +129,16 @@ public sealed class Trainer : IDisposable
     public SparseCodes Codes => codes;
 
     /// <summary>One optimizer step on host rows <paramref name="batch"/> [B, d].</summary>
-    public StepResult Step(ReadOnlySpan<float> batch)
+    public StepResult Step(ReadOnlySpan<float> batch) => Step(batch, default);
+
+    /// <summary>
+    /// One optimizer step on host rows <paramref name="batch"/> [B, d] with the downstream loss gradients [B, d] w.r.t. those
+    /// rows (required by g-SAE, ignored otherwise).
+    /// </summary>
+    public StepResult Step(ReadOnlySpan<float> batch, ReadOnlySpan<float> gradients)
     {
         double lr = config.LearningRateAt(step, f);
-        ComputeGradients(batch);
+        ComputeGradients(batch, gradients);
         ProjectDecoderGradient();
         adam.Step(arch == Architecture.JumpRelu ? [gWEnc, gBEnc, gWDec, gBDec, gTheta] : [gWEnc, gBEnc, gWDec, gBDec], lr);
         NormalizeDecoder();
@@ -140,10 +153,19 @@ public sealed class Trainer : IDisposable
     /// + λ_AFA·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² for top-AFA, + α·L_aux) with
     /// x̂ = codes·W_dec + b_dec (Matryoshka: Σ_i w_i‖x̂_i − x‖² / (B·d) over the prefix reconstructions); fills the Grad* tensors. Sets b_dec to the batch mean first when no step has been taken yet.
     /// </summary>
-    public void ComputeGradients(ReadOnlySpan<float> batch)
+    public void ComputeGradients(ReadOnlySpan<float> batch) => ComputeGradients(batch, default);
+
+    /// <summary>As <see cref="ComputeGradients(ReadOnlySpan{float})"/>, with downstream gradients [B, d] for g-SAE's selection.</summary>
+    public void ComputeGradients(ReadOnlySpan<float> batch, ReadOnlySpan<float> gradients)
     {
         if (batch.Length != (long)b * d)
             throw new ArgumentException($"Batch has {batch.Length} values; expected B·d = {b}·{d} = {(long)b * d}.", nameof(batch));
+        if (downstream is not null)
+        {
+            if (gradients.Length != (long)b * d)
+                throw new ArgumentException($"g-SAE needs downstream gradients of B·d = {(long)b * d} values with each batch; got {gradients.Length}.", nameof(gradients));
+            be.Upload(gradients, downstream);
+        }
         be.Upload(batch, x);
         if (step == 0) InitializeDecoderBias(batch);
         EncodeAndSelect();
@@ -157,7 +179,18 @@ public sealed class Trainer : IDisposable
     private void EncodeAndSelect()
     {
         be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        sparsifier.SelectForTraining(pre, x, codes);
+        sparsifier.SelectForTraining(pre, x, codes, downstream, (float)config.GradientBeta);
+        SamplePosterior();
+    }
+
+    // vSAE: keep μ, then ã = μ + σ·ξ on the kept entries (reparameterization: ∂ã/∂μ = 1); ξ seeded on the host.
+    private void SamplePosterior()
+    {
+        if (mu is null) return;
+        be.Copy(codes.Values, mu);
+        for (int i = 0; i < noiseHost!.Length; i++) noiseHost[i] = (float)Sae.Gaussian(posteriorRng);
+        be.Upload<float>(noiseHost, noise!);
+        be.Axpy((float)config.PosteriorSigma, noise!, codes.Values);
     }
 
     // Matryoshka needs the full x̂ only for the auxiliary loss's residual.
@@ -201,6 +234,7 @@ public sealed class Trainer : IDisposable
         }
         float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
         be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
+        if (mu is not null) be.Axpy((float)(2 * config.KlWeight / ((double)b * d)), mu, gValues);
         if (arch == Architecture.TopAfa && config.AfaCoefficient > 0)
             be.AfaLossGrad(codes, sparsifier.TargetNorms, (float)config.AfaCoefficient, gValues);
         be.AggregateByLatent(codes, codes.Values, gOut, zeroD, false, gWDec, unusedSum, counts);
@@ -280,5 +314,8 @@ public sealed class Trainer : IDisposable
         adam.Dispose();
         aux?.Dispose();
         matryoshka?.Dispose();
+        downstream?.Dispose();
+        mu?.Dispose();
+        noise?.Dispose();
     }
 }
