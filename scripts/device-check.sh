@@ -19,10 +19,12 @@ echo "== cpu bench on the device host (d 768, F 16384, k 32, B 4096)"
 echo "== gpu bench of the batch-level selections (d 768, F 16384, k 32, B 4096)"
 for arch in batchtopk feature-choice topafa matryoshka-topk; do "$SAE" bench --backend gpu --arch "$arch" --steps 10 --json | tee "$OUT/bench-gpu-$arch.txt"; done
 echo "== verify every architecture's gradients against cpu at a mid shape"
-for arch in abstopk batchtopk feature-choice relu jumprelu topafa gba matryoshka matryoshka-abstopk; do "$SAE" bench --backend gpu --arch "$arch" --verify cpu --latents 4096 --batch 1024 --steps 2 --json | tail -1; done | tee "$OUT/verify-archs.txt"
+for arch in abstopk batchtopk feature-choice relu jumprelu topafa gba gsae vsae matryoshka matryoshka-abstopk; do "$SAE" bench --backend gpu --arch "$arch" --verify cpu --latents 4096 --batch 1024 --steps 2 --json | tail -1; done | tee "$OUT/verify-archs.txt"
 echo "== default training on gpu"
 ( time "$SAE" train --backend gpu --json --out /tmp/sae.saeckpt ) 2>&1 | tee "$OUT/train-gpu.txt"
 echo "== comparison of all architectures on gpu"
 "$SAE" compare --backend gpu | tee "$OUT/compare-gpu.txt"
+echo "== ITDA build (matching pursuit) on gpu and cpu"
+for be in gpu cpu; do ( time "$SAE" itda build --backend "$be" --out "/tmp/$be.itda" --compare-topk ) 2>&1 | tee "$OUT/itda-$be.txt"; done
 echo "== absorption benchmark on gpu"
 "$SAE" absorption --backend gpu | tee "$OUT/absorption-gpu.txt"
