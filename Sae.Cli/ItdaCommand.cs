@@ -4,6 +4,7 @@ using System.Text.Json;
 using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
+using SaeGpu.Formats;
 using SaeGpu.Model;
 using SaeGpu.Training;
 
@@ -27,7 +28,8 @@ public static class ItdaCommand
           --d D --features N --mean-active A --seed S --backend NAME   as for 'train'
           --compare-topk         also train a TopK SAE with F = atoms, the same k, on the same tokens
           --out PATH             dictionary file (default dict.itda)       --json   one JSON object as the last line
-        sae itda encode --dict PATH [--tokens N] [data options]   FVU and L0 of held-out synthetic activations
+        sae itda encode --dict PATH [--tokens N] [--out CODES] [data options]
+                                 encode held-out synthetic activations: FVU, L0; --out writes the codes (SAECODE1)
         sae itda compare --a PATH --b PATH                         Jaccard similarity of the two dictionaries' atom labels
         """;
 
@@ -102,11 +104,12 @@ public static class ItdaCommand
         summary["topk_train_seconds"] = run.Seconds;
     }
 
-    private static (double Fvu, double L0) Evaluate(ItdaDictionary dict, IActivationSource source, int rows)
+    private static (double Fvu, double L0) Evaluate(ItdaDictionary dict, IActivationSource source, int rows, string? codesPath = null)
     {
         var x = new float[(long)rows * dict.InputDim];
         source.NextBatch(x);
         using var codes = dict.Encode(x);
+        if (codesPath is not null) CodesFile.Save(codes, dict.Size, codesPath);
         var (offsets, _, _) = codes.ToHost();
         return (Metrics.Fvu(x, dict.Decode(codes), dict.InputDim), (double)offsets[rows] / rows);
     }
@@ -117,13 +120,14 @@ public static class ItdaCommand
         var data = TrainCommand.ReadData(o);
         string path = o.String("dict") ?? throw new CliException("itda encode needs --dict PATH.");
         int tokens = o.Int("tokens", 4096);
-        string? backendName = o.String("backend");
+        string? backendName = o.String("backend"), outPath = o.String("out");
         o.RejectUnknown("itda encode");
         using var backend = CliOptions.CreateBackend(backendName);
         using var dict = LoadDictionary(backend, path);
         if (dict.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {dict.InputDim}; the data has d = {data.InputDim} (--d).");
-        var (fvu, l0) = Evaluate(dict, new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }), tokens);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{path}: {dict.Size} atoms, k {dict.K}; {tokens} tokens: FVU {fvu:F4}, L0 {l0:F2}"));
+        var (fvu, l0) = Evaluate(dict, new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }), tokens, outPath);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{path}: {dict.Size} atoms, k {dict.K}; {tokens} tokens: FVU {fvu:F4}, L0 {l0:F2}{(outPath is null ? "" : " → " + outPath)}"));
         return 0;
     }
 

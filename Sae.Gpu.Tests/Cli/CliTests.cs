@@ -106,8 +106,14 @@ public class CliTests : TempDirectory
         Assert.Equal(0, ItdaCommand.Run(["compare", "--a", a, "--b", b], cmp));
         Assert.Contains("Jaccard", cmp.ToString());
         var enc = new StringWriter();
-        Assert.Equal(0, ItdaCommand.Run(["encode", "--dict", a, "--d", "16", "--features", "24"], enc));
+        string codesPath = Path.Combine(Dir, "c.codes");
+        Assert.Equal(0, ItdaCommand.Run(["encode", "--dict", a, "--d", "16", "--features", "24", "--tokens", "300", "--out", codesPath], enc));
         Assert.Contains("FVU", enc.ToString());
+        var (offsets, indices, values, latents) = SaeGpu.Formats.CodesFile.Load(codesPath);
+        Assert.Equal(301, offsets.Length);
+        Assert.Equal(json.RootElement.GetProperty("atoms").GetInt32(), latents);
+        Assert.Equal(indices.Length, values.Length);
+        Assert.InRange(offsets[300], 1, 300 * 4);
     }
 
     [Fact]

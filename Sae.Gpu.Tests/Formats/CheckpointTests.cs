@@ -1,3 +1,4 @@
+using SaeGpu.Compute;
 using SaeGpu.Formats;
 using SaeGpu.Model;
 using SaeGpu.Tests.Support;
@@ -65,6 +66,21 @@ public class CheckpointTests : TempDirectory
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
         Assert.Contains(path, e.Message);
         Assert.Contains("MatryoshkaWidths", e.Message);
+    }
+
+    [Fact]
+    public void CodesFile_RoundTrips_AndRejectsIndicesOutOfRange()
+    {
+        using var codes = SparseCodes.FromHost(TestBackends.Cpu, [0, 2, 2, 3], [1, 4, 0], [0.5f, -1f, 2f]);
+        string path = Path.Combine(Dir, "c.codes");
+        CodesFile.Save(codes, 5, path);
+        var (o, i, v, f) = CodesFile.Load(path);
+        Assert.Equal([0, 2, 2, 3], o);
+        Assert.Equal([1, 4, 0], i);
+        Assert.Equal([0.5f, -1f, 2f], v);
+        Assert.Equal(5, f);
+        CodesFile.Save(codes, 4, path); // index 4 is out of range for F = 4
+        Assert.Contains("indices lie in", Assert.Throws<InvalidDataException>(() => CodesFile.Load(path)).Message);
     }
 
     [Fact]

@@ -1,0 +1,52 @@
+using SaeGpu.Compute;
+
+namespace SaeGpu.Formats;
+
+/// <summary>
+/// Sparse codes on disk: magic <c>SAECODE1</c>, int32 rows B, int32 latents F, int64 nnz, then int32 offsets [B+1],
+/// int32 indices [nnz] and float32 values [nnz], little-endian. Written atomically.
+/// </summary>
+public static class CodesFile
+{
+    private static readonly byte[] Magic = "SAECODE1"u8.ToArray();
+
+    /// <summary>Writes <paramref name="codes"/> (over <paramref name="latents"/> latents) to <paramref name="path"/>.</summary>
+    public static void Save(SparseCodes codes, int latents, string path)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        var (offsets, indices, values) = codes.ToHost();
+        AtomicFile.Write(path, w =>
+        {
+            w.Write(Magic);
+            w.Write(codes.Rows);
+            w.Write(latents);
+            w.Write((long)indices.Length);
+            foreach (int o in offsets) w.Write(o);
+            foreach (int i in indices) w.Write(i);
+            foreach (float v in values) w.Write(v);
+        });
+    }
+
+    /// <summary>Reads host CSR arrays and F; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    public static (int[] Offsets, int[] Indices, float[] Values, int Latents) Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Codes file '{path}' does not exist.", path);
+        using var r = new BinaryReader(File.OpenRead(path));
+        long length = r.BaseStream.Length;
+        if (length < Magic.Length + 16 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not a sparse codes file (missing magic SAECODE1).");
+        int rows = r.ReadInt32(), latents = r.ReadInt32();
+        long nnz = r.ReadInt64(), expected = Magic.Length + 16 + 4L * (rows + 1) + 8 * nnz;
+        if (rows < 1 || latents < 1 || nnz < 0 || nnz > int.MaxValue || length != expected)
+            throw new InvalidDataException($"'{path}' has {length} bytes; header (rows={rows}, F={latents}, nnz={nnz}) needs {expected}.");
+        var offsets = new int[rows + 1];
+        for (int i = 0; i <= rows; i++) offsets[i] = r.ReadInt32();
+        var indices = new int[nnz];
+        for (long i = 0; i < nnz; i++) indices[i] = r.ReadInt32();
+        var values = new float[nnz];
+        for (long i = 0; i < nnz; i++) values[i] = r.ReadSingle();
+        if (offsets[0] != 0 || offsets[rows] != nnz || indices.Any(j => j < 0 || j >= latents))
+            throw new InvalidDataException($"'{path}': offsets must run from 0 to nnz = {nnz} and indices lie in [0, {latents}).");
+        return (offsets, indices, values, latents);
+    }
+}
