@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SaeGpu.Formats;
+
+/// <summary>Element types SaeGpu reads from and writes to <c>.npy</c> and safetensors files.</summary>
+public enum ElementType
+{
+    /// <summary>IEEE float32 (npy <c>&lt;f4</c>, safetensors F32).</summary>
+    Float32,
+
+    /// <summary>IEEE float16 (npy <c>&lt;f2</c>, safetensors F16).</summary>
+    Float16,
+
+    /// <summary>bfloat16 (safetensors BF16; not an npy type).</summary>
+    BFloat16,
+
+    /// <summary>int32 (npy <c>&lt;i4</c>, safetensors I32), e.g. token ids.</summary>
+    Int32,
+}
+
+/// <summary>
+/// A <c>.npy</c> file (NumPy format 1.0, 2.0 or 3.0) opened for streaming reads of rows: a C-order array of shape [rows] or
+/// [rows, columns] of float32, float16 or int32, little-endian. The header is validated when the file is opened (magic,
+/// version, dtype, order, shape, and that the data fills the file exactly); errors name the file.
+/// Rows are read on demand, so files larger than memory work.
+/// </summary>
+public sealed partial class NpyFile : IDisposable
+{
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+    private readonly FileStream stream;
+
+    private NpyFile(string path, FileStream stream, ElementType type, long rows, int columns, long dataOffset)
+    {
+        (Path, this.stream, Type, Rows, Columns, DataOffset) = (path, stream, type, rows, columns, dataOffset);
+    }
+
+    /// <summary>The file's path.</summary>
+    public string Path { get; }
+
+    /// <summary>Element type of the data.</summary>
+    public ElementType Type { get; }
+
+    /// <summary>Rows (the first dimension).</summary>
+    public long Rows { get; }
+
+    /// <summary>Columns (the second dimension; 1 for a 1-D array).</summary>
+    public int Columns { get; }
+
+    /// <summary>Byte offset of the first element.</summary>
+    public long DataOffset { get; }
+
+    /// <summary>Bytes per element.</summary>
+    public int ElementSize => SizeOf(Type);
+
+    /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    public static NpyFile Open(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Activation file '{path}' does not exist.", path);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
+        try
+        {
+            var (type, rows, columns, offset) = ReadHeader(stream, path);
+            long expected = offset + rows * columns * SizeOf(type);
+            if (stream.Length != expected)
+                throw new InvalidDataException($"'{path}': shape ({rows}, {columns}) of {type} needs {expected} bytes with the header, but the file has {stream.Length}.");
+            return new NpyFile(path, stream, type, rows, columns, offset);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads rows [start, start + destination.Length / Columns) as float32 into <paramref name="destination"/>.</summary>
+    public void ReadRows(long start, Span<float> destination)
+    {
+        if (destination.Length % Columns != 0 || start < 0 || start + destination.Length / Columns > Rows)
+            throw new ArgumentException($"'{Path}': cannot read {destination.Length} values from row {start} of ({Rows}, {Columns}).");
+        if (Type == ElementType.Int32) throw new InvalidDataException($"'{Path}' holds int32 values, not activations.");
+        ReadConverted(stream, DataOffset + start * Columns * ElementSize, Type, destination, Path);
+    }
+
+    /// <summary>Reads all int32 values (e.g. token ids) of an int32 file.</summary>
+    public int[] ReadInt32()
+    {
+        if (Type != ElementType.Int32) throw new InvalidDataException($"'{Path}' holds {Type} values, not int32.");
+        var bytes = new byte[Rows * Columns * 4];
+        RandomAccess.Read(stream.SafeFileHandle, bytes, DataOffset);
+        var values = new int[Rows * Columns];
+        Buffer.BlockCopy(bytes, 0, values, 0, bytes.Length);
+        return values;
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => stream.Dispose();
+
+    /// <summary>Bytes per element of <paramref name="type"/>.</summary>
+    public static int SizeOf(ElementType type) => type is ElementType.Float32 or ElementType.Int32 ? 4 : 2;
+
+    /// <summary>Reads elements of <paramref name="type"/> at <paramref name="offset"/> of <paramref name="stream"/> as float32.</summary>
+    internal static void ReadConverted(FileStream stream, long offset, ElementType type, Span<float> destination, string path)
+    {
+        int size = SizeOf(type);
+        var bytes = new byte[Math.Min(destination.Length, 1 << 18) * size];
+        for (int done = 0; done < destination.Length;)
+        {
+            int n = Math.Min(destination.Length - done, bytes.Length / size);
+            var chunk = bytes.AsSpan(0, n * size);
+            if (RandomAccess.Read(stream.SafeFileHandle, chunk, offset + (long)done * size) != chunk.Length)
+                throw new InvalidDataException($"'{path}' ended early at byte {offset + (long)done * size}.");
+            Convert(chunk, type, destination.Slice(done, n));
+            done += n;
+        }
+    }
+
+    private static void Convert(ReadOnlySpan<byte> bytes, ElementType type, Span<float> destination)
+    {
+        switch (type)
+        {
+            case ElementType.Float32:
+                System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                break;
+            case ElementType.Float16:
+                var halves = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(bytes);
+                for (int i = 0; i < destination.Length; i++) destination[i] = (float)halves[i];
+                break;
+            case ElementType.BFloat16:
+                var raw = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(bytes);
+                for (int i = 0; i < destination.Length; i++) destination[i] = BitConverter.Int32BitsToSingle(raw[i] << 16);
+                break;
+            default:
+                throw new InvalidDataException($"{type} values are not activations.");
+        }
+    }
+
+    private static (ElementType Type, long Rows, int Columns, long Offset) ReadHeader(FileStream s, string path)
+    {
+        var prefix = new byte[8];
+        if (s.Read(prefix) != 8 || !prefix.AsSpan(0, 6).SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not a .npy file (missing magic \\x93NUMPY).");
+        int major = prefix[6];
+        if (major is < 1 or > 3) throw new InvalidDataException($"'{path}': unsupported .npy format version {major}.{prefix[7]}.");
+        var lenBytes = new byte[major == 1 ? 2 : 4];
+        s.ReadExactly(lenBytes);
+        long headerLength = major == 1 ? BitConverter.ToUInt16(lenBytes) : BitConverter.ToUInt32(lenBytes);
+        long offset = 8 + lenBytes.Length + headerLength;
+        if (offset > s.Length) throw new InvalidDataException($"'{path}': header of {headerLength} bytes runs past the end of the file.");
+        var header = new byte[headerLength];
+        s.ReadExactly(header);
+        string text = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(header);
+        return ParseHeader(text, path, offset);
+    }
+
+    private static (ElementType, long, int, long) ParseHeader(string text, string path, long offset)
+    {
+        var descr = DescrPattern().Match(text);
+        var order = OrderPattern().Match(text);
+        var shape = ShapePattern().Match(text);
+        if (!descr.Success || !order.Success || !shape.Success)
+            throw new InvalidDataException($"'{path}': header '{text.Trim()}' lacks descr, fortran_order or shape.");
+        if (order.Groups[1].Value != "False") throw new InvalidDataException($"'{path}' is in Fortran order; only C order is supported.");
+        var type = descr.Groups[1].Value switch
+        {
+            "<f4" => ElementType.Float32,
+            "<f2" => ElementType.Float16,
+            "<i4" => ElementType.Int32,
+            var other => throw new InvalidDataException($"'{path}' has dtype '{other}'; supported: '<f4' (float32), '<f2' (float16), '<i4' (int32)."),
+        };
+        var dims = shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(v => long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n : -1).ToArray();
+        if (dims.Length is < 1 or > 2 || dims.Any(n => n < 0) || (dims.Length == 2 && dims[1] is < 1 or > int.MaxValue))
+            throw new InvalidDataException($"'{path}' has shape ({shape.Groups[1].Value}); expected (rows,) or (rows, columns).");
+        return (type, dims[0], dims.Length == 2 ? (int)dims[1] : 1, offset);
+    }
+
+    [GeneratedRegex(@"'descr'\s*:\s*'([^']*)'")]
+    private static partial Regex DescrPattern();
+
+    [GeneratedRegex(@"'fortran_order'\s*:\s*(True|False)")]
+    private static partial Regex OrderPattern();
+
+    [GeneratedRegex(@"'shape'\s*:\s*\(([^)]*)\)")]
+    private static partial Regex ShapePattern();
+}
+
+/// <summary>
+/// Writes a C-order <c>.npy</c> file (format 1.0) row by row when the row count is not known in advance: the header is
+/// rewritten with the final shape by <see cref="Complete"/>, and the file appears at its path only then (temporary file +
+/// rename). Disposing without completing deletes the temporary file.
+/// </summary>
+public sealed class NpyWriter : IDisposable
+{
+    private const int HeaderBytes = 128;
+    private readonly string path, tmp;
+    private readonly FileStream stream;
+    private readonly ElementType type;
+    private readonly int columns;
+    private bool completed;
+
+    /// <summary>Starts <paramref name="path"/> for rows of <paramref name="columns"/> float32 or int32 values.</summary>
+    public NpyWriter(string path, int columns, ElementType type = ElementType.Float32)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(columns);
+        if (type is not (ElementType.Float32 or ElementType.Int32)) throw new ArgumentException($"NpyWriter writes float32 or int32, not {type}.");
+        (this.path, this.columns, this.type) = (System.IO.Path.GetFullPath(path), columns, type);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(this.path)!);
+        tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(this.path)!, $".{System.IO.Path.GetFileName(this.path)}.{Environment.ProcessId}.tmp");
+        stream = new FileStream(tmp, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
+        stream.Write(Header(0));
+    }
+
+    /// <summary>Rows written so far.</summary>
+    public long Rows { get; private set; }
+
+    /// <summary>Appends float32 rows [n, columns].</summary>
+    public void Append(ReadOnlySpan<float> rows) => AppendBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows), rows.Length, ElementType.Float32);
+
+    /// <summary>Appends int32 rows [n, columns].</summary>
+    public void Append(ReadOnlySpan<int> rows) => AppendBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(rows), rows.Length, ElementType.Int32);
+
+    private void AppendBytes(ReadOnlySpan<byte> bytes, int count, ElementType given)
+    {
+        if (given != type) throw new ArgumentException($"This writer holds {type} values, not {given}.");
+        if (count % columns != 0) throw new ArgumentException($"{count} values are not whole rows of {columns}.");
+        stream.Write(bytes);
+        Rows += count / columns;
+    }
+
+    /// <summary>Writes the final header, flushes to disk and moves the file into place.</summary>
+    public void Complete()
+    {
+        stream.Position = 0;
+        stream.Write(Header(Rows));
+        stream.Flush(flushToDisk: true);
+        stream.Dispose();
+        File.Move(tmp, path, overwrite: true);
+        completed = true;
+    }
+
+    /// <summary>Closes the writer; without <see cref="Complete"/> the partial file is deleted.</summary>
+    public void Dispose()
+    {
+        if (completed) return;
+        stream.Dispose();
+        if (File.Exists(tmp)) File.Delete(tmp);
+    }
+
+    // Format 1.0 header padded with spaces to 128 bytes (a multiple of 64), ending in '\n'.
+    private byte[] Header(long rows)
+    {
+        string descr = type == ElementType.Float32 ? "<f4" : "<i4";
+        string dict = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
+        var header = new byte[HeaderBytes];
+        Magic.CopyTo(header, 0);
+        (header[6], header[7]) = (1, 0);
+        BitConverter.GetBytes((ushort)(HeaderBytes - 10)).CopyTo(header, 8);
+        var text = Encoding.Latin1.GetBytes(dict.PadRight(HeaderBytes - 11) + "\n");
+        text.CopyTo(header, 10);
+        return header;
+    }
+
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
+}
