@@ -1,0 +1,131 @@
+using SaeGpu.Formats;
+using SaeGpu.Model;
+using SaeGpu.Tests.Support;
+using Xunit;
+
+namespace SaeGpu.Tests.Formats;
+
+/// <summary>SAELens and sparsify folders: round trips of every architecture and hand-written fixtures in the published layouts.</summary>
+public class PythonFormatTests : TempDirectory
+{
+    public static TheoryData<string> Names() => [.. ArchitectureNames.All];
+
+    private static float[] Rows(int n, int d, int seed)
+    {
+        var rng = new Random(seed);
+        return [.. Enumerable.Range(0, n * d).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+    }
+
+    private static void AssertSameEncoding(Sae a, Sae b, float[] x)
+    {
+        using var ca = a.Encode(x);
+        using var cb = b.Encode(x);
+        var (oa, ia, va) = ca.ToHost();
+        var (ob, ib, vb) = cb.ToHost();
+        Assert.Equal(oa, ob);
+        Assert.Equal(ia, ib);
+        Tolerance.AssertClose(va, vb, 1e-5, 1e-5, "values");
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
+    public void SaeLens_SaveThenLoad_KeepsConfigWeightsAndInference(string name)
+    {
+        var arch = ArchitectureNames.Parse(name);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, arch), seed: 2);
+        TestBackends.Cpu.Upload<float>(Rows(1, 10, 3).Select(v => v * 0.1f).ToArray(), sae.BEnc);
+        TestBackends.Cpu.Upload<float>(Rows(1, 10, 4).Select(MathF.Abs).ToArray(), sae.Thresholds);
+        string dir = Path.Combine(Dir, name);
+        SaeLensFormat.Save(sae, dir);
+        using var loaded = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal(sae.Config, loaded.Config);
+        Assert.Equal(sae.ToHost().WEnc, loaded.ToHost().WEnc);
+        AssertSameEncoding(sae, loaded, Rows(20, 6, 5));
+    }
+
+    [Fact]
+    public void SaeLens_KeepsMatryoshkaWidths()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.BatchTopK, [2, 8]), seed: 1);
+        SaeLensFormat.Save(sae, Path.Combine(Dir, "m"));
+        using var loaded = SaeLensFormat.Load(TestBackends.Cpu, Path.Combine(Dir, "m"));
+        Assert.Equal([2, 8], loaded.Config.MatryoshkaWidths!);
+    }
+
+    // A SAELens topk folder as SAELens writes it: W_enc is [d_in, d_sae]; no SaeGpu metadata.
+    [Fact]
+    public void SaeLens_LoadsAHandWrittenTopKFolder_TransposingW_enc()
+    {
+        string dir = Path.Combine(Dir, "lens");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), """
+            {"architecture": "topk", "d_in": 2, "d_sae": 3, "k": 1, "dtype": "float32", "device": "cpu",
+             "apply_b_dec_to_input": true, "normalize_activations": "none", "metadata": {"hook_name": "blocks.0.hook_resid_post"}}
+            """);
+        // W_enc [2, 3]: column j is latent j's encoder row: latent 0 = (1, 0), latent 1 = (0, 1), latent 2 = (1, 1).
+        SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
+            [("W_enc", [2, 3], [1f, 0, 1, 0, 1, 1]), ("W_dec", [3, 2], [1f, 0, 0, 1, 0.6f, 0.8f]), ("b_enc", [3], [0f, 0, -1.5f]), ("b_dec", [2], [0f, 0])]);
+        using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal(new SaeConfig(2, 3, 1, Architecture.TopK), sae.Config);
+        using var codes = sae.Encode([2f, 0.5f, 1f, 3f]);
+        var (offsets, indices, values) = codes.ToHost();
+        // Token (2, 0.5): pre = (2, 0.5, 1) → latent 0 (2). Token (1, 3): pre = (1, 3, 2.5) → latent 1 (3).
+        Assert.Equal([0, 1, 2], offsets);
+        Assert.Equal([0, 1], indices);
+        Assert.Equal([2f, 3f], values);
+    }
+
+    [Fact]
+    public void SaeLens_RejectsNormalizedActivations_NamingTheConfig()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
+        string dir = Path.Combine(Dir, "n");
+        SaeLensFormat.Save(sae, dir);
+        string cfg = Path.Combine(dir, "cfg.json");
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"normalize_activations\": \"none\"", "\"normalize_activations\": \"layer_norm\""));
+        var e = Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
+        Assert.Contains(cfg, e.Message);
+        Assert.Contains("layer_norm", e.Message);
+    }
+
+    [Fact]
+    public void SaeLens_RejectsAWronglyShapedTensor()
+    {
+        string dir = Path.Combine(Dir, "s");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), """{"architecture": "standard", "d_in": 2, "d_sae": 2}""");
+        SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
+            [("W_enc", [2, 2], [1f, 0, 0, 1]), ("W_dec", [2, 2], [1f, 0, 0, 1]), ("b_enc", [3], [0f, 0, 0]), ("b_dec", [2], [0f, 0])]);
+        Assert.Contains("'b_enc' has shape [3]", Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir)).Message);
+    }
+
+    // A sparsify folder: cfg.json and sae.safetensors with encoder.weight [M, d] (same orientation as SaeGpu's W_enc).
+    [Fact]
+    public void Sparsify_LoadsAHandWrittenFolder_AsTopK()
+    {
+        string dir = Path.Combine(Dir, "sparsify");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), """{"expansion_factor": 1, "normalize_decoder": true, "num_latents": 2, "k": 1, "d_in": 2}""");
+        SafeTensorsFile.Write(Path.Combine(dir, "sae.safetensors"),
+            [("encoder.weight", [2, 2], [1f, 0, 0, 1]), ("encoder.bias", [2], [0f, 0.5f]), ("W_dec", [2, 2], [1f, 0, 0, 1]), ("b_dec", [2], [1f, 1f])]);
+        using var sae = SparsifyFormat.Load(TestBackends.Cpu, dir);
+        Assert.Equal(new SaeConfig(2, 2, 1, Architecture.TopK), sae.Config);
+        using var codes = sae.Encode([3f, 2f]);
+        var (_, indices, values) = codes.ToHost();
+        // x − b_dec = (2, 1); pre = (2, 1.5) → latent 0 with 2.
+        Assert.Equal([0], indices);
+        Assert.Equal([2f], values);
+        Assert.Equal([3f, 1f], sae.Decode(codes));
+    }
+
+    [Fact]
+    public void Sparsify_RejectsSkipConnections()
+    {
+        string dir = Path.Combine(Dir, "skip");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), """{"k": 1}""");
+        SafeTensorsFile.Write(Path.Combine(dir, "sae.safetensors"),
+            [("encoder.weight", [1, 1], [1f]), ("encoder.bias", [1], [0f]), ("W_dec", [1, 1], [1f]), ("b_dec", [1], [0f]), ("W_skip", [1, 1], [1f])]);
+        Assert.Contains("W_skip", Assert.Throws<InvalidDataException>(() => SparsifyFormat.Load(TestBackends.Cpu, dir)).Message);
+    }
+}
