@@ -46,7 +46,8 @@ public static class AbsorptionCommand
         var widths = ModelOptions.Ints(o, "widths");
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 3000), Seed: data.Seed);
         var runs = (o.String("models") ?? "topk,batchtopk,matryoshka-topk,matryoshka-batchtopk").Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(m => (Label: m.Trim(), Model: ModelOptions.FromName(m, data.InputDim, latents, k, widths), Train: train)).ToList();
+            .Select(m => (Label: m.Trim(), Model: ModelOptions.FromName(m, data.InputDim, latents, k,
+                m.Trim().StartsWith(ModelOptions.MatryoshkaPrefix, StringComparison.Ordinal) ? widths : null), Train: train)).ToList();
         if (randomPrefixes > 0)
             runs.Add(($"matryoshka-batchtopk, {randomPrefixes} random prefixes",
                 ModelOptions.FromName("matryoshka-batchtopk", data.InputDim, latents, k, widths), train with { RandomPrefixes = randomPrefixes }));
@@ -57,7 +58,7 @@ public static class AbsorptionCommand
         {
             data.Validate();
             if (evalTokens < 1) throw new ArgumentException($"--eval-tokens must be ≥ 1, got {evalTokens}.");
-            foreach (var r in runs) { r.Model.Validate(); r.Train.Validate(); }
+            foreach (var r in runs) r.Train.Validate(r.Model.Validate());
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 

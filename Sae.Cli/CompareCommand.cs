@@ -41,8 +41,7 @@ public static class CompareCommand
         try
         {
             data.Validate();
-            train.Validate();
-            foreach (var m in models) m.Validate();
+            foreach (var m in models) train.Validate(m.Validate());
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 

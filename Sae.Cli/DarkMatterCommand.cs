@@ -17,7 +17,7 @@ public static class DarkMatterCommand
 {
     /// <summary>Usage text.</summary>
     public const string Usage = """
-        sae darkmatter --sae PATH [options]   Dark-matter report of a saved SAE on synthetic activations.
+        sae darkmatter --sae PATH [options]   Dark-matter report of a saved SAE (native file, SAELens or sparsify folder).
           --compare PATH         a second SAE (e.g. another width): correlation of per-token error norms
           --tokens N             tokens analysed (default 16384), a fresh stream of the synthetic data
           --fit-fraction F       share of the shuffled tokens used to fit, the rest held out (default 0.5)
@@ -48,10 +48,8 @@ public static class DarkMatterCommand
         var x = new float[(long)tokens * data.InputDim];
         new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }).NextBatch(x);
         var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed);
-        using var codes = sae.Encode(x);
-        double l0 = (double)codes.ToHost().Offsets[tokens] / tokens;
+        double l0 = report.L0;
         int k = gpK ?? Math.Max(1, (int)Math.Round(l0));
-        double variance = Metrics.TotalVariance(x, data.InputDim);
         double gpFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(backend.ToHost(sae.WDec), backend.ToHost(sae.BDec), x, k), data.InputDim);
         var summary = new Dictionary<string, object>
         {
@@ -89,7 +87,7 @@ public static class DarkMatterCommand
 
     private static Sae Load(Compute.Backend backend, string path)
     {
-        try { return Checkpoint.Load(backend, path); }
+        try { return SaeFiles.Load(backend, path); }
         catch (InvalidDataException e) { throw new CliException(e.Message); }
     }
 }

@@ -69,7 +69,8 @@ public static class ItdaCommand
         var x = new float[(long)batch * data.InputDim];
         var labels = new AtomLabel[batch];
         var clock = Stopwatch.StartNew();
-        for (long done = 0; done < tokens; done += batch)
+        long done = 0;
+        for (; done < tokens; done += batch)
         {
             source.NextBatch(x);
             for (int r = 0; r < batch; r++) labels[r] = new AtomLabel((done + r) / seqLen, (int)((done + r) % seqLen));
@@ -81,11 +82,11 @@ public static class ItdaCommand
         var (fvu, l0) = Evaluate(dict, source, batch);
         var summary = new Dictionary<string, object>
         {
-            ["atoms"] = dict.Size, ["k"] = options.K, ["threshold"] = options.ThresholdFor(data.InputDim), ["tokens"] = tokens,
+            ["atoms"] = dict.Size, ["k"] = options.K, ["threshold"] = options.ThresholdFor(data.InputDim), ["tokens"] = done,
             ["build_seconds"] = seconds, ["fvu"] = fvu, ["l0"] = l0, ["dictionary"] = Path.GetFullPath(outPath),
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"ITDA: {dict.Size} atoms from {tokens} tokens in {seconds:F1} s (k {options.K}, τ {options.ThresholdFor(data.InputDim):G3}); held-out FVU {fvu:F4}, L0 {l0:F2} → {outPath}"));
+            $"ITDA: {dict.Size} atoms from {done} tokens in {seconds:F1} s (k {options.K}, τ {options.ThresholdFor(data.InputDim):G3}); held-out FVU {fvu:F4}, L0 {l0:F2} → {outPath}"));
         if (compareTopK) CompareWithTopK(backend, data, dict, tokens, batch, output, summary);
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;

@@ -41,7 +41,7 @@ public static class TrainCommand
           --kl L                 vSAE: KL weight (default 1 = the ELBO with unit observation variance)
         """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
           --log-every N          progress line every N steps (default steps/10)
-          --out PATH             checkpoint path (default sae.saeckpt)
+          --out PATH             where to save: a folder in SAELens format (default sae), or a .saeckpt native file
           --json                 print one JSON object with the final metrics as the last line
         """;
 
@@ -61,15 +61,14 @@ public static class TrainCommand
         train = ModelOptions.ReadTraining(o, train);
         if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
-        string outPath = o.String("out", "sae.saeckpt")!;
+        string outPath = o.String("out", "sae")!;
         bool json = o.Flag("json");
         string? backendName = o.String("backend");
         o.RejectUnknown("train");
         try
         {
             data.Validate();
-            model.Validate();
-            train.Validate();
+            train.Validate(model.Validate());
             if (logEvery < 1) throw new ArgumentException($"--log-every must be ≥ 1, got {logEvery}.");
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
@@ -81,7 +80,7 @@ public static class TrainCommand
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, synthetic data with {data.Features} features.");
         var final = SyntheticRun.Run(sae, train, source, logEvery, output);
-        Checkpoint.Save(sae, outPath);
+        SaeFiles.Save(sae, outPath);
         var summary = new Dictionary<string, object>
         {
             ["arch"] = model.Name, ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,

@@ -151,6 +151,10 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void Train_ThrowsForPrefixWeightCountMismatch_BeforeTraining() =>
+        Assert.Contains("PrefixWeights has 2", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--prefix-weights", "1,2"], TextWriter.Null)).Message);
+
+    [Fact]
     public void Train_ThrowsForBadWidths() =>
         Assert.Contains("strictly increasing", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--widths", "64,32"], TextWriter.Null)).Message);
 

@@ -81,6 +81,9 @@ public class CheckpointTests : TempDirectory
         Assert.Equal(5, f);
         CodesFile.Save(codes, 4, path); // index 4 is out of range for F = 4
         Assert.Contains("indices lie in", Assert.Throws<InvalidDataException>(() => CodesFile.Load(path)).Message);
+        using var unsorted = SparseCodes.FromHost(TestBackends.Cpu, [0, 2], [3, 1], [1f, 1f]);
+        CodesFile.Save(unsorted, 5, path);
+        Assert.Contains("ascending", Assert.Throws<InvalidDataException>(() => CodesFile.Load(path)).Message);
     }
 
     [Fact]

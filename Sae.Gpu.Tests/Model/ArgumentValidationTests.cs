@@ -87,6 +87,20 @@ public class ArgumentValidationTests
         using var gv = be.Allocate<float>(4);
         using var sse = be.Allocate<float>(4);
         Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, other, g, x, gv, sse), "GroupView(2)");
+        using var groups = codes.GroupView(2);
+        using var gShort = be.Allocate<float>(10); // gGroup needs B·n·d = 2·2·3 = 12 values
+        Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, groups, gShort, x, gv, sse), "shapes disagree");
+    }
+
+    [Fact]
+    public void MatchingPursuit_ThrowsForAtomsOfAnotherWidth()
+    {
+        var be = TestBackends.Cpu;
+        using var codes = new SparseCodes(be, 2, 4);
+        using var x = be.Allocate<float>(6);
+        using var atoms = be.Allocate<float>(4);
+        using var residual = be.Allocate<float>(6);
+        Throws<ArgumentException>(() => be.MatchingPursuit(x, atoms, 2, codes, residual), "MatchingPursuit shapes disagree");
     }
 
     [Fact] public void SparseCodes_GroupView_ThrowsForZeroGroups() => Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 2, 4).GroupView(0), "groups");

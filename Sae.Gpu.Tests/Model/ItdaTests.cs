@@ -40,6 +40,15 @@ public class ItdaTests : TempDirectory
     }
 
     [Fact]
+    public void Seeding_DoesNotAddARecurringActivationTwice()
+    {
+        var builder = new ItdaBuilder(TestBackends.Reference, 3, new ItdaOptions(K: 1, Threshold: 10));
+        Assert.Equal(1, builder.Update([1f, 2, 3], Labels(0, 1)));
+        Assert.Equal(1, builder.Update([1f, 2, 3, 0, 1, 0], Labels(1, 2)));
+        Assert.Equal(2, builder.Size);
+    }
+
+    [Fact]
     public void Build_AddsPoorlyReconstructedActivations_AndTheDictionaryReconstructsTheStream()
     {
         var (builder, data) = Built(new ItdaOptions(K: 4));

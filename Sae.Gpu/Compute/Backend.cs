@@ -105,11 +105,36 @@ public abstract class Backend : IDisposable
     public abstract void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
         Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse);
 
-    /// <summary>Throws unless <paramref name="groups"/> is a group view of <paramref name="codes"/> with <paramref name="n"/> groups.</summary>
-    protected static void CheckGroups(SparseCodes codes, SparseCodes groups, long n)
+    /// <summary>
+    /// Throws unless <paramref name="groups"/> is a group view of <paramref name="codes"/> with n = ends.Length groups and
+    /// every tensor of <see cref="PrefixLoss"/> has its documented length (W [F, d] with d = bias.Length).
+    /// </summary>
+    protected static void CheckPrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
     {
-        if (!ReferenceEquals(groups.Source, codes) || groups.Rows != codes.Rows * n)
+        long n = ends.Length, b = codes.Rows, d = bias.Length;
+        if (!ReferenceEquals(groups.Source, codes) || groups.Rows != b * n)
             throw new ArgumentException($"PrefixLoss needs codes.GroupView({n}); got codes of {groups.Rows} rows that are not a group view of these codes.");
+        if (n < 1 || coefficients.Length != n || x.Length != b * d || gOut.Length != b * d || gGroup.Length != b * n * d
+            || sse.Length != b * n || gValues.Length < codes.Capacity || d < 1 || w.Length % d != 0)
+            throw new ArgumentException($"PrefixLoss shapes disagree: B = {b}, d = {d}, n = {n}; x {x.Length}, gOut {gOut.Length}, " +
+                $"gGroup {gGroup.Length}, sse {sse.Length}, coefficients {coefficients.Length}, gValues {gValues.Length}, W {w.Length}.");
+    }
+
+    /// <summary>Throws unless x [B, d], residual [B, d] and atoms [n, d] fit <paramref name="codes"/> (B rows, capacity ≥ B·k).</summary>
+    protected static void CheckPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        long d = x.Length / codes.Rows;
+        if (k < 1 || d < 1 || x.Length != codes.Rows * d || residual.Length != x.Length || atoms.Length == 0 || atoms.Length % d != 0)
+            throw new ArgumentException($"MatchingPursuit shapes disagree: {codes.Rows} rows, x {x.Length}, residual {residual.Length}, atoms {atoms.Length}, k {k}.");
+    }
+
+    /// <summary>Throws unless pre holds one row of F values per row of <paramref name="codes"/>.</summary>
+    protected static void CheckGather(SparseCodes codes, Tensor<float> pre)
+    {
+        if (pre.Length == 0 || pre.Length % codes.Rows != 0)
+            throw new ArgumentException($"GatherCodes: pre has {pre.Length} values, not a whole [B = {codes.Rows}, F] matrix.");
     }
 
     /// <summary><see cref="Kernels.AfaLossGrad"/>: gValues += coefficient·2/B·(‖a_b‖ − targets[b])·a/‖a_b‖ per row of the codes.</summary>

@@ -260,7 +260,7 @@ public sealed class GpuBackend : Backend
     /// </summary>
     public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
     {
-        CheckCapacity(codes, codes.Rows, k);
+        CheckPursuit(x, atoms, k, codes, residual);
         int b = codes.Rows, d = (int)(x.Length / b), n = (int)(atoms.Length / d);
         var corr = Scratch<float>("mp.corr", (long)b * n);
         var zeroD = Scratch<float>("mp.zeroD", d);
@@ -301,7 +301,7 @@ public sealed class GpuBackend : Backend
     public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
         Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
     {
-        CheckGroups(codes, groups, ends.Length);
+        CheckPrefixLoss(codes, w, bias, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);
         prefixLoss(Kernels.PrefixLoss.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(codes.Values), V(w), V(bias), V(x),
             V(ends), V(coefficients), V(groups.Offsets), V(gGroup), V(gOut), V(gValues), V(sse));
     }
@@ -342,8 +342,11 @@ public sealed class GpuBackend : Backend
         gradientScore((int)pre.Length, V(pre), V(proj), V(score), beta);
 
     /// <inheritdoc />
-    public override void GatherCodes(SparseCodes codes, Tensor<float> pre) =>
+    public override void GatherCodes(SparseCodes codes, Tensor<float> pre)
+    {
+        CheckGather(codes, pre);
         gatherCodes(codes.Capacity, V(codes.Offsets), V(codes.Indices), V(pre), V(codes.Values), (int)(pre.Length / codes.Rows));
+    }
 
     /// <inheritdoc />
     public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)

@@ -121,7 +121,7 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
     /// <inheritdoc />
     public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
     {
-        CheckCapacity(codes, codes.Rows, k);
+        CheckPursuit(x, atoms, k, codes, residual);
         TOps.MatchingPursuit(H(x), H(atoms), k, H(codes.Offsets), H(codes.Indices), H(codes.Values), H(residual));
     }
 
@@ -141,7 +141,7 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
     public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
         Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
     {
-        CheckGroups(codes, groups, ends.Length);
+        CheckPrefixLoss(codes, w, bias, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);
         TOps.PrefixLoss(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(x), H(ends), H(coefficients),
             H(groups.Offsets), H(gGroup), H(gOut), H(gValues), H(sse));
     }
@@ -166,8 +166,11 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.GradientScore(H(pre), H(proj), beta, H(score));
 
     /// <inheritdoc />
-    public override void GatherCodes(SparseCodes codes, Tensor<float> pre) =>
+    public override void GatherCodes(SparseCodes codes, Tensor<float> pre)
+    {
+        CheckGather(codes, pre);
         TOps.GatherCodes(H(codes.Offsets), H(codes.Indices), H(pre), H(codes.Values));
+    }
 
     /// <inheritdoc />
     public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)

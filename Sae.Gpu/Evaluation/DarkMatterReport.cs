@@ -11,13 +11,14 @@ namespace SaeGpu.Evaluation;
 /// <param name="Tokens">Tokens analysed.</param>
 /// <param name="FitTokens">Tokens of the fit split (the rest are held out).</param>
 /// <param name="Fvu">Σ‖e‖² / Σ‖x − x̄‖².</param>
+/// <param name="L0">Mean active latents per token of the SAE's inference encoding.</param>
 /// <param name="ErrorR2">Held-out R² of the vector prediction, per dimension then averaged: mean_i [1 − Σ r_i² / Σ (e_i − ē_i)²].</param>
 /// <param name="PredictableFraction">Held-out fraction of the error's squared norm that the prediction removes: 1 − Σ‖e − W*x‖² / Σ‖e‖².</param>
-/// <param name="NormR2">Held-out R² of predicting ‖e‖² (a scalar per token) linearly from x.</param>
+/// <param name="NormR2">Held-out R² of predicting ‖e‖² (a scalar per token) linearly from x, with an intercept (ours: ‖e‖² has a positive mean).</param>
 /// <param name="LinearShare">All tokens: Σ‖W*x‖² / Σ‖e‖².</param>
 /// <param name="NonlinearShare">All tokens: Σ‖e − W*x‖² / Σ‖e‖².</param>
 /// <param name="NonlinearFvu">FVU when x̂ + W*x replaces x̂: Σ‖e − W*x‖² / Σ‖x − x̄‖².</param>
-public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, double ErrorR2, double PredictableFraction,
+public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, double L0, double ErrorR2, double PredictableFraction,
     double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu)
 {
     /// <summary>Analyses <paramref name="sae"/> on x [T, d], fitting on a shuffled <paramref name="fitFraction"/> of the tokens.</summary>
@@ -29,8 +30,8 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         int t = x.Length / d, fit = (int)(t * fitFraction);
         if (fit < 1 || fit >= t) throw new ArgumentException($"fitFraction {fitFraction} leaves no fit or no held-out tokens among {t}.");
         var xs = x.ToArray();
-        var e = Errors(sae, xs);
-        var order = Enumerable.Range(0, t).OrderBy(_ => 0).ToArray();
+        var (e, nnz) = ErrorsAndNnz(sae, xs);
+        var order = Enumerable.Range(0, t).ToArray();
         new Random(seed).Shuffle(order);
         var (fitRows, heldOut) = (order[..fit], order[fit..]);
         var w = FitVector(xs, e, d, fitRows);
@@ -39,24 +40,28 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         var all = FitVector(xs, e, d, order);
         var (linear, nonlinear, total) = Split(xs, e, d, all);
         double variance = Metrics.TotalVariance(x, d);
-        return new DarkMatterReport(t, fit, total / variance, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance);
+        return new DarkMatterReport(t, fit, total / variance, (double)nnz / t, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance);
     }
 
     /// <summary>e = x − x̂ [T, d] with the SAE's inference encoding, in chunks of 4,096 tokens.</summary>
-    public static float[] Errors(Sae sae, float[] x)
+    public static float[] Errors(Sae sae, float[] x) => ErrorsAndNnz(sae, x).Errors;
+
+    private static (float[] Errors, long Nnz) ErrorsAndNnz(Sae sae, float[] x)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentNullException.ThrowIfNull(x);
         int d = sae.Config.InputDim;
         var e = new float[x.Length];
+        long nnz = 0;
         for (int lo = 0; lo < x.Length; lo += 4096 * d)
         {
             var chunk = x.AsSpan(lo, Math.Min(4096 * d, x.Length - lo));
             using var codes = sae.Encode(chunk);
+            nnz += codes.ToHost().Offsets[codes.Rows];
             var xhat = sae.Decode(codes);
             for (int i = 0; i < chunk.Length; i++) e[lo + i] = chunk[i] - xhat[i];
         }
-        return e;
+        return (e, nnz);
     }
 
     /// <summary>W* [d, d] (row = regressor) fitted on <paramref name="rows"/>: e ≈ W*ᵀ x.</summary>
@@ -89,13 +94,16 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
     private static double ScoreNorm(float[] x, float[] e, int d, int[] fitRows, int[] heldOut)
     {
         double Sq(int r) { double s = 0; for (int i = 0; i < d; i++) s += (double)e[r * d + i] * e[r * d + i]; return s; }
-        var ls = new LeastSquares(d, 1);
-        foreach (int r in fitRows) ls.Add(Row(x, r, d), [Sq(r)]);
+        double[] WithOne(int r) => [.. Row(x, r, d), 1.0];
+        var ls = new LeastSquares(d + 1, 1);
+        foreach (int r in fitRows) ls.Add(WithOne(r), [Sq(r)]);
         var w = ls.Solve();
         double mean = heldOut.Average(Sq), res = 0, tot = 0;
         foreach (int r in heldOut)
         {
-            double p = Predict(x, r, d, w, 1)[0], y = Sq(r);
+            var z = WithOne(r);
+            double p = 0, y = Sq(r);
+            for (int a = 0; a <= d; a++) p += z[a] * w[a];
             (res, tot) = (res + (y - p) * (y - p), tot + (y - mean) * (y - mean));
         }
         return tot > 0 ? 1 - res / tot : 0;
@@ -130,9 +138,9 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
 
     private static double[] Row(float[] a, int r, int d) => [.. a.AsSpan(r * d, d).ToArray().Select(v => (double)v)];
 
-    private static double[] Predict(float[] x, int r, int d, double[] w, int q = -1)
+    private static double[] Predict(float[] x, int r, int d, double[] w)
     {
-        q = q < 0 ? d : q;
+        int q = d;
         var p = new double[q];
         for (int a = 0; a < d; a++)
         {

@@ -45,8 +45,15 @@ public static class CodesFile
         for (long i = 0; i < nnz; i++) indices[i] = r.ReadInt32();
         var values = new float[nnz];
         for (long i = 0; i < nnz; i++) values[i] = r.ReadSingle();
-        if (offsets[0] != 0 || offsets[rows] != nnz || indices.Any(j => j < 0 || j >= latents))
-            throw new InvalidDataException($"'{path}': offsets must run from 0 to nnz = {nnz} and indices lie in [0, {latents}).");
+        bool ordered = offsets[0] == 0 && offsets[rows] == nnz;
+        for (int row = 0; row < rows && ordered; row++)
+        {
+            ordered = offsets[row + 1] >= offsets[row] && offsets[row + 1] <= nnz;
+            for (int p = offsets[row]; ordered && p < offsets[row + 1]; p++)
+                ordered = indices[p] >= 0 && indices[p] < latents && (p == offsets[row] || indices[p] > indices[p - 1]);
+        }
+        if (!ordered)
+            throw new InvalidDataException($"'{path}': offsets must rise from 0 to nnz = {nnz}, and each row's indices lie in [0, {latents}) in ascending order.");
         return (offsets, indices, values, latents);
     }
 }

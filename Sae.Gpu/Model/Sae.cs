@@ -116,6 +116,21 @@ public sealed class Sae : IDisposable
         return Backend.ToHost(xhat);
     }
 
+    /// <summary>
+    /// Turns an SAE trained on scaled inputs s·x into one for raw x with the same codes: W_enc ← s·W_enc, W_dec ← W_dec/s,
+    /// b_dec ← b_dec/s (pre = (s·x − b_dec)·W_encᵀ + b_enc is unchanged, and x̂ comes out divided by s). Thresholds are
+    /// unchanged. Decoder rows are then of norm 1/s.
+    /// </summary>
+    public void FoldInputScale(float scale)
+    {
+        if (!(scale > 0 && float.IsFinite(scale))) throw new ArgumentOutOfRangeException(nameof(scale), $"Input scale must be positive and finite, got {scale}.");
+        if (scale == 1f) return;
+        void Apply(Tensor<float> t, float factor) => Backend.Upload<float>([.. Backend.ToHost(t).Select(v => v * factor)], t);
+        Apply(WEnc, scale);
+        Apply(WDec, 1 / scale);
+        Apply(BDec, 1 / scale);
+    }
+
     /// <summary>Frees the four weight tensors.</summary>
     public void Dispose()
     {

@@ -13,7 +13,7 @@ public sealed class Sparsifier : IDisposable
     private readonly Backend be;
     private readonly Tensor<float> thresholds, zeros, norms;
     private readonly Tensor<int> cuts, noCuts;
-    private Tensor<float>? proj, score, zeroD;
+    private Tensor<float>? proj, zeroD;
 
     /// <summary>Selection for batches of <paramref name="rows"/> rows of <paramref name="sae"/>.</summary>
     public Sparsifier(Sae sae, int rows)
@@ -110,15 +110,15 @@ public sealed class Sparsifier : IDisposable
         }
     }
 
-    // proj = g·W_decᵀ is the Encode GEMM with zero biases; TopK picks by score; the values are then z = pre at the picks.
+    // proj = g·W_decᵀ is the Encode GEMM with zero biases, then overwritten in place by the score (element-wise); TopK
+    // picks by score; the values are then z = pre at the picks.
     private void SelectByGradientScore(Tensor<float> pre, Tensor<float> gradients, float beta, SparseCodes codes)
     {
         proj ??= be.Allocate<float>(pre.Length);
-        score ??= be.Allocate<float>(pre.Length);
         zeroD ??= be.Allocate<float>(sae.Config.InputDim);
         be.Encode(gradients, zeroD, sae.WDec, zeros, proj);
-        be.GradientScore(pre, proj, beta, score);
-        be.TopK(score, sae.Config.K, false, null, codes);
+        be.GradientScore(pre, proj, beta, proj);
+        be.TopK(proj, sae.Config.K, false, null, codes);
         be.GatherCodes(codes, pre);
     }
 
@@ -126,7 +126,6 @@ public sealed class Sparsifier : IDisposable
     public void Dispose()
     {
         proj?.Dispose();
-        score?.Dispose();
         zeroD?.Dispose();
         foreach (var t in new[] { thresholds, zeros, norms }) t.Dispose();
         cuts.Dispose();

@@ -42,6 +42,7 @@ public sealed class ItdaBuilder
     private readonly double threshold;
     private readonly List<float> atoms = [];
     private readonly List<AtomLabel> labels = [];
+    private readonly HashSet<string> seeded = [];
 
     /// <summary>A builder for activations of width <paramref name="inputDim"/> on <paramref name="backend"/>.</summary>
     public ItdaBuilder(Backend backend, int inputDim, ItdaOptions options)
@@ -64,8 +65,9 @@ public sealed class ItdaBuilder
         if (batch.Length != (long)batchLabels.Length * d || batchLabels.Length == 0)
             throw new ArgumentException($"Batch has {batch.Length} values and {batchLabels.Length} labels; expected B·d values (d = {d}) and B ≥ 1 labels.");
         int before = Size;
+        if (Full) return 0;
         if (Size < d) SeedWithFrequent(batch, batchLabels);
-        if (Size == 0) return 0;
+        if (Size == 0 || Full) return Size - before;
         var errors = Errors(batch);
         for (int r = 0; r < batchLabels.Length && !Full; r++)
             if (errors[r] > threshold) Add(batch.Slice(r * d, d), batchLabels[r]);
@@ -99,7 +101,8 @@ public sealed class ItdaBuilder
         return errors;
     }
 
-    // Distinct non-zero rows by count (then first occurrence) until the dictionary has d atoms.
+    // Distinct non-zero rows by count (then first occurrence) until the dictionary has d atoms; rows seeded by an earlier
+    // batch (a recurring activation such as a BOS token's) are not added twice.
     private void SeedWithFrequent(ReadOnlySpan<float> batch, ReadOnlySpan<AtomLabel> batchLabels)
     {
         var groups = new Dictionary<string, (int Count, int First)>();
@@ -108,10 +111,10 @@ public sealed class ItdaBuilder
             string key = Convert.ToBase64String(MemoryMarshal.AsBytes(batch.Slice(r * d, d)));
             groups[key] = groups.TryGetValue(key, out var g) ? (g.Count + 1, g.First) : (1, r);
         }
-        foreach (var (_, first) in groups.Values.OrderByDescending(g => g.Count).ThenBy(g => g.First))
+        foreach (var (key, (_, first)) in groups.OrderByDescending(g => g.Value.Count).ThenBy(g => g.Value.First))
         {
             if (Size >= d || Full) break;
-            Add(batch.Slice(first * d, d), batchLabels[first]);
+            if (seeded.Add(key)) Add(batch.Slice(first * d, d), batchLabels[first]);
         }
     }
 

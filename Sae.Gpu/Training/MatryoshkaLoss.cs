@@ -22,6 +22,7 @@ public sealed class MatryoshkaLoss : IDisposable
     private readonly Tensor<int> ends;
     private readonly Tensor<float> coefficients, gGroup, sse, zeroD;
     private readonly SparseCodes groups;
+    private readonly SortedSet<int> chosen = [];
 
     /// <summary>Scratch for the batches of <paramref name="codes"/> (B rows) on <paramref name="sae"/>, trained with <paramref name="config"/>.</summary>
     public MatryoshkaLoss(Sae sae, SparseCodes codes, TrainConfig config)
@@ -32,19 +33,17 @@ public sealed class MatryoshkaLoss : IDisposable
         random = config.RandomPrefixes > 0;
         n = random ? config.RandomPrefixes : widths.Count;
         minPrefix = config.MinPrefix;
-        if (random && n - 1 > f - minPrefix)
-            throw new ArgumentException($"TrainConfig.RandomPrefixes = {n} needs {n - 1} distinct sizes in [MinPrefix = {minPrefix}, F − 1 = {f - 1}].");
+        config.Validate(sae.Config);
         var weights = random ? null : config.PrefixWeights;
-        if (weights is not null && weights.Count != n)
-            throw new ArgumentException($"TrainConfig.PrefixWeights has {weights.Count} values; the SAE has {n} Matryoshka widths.");
         rng = new Random(unchecked(config.Seed * 31 + 7));
         endsHost = random ? new int[n] : [.. widths];
         double total = weights?.Sum() ?? n;
-        coefficientsHost = [.. Enumerable.Range(0, n).Select(i => (float)(2 * (weights?[i] ?? 1) / total / ((double)b * d)))];
-        Weights = [.. coefficientsHost.Select(c => c * (double)b * d / 2)];
+        Weights = [.. Enumerable.Range(0, n).Select(i => (weights?[i] ?? 1) / total)];
+        coefficientsHost = [.. Weights.Select(w => (float)(2 * w / ((double)b * d)))];
         (ends, coefficients) = (be.FromHost<int>(endsHost), be.FromHost<float>(coefficientsHost));
         (gGroup, sse, zeroD) = (be.Allocate<float>((long)b * n * d), be.Allocate<float>((long)b * n), be.Allocate<float>(d));
         sseHost = new float[b * n];
+        PrefixSse = new double[n];
         groups = codes.GroupView(n);
     }
 
@@ -57,8 +56,8 @@ public sealed class MatryoshkaLoss : IDisposable
     /// <summary>Normalized weights w_i (summing to 1).</summary>
     public IReadOnlyList<double> Weights { get; }
 
-    /// <summary>Σ_b ‖x̂_i − x‖² of each prefix in the last step [n].</summary>
-    public double[] PrefixSse { get; private set; } = [];
+    /// <summary>Σ_b ‖x̂_i − x‖² of each prefix in the last step [n] (overwritten by every step).</summary>
+    public double[] PrefixSse { get; }
 
     /// <summary>
     /// Runs the fused prefix loss on <paramref name="codes"/> for x [B, d]: writes gOut [B, d] = ∂L/∂x̂ summed over prefixes
@@ -69,12 +68,11 @@ public sealed class MatryoshkaLoss : IDisposable
         if (random) SampleEnds();
         be.PrefixLoss(codes, sae.WDec, sae.BDec, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);
         be.Download(sse, sseHost);
-        var prefix = new double[n];
+        Array.Clear(PrefixSse);
         for (int r = 0; r < b; r++)
-            for (int i = 0; i < n; i++) prefix[i] += sseHost[r * n + i];
-        PrefixSse = prefix;
+            for (int i = 0; i < n; i++) PrefixSse[i] += sseHost[r * n + i];
         double loss = 0;
-        for (int i = 0; i < n; i++) loss += Weights[i] * prefix[i] / ((double)b * d);
+        for (int i = 0; i < n; i++) loss += Weights[i] * PrefixSse[i] / ((double)b * d);
         return loss;
     }
 
@@ -85,7 +83,7 @@ public sealed class MatryoshkaLoss : IDisposable
     // n − 1 distinct sizes in [m0, F − 1] by inverse CDF of P(m ≤ M) = √(M − m0 + 1)/√(F − m0), then F.
     private void SampleEnds()
     {
-        var chosen = new SortedSet<int>();
+        chosen.Clear();
         while (chosen.Count < n - 1)
         {
             double u = rng.NextDouble();

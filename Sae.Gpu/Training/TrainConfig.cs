@@ -144,6 +144,27 @@ public sealed record TrainConfig(
     }
 
     /// <summary>
+    /// <see cref="Validate()"/>, then the checks that depend on the SAE: Matryoshka options need Matryoshka widths, one
+    /// prefix weight per width, and room for the random prefix sizes.
+    /// </summary>
+    public TrainConfig Validate(Model.SaeConfig model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Validate();
+        if (model.MatryoshkaWidths is not { } widths)
+        {
+            if (RandomPrefixes > 0 || PrefixWeights is not null)
+                throw new ArgumentException("TrainConfig.RandomPrefixes and PrefixWeights need a Matryoshka SAE (SaeConfig.MatryoshkaWidths).");
+            return this;
+        }
+        if (RandomPrefixes == 0 && PrefixWeights is { } w && w.Count != widths.Count)
+            throw new ArgumentException($"TrainConfig.PrefixWeights has {w.Count} values; the SAE has {widths.Count} Matryoshka widths.");
+        if (RandomPrefixes > 0 && RandomPrefixes - 1 > model.Latents - MinPrefix)
+            throw new ArgumentException($"TrainConfig.RandomPrefixes = {RandomPrefixes} needs {RandomPrefixes - 1} distinct sizes in [MinPrefix = {MinPrefix}, F − 1 = {model.Latents - 1}].");
+        return this;
+    }
+
+    /// <summary>
     /// Learning rate at 0-based <paramref name="step"/>: <c>peak · min(1, (step+1)/warmup)</c>, times a linear decay to 0
     /// over the last <see cref="DecayFraction"/> of the steps.
     /// </summary>

@@ -55,7 +55,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentNullException.ThrowIfNull(config);
         this.sae = sae;
-        this.config = config.Validate();
+        this.config = config.Validate(sae.Config);
         be = sae.Backend;
         arch = sae.Config.Architecture;
         (b, d, f) = (config.BatchSize, sae.Config.InputDim, sae.Config.Latents);
@@ -83,8 +83,6 @@ public sealed class Trainer : IDisposable
                 sae.Config.K, config.SparsityControlRate);
         if (arch == Architecture.Gba) gba = new GroupBiasAdaptation(f, sae.Config.K, config);
         if (sae.Config.IsMatryoshka) matryoshka = new MatryoshkaLoss(sae, codes, config);
-        else if (config.RandomPrefixes > 0 || config.PrefixWeights is not null)
-            throw new ArgumentException("TrainConfig.RandomPrefixes and PrefixWeights need a Matryoshka SAE (SaeConfig.MatryoshkaWidths).");
         if (arch == Architecture.GSae) downstream = be.Allocate<float>(bd);
         if (arch == Architecture.VSae)
             (mu, noise, noiseHost) = (be.Allocate<float>(codes.Capacity), be.Allocate<float>(codes.Capacity), new float[codes.Capacity]);

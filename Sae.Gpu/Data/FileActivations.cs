@@ -1,0 +1,208 @@
+using SaeGpu.Formats;
+
+namespace SaeGpu.Data;
+
+/// <summary>Settings of <see cref="FileActivations"/>.</summary>
+/// <param name="ShuffleBuffer">Rows held in the shuffle buffer (filled round-robin from all shards; each drawn row is replaced by the next row read).</param>
+/// <param name="Seed">Seed of the draws.</param>
+/// <param name="Normalize">Scale inputs by s = √d / mean‖x‖ (estimated on the first buffer fill); see <see cref="FileActivations.Scale"/>.</param>
+/// <param name="TensorName">Safetensors: the 2-D tensor to read (null → the file's only 2-D tensor).</param>
+public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed = 0, bool Normalize = false, string? TensorName = null);
+
+/// <summary>
+/// Activations streamed from <c>.npy</c> or safetensors files — one file, or every such file in a folder (shards, in name
+/// order). All shards are validated when opened (format, dtype, and the same width d in each; errors name the file). A
+/// shuffle buffer of rows mixes the shards: it is filled by reading chunks from the shards in turn, each batch draws rows
+/// from it uniformly at random (seeded), and every drawn row is replaced by the next row of the stream. The stream wraps
+/// around when all shards are read (<see cref="Epoch"/> counts the passes), so files larger than memory train for any
+/// number of steps with only the buffer resident.
+/// </summary>
+public sealed class FileActivations : IActivationSource, IDisposable
+{
+    private const int ChunkRows = 1024;
+    private readonly List<Shard> shards = [];
+    private readonly float[] buffer;
+    private readonly int rowsInBuffer;
+    private readonly Random rng;
+    private readonly float[] chunk;
+    private int shardTurn, chunkPos, chunkRows;
+
+    /// <summary>Opens <paramref name="path"/> (a file or a folder of shards) with <paramref name="options"/>.</summary>
+    public FileActivations(string path, FileActivationOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        options ??= new FileActivationOptions();
+        if (options.ShuffleBuffer < 1) throw new ArgumentException($"FileActivationOptions.ShuffleBuffer must be ≥ 1, got {options.ShuffleBuffer}.");
+        try
+        {
+            foreach (string file in ShardPaths(path)) shards.Add(Shard.Open(file, options.TensorName));
+            InputDim = shards[0].Columns;
+            if (shards.FirstOrDefault(s => s.Columns != InputDim) is { } odd)
+                throw new InvalidDataException($"'{odd.Path}' has rows of {odd.Columns} values; '{shards[0].Path}' has {InputDim}.");
+            TotalRows = shards.Sum(s => s.Rows);
+            if (TotalRows == 0) throw new InvalidDataException($"'{path}' holds no rows.");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+        rng = new Random(options.Seed);
+        chunk = new float[ChunkRows * InputDim];
+        rowsInBuffer = (int)Math.Min(options.ShuffleBuffer, TotalRows);
+        buffer = new float[(long)rowsInBuffer * InputDim];
+        for (int r = 0; r < rowsInBuffer; r++) NextRow(buffer.AsSpan(r * InputDim, InputDim));
+        Scale = options.Normalize ? MathF.Sqrt(InputDim) / MeanNorm() : 1f;
+    }
+
+    /// <inheritdoc />
+    public int InputDim { get; }
+
+    /// <summary>Rows in all shards.</summary>
+    public long TotalRows { get; }
+
+    /// <summary>The shard files, in reading order.</summary>
+    public IReadOnlyList<string> Files => [.. shards.Select(s => s.Path)];
+
+    /// <summary>Rows read from the files so far (buffer fill included).</summary>
+    public long RowsRead { get; private set; }
+
+    /// <summary>Completed passes over all shards.</summary>
+    public long Epoch => RowsRead / TotalRows;
+
+    /// <summary>
+    /// Input scale s applied to every row (1 unless normalizing): an SAE trained on s·x serves raw x after
+    /// <c>Sae.FoldInputScale(s)</c>, which SaeGpu's trainer front end applies before saving.
+    /// </summary>
+    public float Scale { get; }
+
+    /// <inheritdoc />
+    public void NextBatch(Span<float> destination)
+    {
+        if (destination.Length == 0 || destination.Length % InputDim != 0)
+            throw new ArgumentException($"Destination has {destination.Length} values, not a positive multiple of d = {InputDim}.", nameof(destination));
+        for (int r = 0; r < destination.Length / InputDim; r++)
+        {
+            var slot = buffer.AsSpan(rng.Next(rowsInBuffer) * InputDim, InputDim);
+            var row = destination.Slice(r * InputDim, InputDim);
+            slot.CopyTo(row);
+            if (Scale != 1f) for (int i = 0; i < InputDim; i++) row[i] *= Scale;
+            NextRow(slot);
+        }
+    }
+
+    /// <summary>Closes the files.</summary>
+    public void Dispose()
+    {
+        foreach (var s in shards) s.Dispose();
+    }
+
+    // The next row of the stream: chunks of up to 1,024 rows from the shards in turn, wrapping around at the end.
+    private void NextRow(Span<float> row)
+    {
+        if (chunkPos == chunkRows) ReadChunk();
+        chunk.AsSpan(chunkPos * InputDim, InputDim).CopyTo(row);
+        chunkPos++;
+        RowsRead++;
+    }
+
+    private void ReadChunk()
+    {
+        for (int tries = 0; ; tries++)
+        {
+            var s = shards[shardTurn];
+            shardTurn = (shardTurn + 1) % shards.Count;
+            if (s.Position == s.Rows)
+            {
+                if (shards.All(x => x.Position == x.Rows)) foreach (var x in shards) x.Position = 0;
+                continue;
+            }
+            chunkRows = (int)Math.Min(ChunkRows, s.Rows - s.Position);
+            s.Read(s.Position, chunk.AsSpan(0, chunkRows * InputDim));
+            s.Position += chunkRows;
+            chunkPos = 0;
+            return;
+        }
+    }
+
+    private float MeanNorm()
+    {
+        double sum = 0;
+        for (int r = 0; r < rowsInBuffer; r++)
+        {
+            double n = 0;
+            foreach (float v in buffer.AsSpan(r * InputDim, InputDim)) n += (double)v * v;
+            sum += Math.Sqrt(n);
+        }
+        double mean = sum / rowsInBuffer;
+        if (!(mean > 0)) throw new InvalidDataException($"Cannot normalize: the first {rowsInBuffer} rows of '{shards[0].Path}' have mean norm {mean}.");
+        return (float)mean;
+    }
+
+    private static IEnumerable<string> ShardPaths(string path)
+    {
+        if (File.Exists(path)) return [path];
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"Activations '{path}' do not exist (expected a .npy or .safetensors file, or a folder of them).", path);
+        var files = Directory.GetFiles(path).Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal).ToArray();
+        return files.Length > 0 ? files : throw new InvalidDataException($"Folder '{path}' holds no .npy or .safetensors files.");
+    }
+
+    /// <summary>One open shard: an .npy file or one 2-D tensor of a safetensors file.</summary>
+    private sealed class Shard : IDisposable
+    {
+        private readonly NpyFile? npy;
+        private readonly SafeTensorsFile? st;
+        private readonly string tensor = "";
+
+        private Shard(string path, NpyFile? npy, SafeTensorsFile? st, string tensor, long rows, int columns)
+        {
+            (Path, this.npy, this.st, this.tensor, Rows, Columns) = (path, npy, st, tensor, rows, columns);
+        }
+
+        public string Path { get; }
+
+        public long Rows { get; }
+
+        public int Columns { get; }
+
+        public long Position { get; set; }
+
+        public static Shard Open(string path, string? tensorName)
+        {
+            if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            {
+                var f = NpyFile.Open(path);
+                if (f.Type == ElementType.Int32) { f.Dispose(); throw new InvalidDataException($"'{path}' holds int32 values, not activations."); }
+                return new Shard(path, f, null, "", f.Rows, f.Columns);
+            }
+            var st = SafeTensorsFile.Open(path);
+            try
+            {
+                var candidates = st.Tensors.Values.Where(t => t.Shape.Count == 2 && t.Type != ElementType.Int32).ToArray();
+                var t = tensorName is not null ? st.Get(tensorName)
+                    : candidates.Length == 1 ? candidates[0]
+                    : throw new InvalidDataException($"'{path}' has {candidates.Length} 2-D float tensors ({string.Join(", ", candidates.Select(c => c.Name))}); name one.");
+                if (t.Shape.Count != 2) throw new InvalidDataException($"'{path}': tensor '{t.Name}' is not 2-D.");
+                return new Shard(path, null, st, t.Name, t.Shape[0], (int)t.Shape[1]);
+            }
+            catch
+            {
+                st.Dispose();
+                throw;
+            }
+        }
+
+        public void Read(long start, Span<float> destination)
+        {
+            if (npy is not null) npy.ReadRows(start, destination);
+            else st!.ReadRows(tensor, start, destination);
+        }
+
+        public void Dispose()
+        {
+            npy?.Dispose();
+            st?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using SaeGpu.Compute;
+using SaeGpu.Model;
+
+namespace SaeGpu.Formats;
+
+/// <summary>
+/// Saves and loads an SAE in whichever format its path names: a path ending in <c>.saeckpt</c> is SaeGpu's native
+/// <see cref="Checkpoint"/>; any other path is a folder, written in <see cref="SaeLensFormat"/>. Loading a folder reads
+/// SAELens (<c>sae_weights.safetensors</c>) or sparsify (<c>sae.safetensors</c>) by the weights file it holds.
+/// </summary>
+public static class SaeFiles
+{
+    /// <summary>The native checkpoint extension.</summary>
+    public const string NativeExtension = ".saeckpt";
+
+    /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> (native file or SAELens folder).</summary>
+    public static void Save(Sae sae, string path)
+    {
+        if (path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase)) Checkpoint.Save(sae, path);
+        else SaeLensFormat.Save(sae, path);
+    }
+
+    /// <summary>Loads an SAE from a native checkpoint file, a SAELens folder or a sparsify folder.</summary>
+    public static Sae Load(Backend backend, string path)
+    {
+        if (File.Exists(path)) return Checkpoint.Load(backend, path);
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"SAE '{path}' does not exist (expected a {NativeExtension} file or a SAELens/sparsify folder).", path);
+        if (File.Exists(Path.Combine(path, SaeLensFormat.WeightsFile))) return SaeLensFormat.Load(backend, path);
+        if (File.Exists(Path.Combine(path, "sae.safetensors"))) return SparsifyFormat.Load(backend, path);
+        throw new InvalidDataException($"Folder '{path}' holds neither {SaeLensFormat.WeightsFile} (SAELens) nor sae.safetensors (sparsify).");
+    }
+}
