@@ -57,11 +57,11 @@ public static class CompareCommand
             using var sae = Sae.CreateRandom(backend, model, train.Seed);
             var r = SyntheticRun.Run(sae, train, TrainCommand.Source(data), 0, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery.RecoveredFraction:F1} | {r.Recovery.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
+                $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
             rows.Add(new()
             {
                 ["arch"] = model.Name, ["fvu"] = r.Fvu, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
-                ["recovered_fraction"] = r.Recovery.RecoveredFraction, ["mean_max_cosine"] = r.Recovery.MeanMaxCosine, ["train_seconds"] = r.Seconds, ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
+                ["recovered_fraction"] = r.Recovery!.RecoveredFraction, ["mean_max_cosine"] = r.Recovery!.MeanMaxCosine, ["train_seconds"] = r.Seconds, ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
             });
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));

@@ -12,20 +12,20 @@ namespace SaeGpu.Cli;
 /// <param name="Fvu">Fraction of variance unexplained.</param>
 /// <param name="L0">Mean active latents per token (inference rule).</param>
 /// <param name="DeadFraction">Dead latents at the end of training.</param>
-/// <param name="Recovery">Ground-truth recovery of the decoder.</param>
+/// <param name="Recovery">Ground-truth recovery of the decoder; null when the source has no known features (files).</param>
 /// <param name="Seconds">Training wall time.</param>
 /// <param name="TokensPerSecond">Training throughput.</param>
 /// <param name="Firing">Histogram of the latents' firing frequencies (training EMA).</param>
 /// <param name="PrefixFvu">Matryoshka: held-out FVU of each nested prefix (the last equals <paramref name="Fvu"/>); null otherwise.</param>
 /// <param name="DownstreamFvu">With a downstream task (g-SAE's data): the relevant features' variance lost; null otherwise.</param>
-public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery Recovery, double Seconds,
+public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery? Recovery, double Seconds,
     double TokensPerSecond, FiringHistogram Firing, IReadOnlyList<double>? PrefixFvu = null, double? DownstreamFvu = null);
 
 /// <summary>Trains an SAE on a synthetic source and evaluates it on a held-out batch: shared by <c>train</c> and <c>compare</c>.</summary>
 public static class SyntheticRun
 {
     /// <summary>Trains <paramref name="sae"/> on <paramref name="source"/>; prints a progress line every <paramref name="logEvery"/> steps (0 = never).</summary>
-    public static RunResult Run(Sae sae, TrainConfig train, IGroundTruthSource source, int logEvery, TextWriter output)
+    public static RunResult Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output)
     {
         double seconds;
         StepResult last = default;
@@ -54,16 +54,17 @@ public static class SyntheticRun
             prefixFvu, downstream);
     }
 
-    private static (double Fvu, double L0, GroundTruthRecovery Recovery, double[]? PrefixFvu, double? Downstream) Evaluate(Sae sae,
-        IGroundTruthSource source, int rows)
+    private static (double Fvu, double L0, GroundTruthRecovery? Recovery, double[]? PrefixFvu, double? Downstream) Evaluate(Sae sae,
+        IActivationSource source, int rows)
     {
         var x = new float[(long)rows * sae.Config.InputDim];
         source.NextBatch(x);
         using var codes = sae.Encode(x);
         var xhat = sae.Decode(codes);
         var (offsets, _, _) = codes.ToHost();
-        var recovery = GroundTruthRecovery.Compute(source.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim,
-            signed: sae.Config.Architecture == Architecture.AbsTopK);
+        var recovery = source is IGroundTruthSource truth
+            ? GroundTruthRecovery.Compute(truth.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim, signed: sae.Config.Architecture == Architecture.AbsTopK)
+            : null;
         return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery,
             sae.Config.IsMatryoshka ? PrefixMetrics.PrefixFvu(sae, x) : null, (source as DownstreamActivations)?.DownstreamFvu(x, xhat));
     }

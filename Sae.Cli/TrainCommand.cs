@@ -14,7 +14,11 @@ public static class TrainCommand
 {
     /// <summary>Usage text.</summary>
     public const string Usage = """
-        sae train [options]      Train an SAE on synthetic activations with known features.
+        sae train [options]      Train an SAE on synthetic activations with known features, or on activation files.
+          --data PATH            .npy (float32/float16) or .safetensors file, or a folder of shards (streamed; see README)
+          --tensor NAME          safetensors tensor to read (default: the only 2-D one)
+          --shuffle-buffer N     rows mixed across shards (default 65536)
+          --normalize            scale inputs to mean norm √d while training; the scale is folded into the saved weights
           --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba |
                                  gsae | vsae | matryoshka | matryoshka-topk | matryoshka-abstopk | matryoshka-batchtopk
                                  (default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)
@@ -48,10 +52,11 @@ public static class TrainCommand
     /// <summary>Runs the command with <paramref name="args"/> (after the word <c>train</c>); returns the exit code.</summary>
     public static int Run(IEnumerable<string> args, TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
+        var o = new CliOptions(args, new HashSet<string> { "json", "help", "normalize" });
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
         var data = ReadData(o);
-        var model = ModelOptions.Read(o, data.InputDim, "topk", 512, 8);
+        using var files = OpenFiles(o, data.Seed);
+        var model = ModelOptions.Read(o, files?.InputDim ?? data.InputDim, "topk", 512, 8);
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
@@ -70,28 +75,38 @@ public static class TrainCommand
             data.Validate();
             train.Validate(model.Validate());
             if (logEvery < 1) throw new ArgumentException($"--log-every must be ≥ 1, got {logEvery}.");
+            if (files is not null && model.Architecture == Architecture.GSae)
+                throw new ArgumentException("g-SAE trains with downstream gradients, which activation files do not carry; use the synthetic data.");
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
         using var backend = CliOptions.CreateBackend(backendName);
-        var source = Source(data);
+        IActivationSource source = files is null ? Source(data) : files;
         using var sae = Sae.CreateRandom(backend, model, train.Seed);
         string widths = model.MatryoshkaWidths is { } m ? $" widths [{string.Join(", ", m)}]" : "";
+        string origin = files is null ? $"synthetic data with {data.Features} features"
+            : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {o.String("data")}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
-                         $"{steps} steps × {train.BatchSize} tokens, synthetic data with {data.Features} features.");
+                         $"{steps} steps × {train.BatchSize} tokens, {origin}.");
         var final = SyntheticRun.Run(sae, train, source, logEvery, output);
+        if (files is not null) sae.FoldInputScale(files.Scale);
         SaeFiles.Save(sae, outPath);
         var summary = new Dictionary<string, object>
         {
             ["arch"] = model.Name, ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
-            ["recovered_fraction"] = final.Recovery.RecoveredFraction, ["mean_max_cosine"] = final.Recovery.MeanMaxCosine,
             ["steps"] = steps, ["tokens_per_second"] = final.TokensPerSecond, ["train_seconds"] = final.Seconds,
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
             ["firing_histogram"] = FiringHistogram.Labels.Zip(final.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
+        if (final.Recovery is { } recovery)
+        {
+            summary["recovered_fraction"] = recovery.RecoveredFraction;
+            summary["mean_max_cosine"] = recovery.MeanMaxCosine;
+        }
+        string recovered = final.Recovery is { } r
+            ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * r.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {r.MeanMaxCosine:F3}  ") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  " +
-            $"recovered {100 * final.Recovery.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {final.Recovery.MeanMaxCosine:F3}  " +
+            $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  {recovered}" +
             $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {final.Firing}");
         if (final.PrefixFvu is { } prefixFvu)
@@ -115,6 +130,17 @@ public static class TrainCommand
     /// with the task's gradients, and every run reports the downstream FVU. The token stream is the plain source's.
     /// </summary>
     public static DownstreamActivations Source(SyntheticOptions data) => new(new SyntheticActivations(data));
+
+    // --data PATH: the activation files (validated now, before any work), or null for the synthetic data.
+    private static FileActivations? OpenFiles(CliOptions o, int seed)
+    {
+        string? path = o.String("data"), tensor = o.String("tensor");
+        int buffer = o.Int("shuffle-buffer", 65536);
+        bool normalize = o.Flag("normalize");
+        if (path is null) return null;
+        try { return new FileActivations(path, new FileActivationOptions(buffer, seed, normalize, tensor)); }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException) { throw new CliException(e.Message); }
+    }
 
     /// <summary>The synthetic-data options shared by <c>train</c> and <c>compare</c>: --d, --features, --mean-active, --seed.</summary>
     public static SyntheticOptions ReadData(CliOptions o) => new(InputDim: o.Int("d", 64), Features: o.Int("features", 256),

@@ -155,6 +155,31 @@ public class CliTests : TempDirectory
         Assert.Contains("PrefixWeights has 2", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--prefix-weights", "1,2"], TextWriter.Null)).Message);
 
     [Fact]
+    public void Train_OnActivationFiles_SavesALoadableSaeLensFolder()
+    {
+        string shard = Path.Combine(Dir, "acts", "x.npy");
+        var rng = new Random(1);
+        using (var w = new SaeGpu.Formats.NpyWriter(shard, 8))
+        {
+            w.Append([.. Enumerable.Range(0, 2000 * 8).Select(_ => (float)rng.NextDouble())]);
+            w.Complete();
+        }
+        string outDir = Path.Combine(Dir, "trained");
+        var output = new StringWriter();
+        Assert.Equal(0, TrainCommand.Run(["--data", Path.Combine(Dir, "acts"), "--normalize", "--latents", "16", "--k", "2", "--steps", "30",
+            "--batch", "64", "--out", outDir, "--json"], output));
+        Assert.Contains("2000 activations in 1 file(s)", output.ToString());
+        using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.False(json.RootElement.TryGetProperty("recovered_fraction", out _));
+        using var sae = SaeGpu.Formats.SaeFiles.Load(SaeGpu.Tests.Support.TestBackends.Cpu, outDir);
+        Assert.Equal(8, sae.Config.InputDim);
+    }
+
+    [Fact]
+    public void Train_ThrowsForMissingDataFile() =>
+        Assert.Contains("nowhere.npy", Assert.Throws<CliException>(() => TrainCommand.Run(["--data", "nowhere.npy"], TextWriter.Null)).Message);
+
+    [Fact]
     public void Train_ThrowsForBadWidths() =>
         Assert.Contains("strictly increasing", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--widths", "64,32"], TextWriter.Null)).Message);
 

@@ -12,19 +12,20 @@ public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed =
 /// <summary>
 /// Activations streamed from <c>.npy</c> or safetensors files — one file, or every such file in a folder (shards, in name
 /// order). All shards are validated when opened (format, dtype, and the same width d in each; errors name the file). A
-/// shuffle buffer of rows mixes the shards: it is filled by reading chunks from the shards in turn, each batch draws rows
+/// shuffle buffer of rows mixes the shards: it is filled by reading chunks (at most a quarter of the buffer per shard)
+/// from the shards in turn, each batch draws rows
 /// from it uniformly at random (seeded), and every drawn row is replaced by the next row of the stream. The stream wraps
 /// around when all shards are read (<see cref="Epoch"/> counts the passes), so files larger than memory train for any
 /// number of steps with only the buffer resident.
 /// </summary>
 public sealed class FileActivations : IActivationSource, IDisposable
 {
-    private const int ChunkRows = 1024;
     private readonly List<Shard> shards = [];
     private readonly float[] buffer;
     private readonly int rowsInBuffer;
     private readonly Random rng;
     private readonly float[] chunk;
+    private readonly int chunkCapacity;
     private int shardTurn, chunkPos, chunkRows;
 
     /// <summary>Opens <paramref name="path"/> (a file or a folder of shards) with <paramref name="options"/>.</summary>
@@ -48,8 +49,9 @@ public sealed class FileActivations : IActivationSource, IDisposable
             throw;
         }
         rng = new Random(options.Seed);
-        chunk = new float[ChunkRows * InputDim];
         rowsInBuffer = (int)Math.Min(options.ShuffleBuffer, TotalRows);
+        chunkCapacity = Math.Clamp(rowsInBuffer / (4 * shards.Count), 1, 1024);
+        chunk = new float[chunkCapacity * InputDim];
         buffer = new float[(long)rowsInBuffer * InputDim];
         for (int r = 0; r < rowsInBuffer; r++) NextRow(buffer.AsSpan(r * InputDim, InputDim));
         Scale = options.Normalize ? MathF.Sqrt(InputDim) / MeanNorm() : 1f;
@@ -97,7 +99,8 @@ public sealed class FileActivations : IActivationSource, IDisposable
         foreach (var s in shards) s.Dispose();
     }
 
-    // The next row of the stream: chunks of up to 1,024 rows from the shards in turn, wrapping around at the end.
+    // The next row of the stream: chunks (at most 1,024 rows, and small enough that the buffer holds several from every
+    // shard) from the shards in turn, wrapping around at the end.
     private void NextRow(Span<float> row)
     {
         if (chunkPos == chunkRows) ReadChunk();
@@ -108,7 +111,7 @@ public sealed class FileActivations : IActivationSource, IDisposable
 
     private void ReadChunk()
     {
-        for (int tries = 0; ; tries++)
+        while (true)
         {
             var s = shards[shardTurn];
             shardTurn = (shardTurn + 1) % shards.Count;
@@ -117,7 +120,7 @@ public sealed class FileActivations : IActivationSource, IDisposable
                 if (shards.All(x => x.Position == x.Rows)) foreach (var x in shards) x.Position = 0;
                 continue;
             }
-            chunkRows = (int)Math.Min(ChunkRows, s.Rows - s.Position);
+            chunkRows = (int)Math.Min(chunkCapacity, s.Rows - s.Position);
             s.Read(s.Position, chunk.AsSpan(0, chunkRows * InputDim));
             s.Position += chunkRows;
             chunkPos = 0;
