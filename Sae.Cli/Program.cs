@@ -1,6 +1,6 @@
 using SaeGpu.Cli;
 
-string usage = "Usage: sae <command> [options]\n\nCommands:\n" + string.Join("\n\n", TrainCommand.Usage, CompareCommand.Usage, AbsorptionCommand.Usage, ItdaCommand.Usage, DarkMatterCommand.Usage, BenchCommand.Usage);
+string usage = "Usage: sae <command> [options]\n\nCommands:\n" + string.Join("\n\n", TrainCommand.Usage, CompareCommand.Usage, AbsorptionCommand.Usage, ItdaCommand.Usage, DarkMatterCommand.Usage, EvalCommand.Usage, BenchCommand.Usage);
 try
 {
     if (args.Length == 0 || args[0] is "--help" or "-h" or "help") { Console.WriteLine(usage); return args.Length == 0 ? 1 : 0; }
@@ -12,6 +12,8 @@ try
         "absorption" => AbsorptionCommand.Run(args.Skip(1), Console.Out),
         "itda" => ItdaCommand.Run(args[1..], Console.Out),
         "darkmatter" => DarkMatterCommand.Run(args.Skip(1), Console.Out),
+        "eval" => EvalCommand.Run(args.Skip(1), Console.Out, writeCodes: false),
+        "encode" => EvalCommand.Run(args.Skip(1), Console.Out, writeCodes: true),
         _ => throw new CliException($"Unknown command '{args[0]}'. Run 'sae --help'."),
     };
 }

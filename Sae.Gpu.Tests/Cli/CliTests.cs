@@ -176,6 +176,47 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void EvalAndEncode_OfASavedSae_MatchDirectComputation_InFileOrder()
+    {
+        var rng = new Random(2);
+        var rows = Enumerable.Range(0, 700 * 8).Select(_ => (float)rng.NextDouble() - 0.3f).ToArray();
+        string dir = Path.Combine(Dir, "acts");
+        foreach (var (name, lo, hi) in new[] { ("a.npy", 0, 500), ("b.npy", 500, 700) })
+            using (var w = new SaeGpu.Formats.NpyWriter(Path.Combine(dir, name), 8)) { w.Append(rows.AsSpan(lo * 8, (hi - lo) * 8)); w.Complete(); }
+        var be = SaeGpu.Tests.Support.TestBackends.Cpu;
+        using var sae = SaeGpu.Model.Sae.CreateRandom(be, new SaeGpu.Model.SaeConfig(8, 32, 3), seed: 4);
+        string saePath = Path.Combine(Dir, "lens");
+        SaeGpu.Formats.SaeFiles.Save(sae, saePath);
+        using var direct = sae.Encode(rows);
+        double fvu = SaeGpu.Evaluation.Metrics.Fvu(rows, sae.Decode(direct), 8);
+        var output = new StringWriter();
+        Assert.Equal(0, EvalCommand.Run(["--sae", saePath, "--data", dir, "--batch", "128", "--json"], output, writeCodes: false));
+        using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+        Assert.Equal(700, json.RootElement.GetProperty("tokens").GetInt64());
+        Assert.Equal(fvu, json.RootElement.GetProperty("fvu").GetDouble(), 5);
+        Assert.Equal(3.0, json.RootElement.GetProperty("l0").GetDouble(), 9);
+        string codesPath = Path.Combine(Dir, "c.bin");
+        Assert.Equal(0, EvalCommand.Run(["--sae", saePath, "--data", dir, "--batch", "100", "--out", codesPath], TextWriter.Null, writeCodes: true));
+        var (offsets, indices, values, latents) = SaeGpu.Formats.CodesFile.Load(codesPath);
+        var (o, i, v) = direct.ToHost();
+        Assert.Equal(o, offsets);
+        Assert.Equal(i, indices);
+        SaeGpu.Tests.Support.Tolerance.AssertClose(v, values, 1e-6, 1e-6, "values");
+        Assert.Equal(32, latents);
+    }
+
+    [Fact]
+    public void Eval_ThrowsForWidthMismatch()
+    {
+        string shard = Path.Combine(Dir, "w.npy");
+        using (var w = new SaeGpu.Formats.NpyWriter(shard, 5)) { w.Append(new float[10]); w.Complete(); }
+        using var sae = SaeGpu.Model.Sae.CreateRandom(SaeGpu.Tests.Support.TestBackends.Cpu, new SaeGpu.Model.SaeConfig(8, 16, 2), seed: 1);
+        string ckpt = Path.Combine(Dir, "s.saeckpt");
+        SaeGpu.Formats.SaeFiles.Save(sae, ckpt);
+        Assert.Contains("expects d = 8", Assert.Throws<CliException>(() => EvalCommand.Run(["--sae", ckpt, "--data", shard], TextWriter.Null, false)).Message);
+    }
+
+    [Fact]
     public void Train_ThrowsForMissingDataFile() =>
         Assert.Contains("nowhere.npy", Assert.Throws<CliException>(() => TrainCommand.Run(["--data", "nowhere.npy"], TextWriter.Null)).Message);
 

@@ -93,6 +93,30 @@ public sealed class FileActivations : IActivationSource, IDisposable
         }
     }
 
+    /// <summary>
+    /// Fills <paramref name="destination"/> [n, d] with the next rows in file order (shards in name order, no shuffle, no
+    /// wrap-around, scaled like the stream) from a cursor of its own; returns the number of rows written, 0 at the end.
+    /// For encoding and evaluation, where row order must match the files.
+    /// </summary>
+    public int ReadInOrder(Span<float> destination)
+    {
+        int rows = 0, capacity = destination.Length / InputDim;
+        while (rows < capacity && orderShard < shards.Count)
+        {
+            var s = shards[orderShard];
+            int n = (int)Math.Min(capacity - rows, s.Rows - orderRow);
+            if (n == 0) { (orderShard, orderRow) = (orderShard + 1, 0); continue; }
+            var part = destination.Slice(rows * InputDim, n * InputDim);
+            s.Read(orderRow, part);
+            if (Scale != 1f) foreach (ref float v in part) v *= Scale;
+            (orderRow, rows) = (orderRow + n, rows + n);
+        }
+        return rows;
+    }
+
+    private int orderShard;
+    private long orderRow;
+
     /// <summary>Closes the files.</summary>
     public void Dispose()
     {

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+using SaeGpu.Formats;
+using SaeGpu.Model;
+
+namespace SaeGpu.Cli;
+
+/// <summary>
+/// <c>sae eval</c> and <c>sae encode</c>: run any saved SAE (native, SAELens or sparsify) over activation files in file
+/// order. <c>eval</c> reports FVU = Σ‖x − x̂‖² / Σ‖x − x̄‖², MSE = Σ‖x − x̂‖² / (T·d), L0, the dead fraction (latents that
+/// never fire on the data) and the firing-frequency histogram; <c>encode</c> writes the sparse codes (SAECODE1).
+/// </summary>
+public static class EvalCommand
+{
+    /// <summary>Usage text of both commands.</summary>
+    public const string Usage = """
+        sae eval --sae PATH --data PATH [--tokens N] [--batch B] [--tensor NAME] [--backend NAME] [--json]
+                                 FVU, MSE, L0, dead % and firing histogram of a saved SAE (native, SAELens or sparsify)
+                                 on activation files, read in file order (all rows unless --tokens)
+        sae encode --sae PATH --data PATH --out CODES [--tokens N] [--batch B] [--tensor NAME] [--backend NAME]
+                                 write the sparse codes of the activations (SAECODE1: offsets, indices, values)
+        """;
+
+    /// <summary>Runs <c>eval</c> (<paramref name="writeCodes"/> false) or <c>encode</c>; returns the exit code.</summary>
+    public static int Run(IEnumerable<string> args, TextWriter output, bool writeCodes)
+    {
+        string command = writeCodes ? "encode" : "eval";
+        var o = new CliOptions(args, new HashSet<string> { "json" });
+        string saePath = o.String("sae") ?? throw new CliException($"{command} needs --sae PATH.");
+        string dataPath = o.String("data") ?? throw new CliException($"{command} needs --data PATH.");
+        string? outPath = o.String("out"), tensor = o.String("tensor"), backendName = o.String("backend");
+        long tokens = o.Int("tokens", int.MaxValue);
+        int batch = o.Int("batch", 4096);
+        bool json = o.Flag("json");
+        o.RejectUnknown(command);
+        if (writeCodes && outPath is null) throw new CliException("encode needs --out CODES.");
+        if (tokens < 1 || batch < 1) throw new CliException($"--tokens and --batch must be ≥ 1 (got {tokens}, {batch}).");
+        using var backend = CliOptions.CreateBackend(backendName);
+        using var sae = Open(() => SaeFiles.Load(backend, saePath));
+        using var data = Open(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
+        var result = Evaluate(sae, data, tokens, batch, writeCodes);
+        if (writeCodes) CodesFile.Save(result.Codes!, sae.Config.Latents, outPath!);
+        Report(output, saePath, dataPath, result, json, outPath);
+        return 0;
+    }
+
+    private sealed record Result(long Tokens, double Fvu, double Mse, double L0, double DeadFraction, FiringHistogram Firing,
+        double Seconds, Compute.SparseCodes? Codes);
+
+    private static T Open<T>(Func<T> open)
+    {
+        try { return open(); }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ArgumentException) { throw new CliException(e.Message); }
+    }
+
+    private static Result Evaluate(Sae sae, FileActivations data, long tokens, int batch, bool keepCodes)
+    {
+        int d = sae.Config.InputDim, f = sae.Config.Latents;
+        var x = new float[(long)batch * d];
+        var (sum, counts) = (new double[d], new long[f]);
+        double sse = 0, sumSq = 0;
+        long t = 0, nnz = 0;
+        var (offsets, indices, values) = (new List<int> { 0 }, new List<int>(), new List<float>());
+        var clock = Stopwatch.StartNew();
+        for (int rows; t < tokens && (rows = data.ReadInOrder(x.AsSpan(0, (int)Math.Min(batch, tokens - t) * d))) > 0; t += rows)
+        {
+            var chunk = x.AsSpan(0, rows * d);
+            using var codes = sae.Encode(chunk);
+            var xhat = sae.Decode(codes);
+            var (o, idx, val) = codes.ToHost();
+            for (int i = 0; i < chunk.Length; i++)
+            {
+                double e = chunk[i] - xhat[i];
+                (sse, sumSq, sum[i % d]) = (sse + e * e, sumSq + (double)chunk[i] * chunk[i], sum[i % d] + chunk[i]);
+            }
+            foreach (int j in idx) counts[j]++;
+            nnz += idx.Length;
+            if (!keepCodes) continue;
+            offsets.AddRange(o.Skip(1).Select(v => v + indices.Count));
+            indices.AddRange(idx);
+            values.AddRange(val);
+        }
+        if (t == 0) throw new CliException("The activation files hold no rows.");
+        double variance = sumSq - sum.Sum(s => s * s) / t;
+        var firing = FiringHistogram.Compute([.. counts.Select(c => (double)c / t)]);
+        var kept = keepCodes ? Compute.SparseCodes.FromHost(sae.Backend, [.. offsets], [.. indices], [.. values]) : null;
+        return new Result(t, sse / variance, sse / ((double)t * d), (double)nnz / t, counts.Count(c => c == 0) / (double)f, firing,
+            clock.Elapsed.TotalSeconds, kept);
+    }
+
+    private static void Report(TextWriter output, string saePath, string dataPath, Result r, bool json, string? outPath)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{saePath} on {dataPath}: {r.Tokens} tokens in {r.Seconds:F1} s ({r.Tokens / r.Seconds:F0} tokens/s): FVU {r.Fvu:F4}  MSE {r.Mse:E3}  L0 {r.L0:F2}  dead {100 * r.DeadFraction:F1}%{(outPath is null ? "" : "  → " + outPath)}"));
+        output.WriteLine($"Firing frequency histogram (latents per decade): {r.Firing}");
+        r.Codes?.Dispose();
+        if (!json) return;
+        output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["tokens"] = r.Tokens, ["fvu"] = r.Fvu, ["mse"] = r.Mse, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
+            ["seconds"] = r.Seconds, ["firing_histogram"] = FiringHistogram.Labels.Zip(r.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
+        }));
+    }
+}
