@@ -52,14 +52,14 @@ public class PythonFormatTests : TempDirectory
         Assert.Equal([2, 8], loaded.Config.MatryoshkaWidths!);
     }
 
-    // A SAELens topk folder as SAELens writes it: W_enc is [d_in, d_sae]; no SaeGpu metadata.
+    // A SAELens topk folder as SAELens writes it: W_enc is [d_in, d_sae]; no SaeGpu metadata; k written as a float.
     [Fact]
     public void SaeLens_LoadsAHandWrittenTopKFolder_TransposingW_enc()
     {
         string dir = Path.Combine(Dir, "lens");
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "cfg.json"), """
-            {"architecture": "topk", "d_in": 2, "d_sae": 3, "k": 1, "dtype": "float32", "device": "cpu",
+            {"architecture": "topk", "d_in": 2, "d_sae": 3, "k": 1.0, "dtype": "float32", "device": "cpu",
              "apply_b_dec_to_input": true, "normalize_activations": "none", "metadata": {"hook_name": "blocks.0.hook_resid_post"}}
             """);
         // W_enc [2, 3]: column j is latent j's encoder row: latent 0 = (1, 0), latent 1 = (0, 1), latent 2 = (1, 1).

@@ -70,7 +70,7 @@ public static class SaeLensFormat
         if ((string?)cfg["normalize_activations"] is { } norm && norm != "none")
             throw new InvalidDataException($"'{cfgPath}': normalize_activations '{norm}' is not supported; fold the scaling into the weights first.");
         var meta = cfg["metadata"] as JsonObject;
-        var model = new SaeConfig(d, f, Math.Clamp((int?)meta?["saegpu_k"] ?? (int?)cfg["k"] ?? 1, 1, f), ArchitectureOf(arch, meta, cfgPath),
+        var model = new SaeConfig(d, f, Math.Clamp(PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]) ?? 1, 1, f), ArchitectureOf(arch, meta, cfgPath),
             (meta?["matryoshka_widths"] as JsonArray)?.Select(n => (int)n!).ToArray());
         string weights = Path.Combine(dir, WeightsFile);
         using var st = SafeTensorsFile.Open(weights);
@@ -149,6 +149,11 @@ internal static class PythonConfig
         try { return (int?)cfg[key] ?? throw new InvalidDataException($"'{path}' lacks '{key}'."); }
         catch (Exception e) when (e is InvalidOperationException or FormatException) { throw new InvalidDataException($"'{path}': '{key}' is not an integer."); }
     }
+
+    /// <summary>A count that Python may have written as an int or a float (SAELens allows a float k for BatchTopK): rounded, or null.</summary>
+    public static int? Count(JsonNode? node) => node is JsonValue v
+        ? v.TryGetValue(out int i) ? i : v.TryGetValue(out double x) && double.IsFinite(x) ? (int)Math.Round(x) : null
+        : null;
 
     public static string String(JsonObject cfg, string key, string path) =>
         (string?)cfg[key] ?? throw new InvalidDataException($"'{path}' lacks '{key}'.");
