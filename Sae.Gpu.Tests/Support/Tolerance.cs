@@ -17,6 +17,17 @@ public static class Tolerance
         }
     }
 
+    /// <summary>Asserts two sparse codes have the same offsets and indices and close values (returns the first's offsets).</summary>
+    public static int[] AssertSameCodes(SaeGpu.Compute.SparseCodes expected, SaeGpu.Compute.SparseCodes actual, double tolerance = 1e-5)
+    {
+        var (oa, ia, va) = expected.ToHost();
+        var (ob, ib, vb) = actual.ToHost();
+        Assert.Equal(oa, ob);
+        Assert.Equal(ia, ib);
+        AssertClose(va, vb, tolerance, tolerance, "values");
+        return oa;
+    }
+
     /// <summary>Same check, as a bool for FsCheck properties.</summary>
     public static bool Close(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, double atol = 1e-5, double rtol = 1e-4)
     {
