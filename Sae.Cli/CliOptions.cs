@@ -29,6 +29,9 @@ public sealed class CliOptions
         }
     }
 
+    /// <summary>Names of the options given (without the leading dashes).</summary>
+    public IEnumerable<string> Names => values.Keys;
+
     /// <summary>True when the flag was given.</summary>
     public bool Flag(string name) { used.Add(name); return values.ContainsKey(name); }
 

@@ -21,36 +21,57 @@ namespace SaeGpu.Cli;
 public sealed record RunResult(double Fvu, double L0, double DeadFraction, GroundTruthRecovery? Recovery, double Seconds,
     double TokensPerSecond, FiringHistogram Firing, IReadOnlyList<double>? PrefixFvu = null, double? DownstreamFvu = null);
 
+/// <summary>
+/// What a training loop does besides stepping: restore a saved state before the first step, and after each step decide
+/// whether to checkpoint or stop (the CLI's --checkpoint-every, --resume and --stop-after).
+/// </summary>
+/// <param name="Restore">Called once with the new trainer before training (resume); null to start fresh.</param>
+/// <param name="AfterStep">Called after every step; returns true to stop the run there.</param>
+public sealed record RunHooks(Action<Trainer>? Restore = null, Func<Trainer, StepResult, bool>? AfterStep = null);
+
 /// <summary>Trains an SAE on a synthetic source and evaluates it on a held-out batch: shared by <c>train</c> and <c>compare</c>.</summary>
 public static class SyntheticRun
 {
     /// <summary>Trains <paramref name="sae"/> on <paramref name="source"/>; prints a progress line every <paramref name="logEvery"/> steps (0 = never).</summary>
-    public static RunResult Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output)
+    public static RunResult Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output) =>
+        Run(sae, train, source, logEvery, output, new RunHooks())
+        ?? throw new InvalidOperationException("A run without hooks cannot stop early.");
+
+    /// <summary>
+    /// As <see cref="Run(Sae, TrainConfig, IActivationSource, int, TextWriter)"/> with <paramref name="hooks"/>; training
+    /// starts at the restored trainer's step. Returns null when a hook stopped the run (no evaluation then).
+    /// </summary>
+    public static RunResult? Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output, RunHooks hooks)
     {
         double seconds;
+        int stepsRun = 0;
         StepResult last = default;
         FiringHistogram firing;
         using (var trainer = new Trainer(sae, train))
         {
+            hooks.Restore?.Invoke(trainer);
             var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
             var withGradients = sae.Config.Architecture == Architecture.GSae ? source as IGradientSource
                 ?? throw new ArgumentException("g-SAE trains on a source with downstream gradients (IGradientSource).") : null;
             var gradients = withGradients is null ? [] : new float[batch.Length];
             var clock = Stopwatch.StartNew();
-            for (int s = 0; s < train.Steps; s++)
+            while (trainer.StepsTaken < train.Steps)
             {
                 if (withGradients is null) source.NextBatch(batch);
                 else withGradients.NextBatch(batch, gradients);
                 last = trainer.Step(batch, gradients);
+                stepsRun++;
                 if (logEvery > 0 && (last.Step % logEvery == 0 || last.Step == train.Steps))
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
+                if (hooks.AfterStep?.Invoke(trainer, last) == true) return null;
             }
             seconds = clock.Elapsed.TotalSeconds;
             firing = FiringHistogram.Compute(trainer.Frequency.Values);
+            last = last with { DeadFraction = trainer.Dead.DeadFraction };
         }
         var (fvu, l0, recovery, prefixFvu, downstream) = Evaluate(sae, source, train.BatchSize);
-        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, train.Steps * (double)train.BatchSize / seconds, firing,
+        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, stepsRun * (double)train.BatchSize / seconds, firing,
             prefixFvu, downstream);
     }
 

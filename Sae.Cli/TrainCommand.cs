@@ -46,13 +46,19 @@ public static class TrainCommand
         """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             where to save: a folder in SAELens format (default sae), or a .saeckpt native file
+          --checkpoint-every N   save the SAE and the resumable training state every N steps (default 1000; 0 = never)
+          --stop-after N         stop after step N, leaving a checkpoint to resume from
+          --resume PATH          continue the run saved at PATH (its --out) from its last checkpoint, with its options;
+                                 only --log-every, --json, --checkpoint-every, --stop-after and --backend may be given too.
+                                 On the cpu and reference backends the result equals an uninterrupted run bit for bit.
           --json                 print one JSON object with the final metrics as the last line
         """;
 
     /// <summary>Runs the command with <paramref name="args"/> (after the word <c>train</c>); returns the exit code.</summary>
     public static int Run(IEnumerable<string> args, TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help", "normalize" });
+        var (runArgs, resumeFrom) = ExpandResume([.. args]);
+        var o = new CliOptions(runArgs, Flags);
         if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
         var data = ReadData(o);
         using var files = OpenFiles(o, data.Seed);
@@ -69,12 +75,16 @@ public static class TrainCommand
         string outPath = o.String("out", "sae")!;
         bool json = o.Flag("json");
         string? backendName = o.String("backend");
+        int checkpointEvery = o.Int("checkpoint-every", 1000);
+        int? stopAfter = o.IntOrNull("stop-after");
         o.RejectUnknown("train");
         try
         {
             data.Validate();
             train.Validate(model.Validate());
             if (logEvery < 1) throw new ArgumentException($"--log-every must be ≥ 1, got {logEvery}.");
+            if (checkpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be ≥ 0, got {checkpointEvery}.");
+            if (stopAfter is < 1) throw new ArgumentException($"--stop-after must be ≥ 1, got {stopAfter}.");
             if (files is not null && model.Architecture == Architecture.GSae)
                 throw new ArgumentException("g-SAE trains with downstream gradients, which activation files do not carry; use the synthetic data.");
         }
@@ -88,9 +98,13 @@ public static class TrainCommand
             : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {o.String("data")}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, {origin}.");
-        var final = SyntheticRun.Run(sae, train, source, logEvery, output);
-        if (files is not null) sae.FoldInputScale(files.Scale);
-        SaeFiles.Save(sae, outPath);
+        float scale = files?.Scale ?? 1f;
+        var checkpoints = new Checkpoints(sae, outPath, scale, JsonSerializer.Serialize(Without(runArgs, "resume", "stop-after")),
+            (IResumable)source, checkpointEvery, stopAfter, steps, output);
+        var final = SyntheticRun.Run(sae, train, source, logEvery, output, checkpoints.Hooks(resumeFrom));
+        if (final is null) return 0;
+        SaeFiles.Save(sae, outPath, scale);
+        checkpoints.Complete();
         var summary = new Dictionary<string, object>
         {
             ["arch"] = model.Name, ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
@@ -123,6 +137,42 @@ public static class TrainCommand
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
+    }
+
+    private static readonly HashSet<string> Flags = ["json", "help", "normalize"];
+    private static readonly string[] ResumeOverrides = ["resume", "log-every", "json", "checkpoint-every", "stop-after", "backend", "help"];
+
+    // --resume PATH: the saved run's options (the state's header), then the options given now, then --out PATH.
+    private static (List<string> Args, string? StatePath) ExpandResume(List<string> args)
+    {
+        var given = new CliOptions(args, Flags);
+        if (given.String("resume") is not { } path) return (args, null);
+        if (given.Names.Except(ResumeOverrides).ToArray() is { Length: > 0 } extra)
+            throw new CliException($"--resume takes the run's options from its saved state; {string.Join(", ", extra.Select(e => "--" + e))} cannot be changed " +
+                                   $"(allowed: {string.Join(", ", ResumeOverrides.Skip(1).Select(e => "--" + e))}).");
+        string state = SaeFiles.StatePath(path);
+        try
+        {
+            var saved = JsonSerializer.Deserialize<List<string>>(TrainingState.ReadHeader(state))
+                ?? throw new InvalidDataException($"'{state}' holds no run options.");
+            return ([.. saved, .. Without(args, "resume"), "--out", path], state);
+        }
+        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException or EndOfStreamException)
+        {
+            throw new CliException($"Cannot resume from '{path}': {e.Message}");
+        }
+    }
+
+    // args without the value options named (as --name value or --name=value).
+    private static List<string> Without(List<string> args, params string[] names)
+    {
+        var kept = new List<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (names.Any(n => args[i] == "--" + n)) i++;
+            else if (!names.Any(n => args[i].StartsWith("--" + n + "=", StringComparison.Ordinal))) kept.Add(args[i]);
+        }
+        return kept;
     }
 
     /// <summary>

@@ -176,6 +176,45 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
+    public void Train_StoppedAndResumed_OnNormalizedFiles_SavesTheUninterruptedRunsWeights()
+    {
+        string data = Path.Combine(Dir, "acts.npy");
+        var rng = new Random(2);
+        using (var w = new SaeGpu.Formats.NpyWriter(data, 8))
+        {
+            w.Append([.. Enumerable.Range(0, 900 * 8).Select(_ => (float)rng.NextDouble())]);
+            w.Complete();
+        }
+        string[] run = ["--data", data, "--normalize", "--shuffle-buffer", "300", "--latents", "16", "--k", "2", "--steps", "25",
+            "--batch", "64", "--checkpoint-every", "7", "--arch", "batchtopk"];
+        string full = Path.Combine(Dir, "full"), part = Path.Combine(Dir, "part");
+        Assert.Equal(0, TrainCommand.Run([.. run, "--out", full], TextWriter.Null));
+        var output = new StringWriter();
+        Assert.Equal(0, TrainCommand.Run([.. run, "--out", part, "--stop-after", "10"], output));
+        Assert.Contains($"--resume {part}", output.ToString());
+        Assert.True(File.Exists(SaeGpu.Formats.SaeFiles.StatePath(part)));
+        output = new StringWriter();
+        Assert.Equal(0, TrainCommand.Run(["--resume", part, "--log-every", "5"], output));
+        Assert.Contains("Resumed at step 10", output.ToString());
+        Assert.DoesNotContain("step      5", output.ToString());
+        string weights = SaeGpu.Formats.SaeLensFormat.WeightsFile;
+        Assert.Equal(File.ReadAllBytes(Path.Combine(full, weights)), File.ReadAllBytes(Path.Combine(part, weights)));
+        Assert.False(File.Exists(SaeGpu.Formats.SaeFiles.StatePath(part)), "a completed run removes its state");
+    }
+
+    [Fact]
+    public void Train_ThrowsForResumeWithAChangedOption()
+    {
+        string part = Path.Combine(Dir, "part");
+        TrainCommand.Run(["--steps", "20", "--batch", "32", "--d", "8", "--features", "8", "--latents", "16", "--k", "2", "--out", part, "--stop-after", "3"], TextWriter.Null);
+        Assert.Contains("--steps", Assert.Throws<CliException>(() => TrainCommand.Run(["--resume", part, "--steps", "30"], TextWriter.Null)).Message);
+    }
+
+    [Fact]
+    public void Train_ThrowsForResumeWithoutAState() =>
+        Assert.Contains("training_state.saestate", Assert.Throws<CliException>(() => TrainCommand.Run(["--resume", Path.Combine(Dir, "none")], TextWriter.Null)).Message);
+
+    [Fact]
     public void EvalAndEncode_OfASavedSae_MatchDirectComputation_InFileOrder()
     {
         var rng = new Random(2);

@@ -1,3 +1,5 @@
+using SaeGpu.Training;
+
 namespace SaeGpu.Data;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace SaeGpu.Data;
 /// relevant set R is every <c>relevantEvery</c>-th feature (n mod m = m − 1), which mixes frequent and rare features. Used to
 /// train and test g-SAE, whose selection favours latents along which the downstream loss changes.
 /// </summary>
-public sealed class DownstreamActivations : IGroundTruthSource, IGradientSource
+public sealed class DownstreamActivations : IGroundTruthSource, IGradientSource, IResumable
 {
     private readonly SyntheticActivations source;
     private readonly int[] relevant;
@@ -23,6 +25,12 @@ public sealed class DownstreamActivations : IGroundTruthSource, IGradientSource
 
     /// <inheritdoc />
     public int InputDim => source.InputDim;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer) => source.WriteState(writer);
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader) => source.ReadState(reader);
 
     /// <inheritdoc />
     public float[] Directions => source.Directions;

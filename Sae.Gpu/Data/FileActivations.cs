@@ -1,4 +1,5 @@
 using SaeGpu.Formats;
+using SaeGpu.Training;
 
 namespace SaeGpu.Data;
 
@@ -18,12 +19,12 @@ public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed =
 /// around when all shards are read (<see cref="Epoch"/> counts the passes), so files larger than memory train for any
 /// number of steps with only the buffer resident.
 /// </summary>
-public sealed class FileActivations : IActivationSource, IDisposable
+public sealed class FileActivations : IActivationSource, IDisposable, IResumable
 {
     private readonly List<Shard> shards = [];
     private readonly float[] buffer;
     private readonly int rowsInBuffer;
-    private readonly Random rng;
+    private readonly ResumableRandom rng;
     private readonly float[] chunk;
     private readonly int chunkCapacity;
     private int shardTurn, chunkPos, chunkRows;
@@ -48,7 +49,7 @@ public sealed class FileActivations : IActivationSource, IDisposable
             Dispose();
             throw;
         }
-        rng = new Random(options.Seed);
+        rng = new ResumableRandom(options.Seed);
         rowsInBuffer = (int)Math.Min(options.ShuffleBuffer, TotalRows);
         chunkCapacity = Math.Clamp(rowsInBuffer / (4 * shards.Count), 1, 1024);
         chunk = new float[chunkCapacity * InputDim];
@@ -116,6 +117,56 @@ public sealed class FileActivations : IActivationSource, IDisposable
 
     private int orderShard;
     private long orderRow;
+
+    /// <summary>
+    /// Writes the stream's position: the shards' names and sizes and the input scale (checked on restore), the draw
+    /// stream, every shard's read position, the current chunk and the shuffle buffer's rows (so the state holds
+    /// ShuffleBuffer·d floats).
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        foreach (var (_, value) in StateShape()) writer.Write(value);
+        rng.WriteState(writer);
+        writer.Write(RowsRead);
+        writer.Write(shardTurn);
+        writer.Write(chunkPos);
+        writer.Write(chunkRows);
+        writer.WriteArray<long>([.. shards.Select(s => s.Position)]);
+        writer.WriteArray<float>(chunk.AsSpan(0, chunkRows * InputDim));
+        writer.WriteArray<float>(buffer);
+    }
+
+    /// <summary>Restores the stream's position into a source opened on the same files with the same options.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        foreach (var (name, value) in StateShape()) reader.Expect(value, name);
+        rng.ReadState(reader);
+        RowsRead = reader.ReadInt64();
+        (shardTurn, chunkPos, chunkRows) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());
+        if (shardTurn < 0 || shardTurn >= shards.Count || chunkRows < 0 || chunkRows > chunkCapacity || chunkPos < 0 || chunkPos > chunkRows)
+            throw new InvalidDataException($"Shard cursor ({shardTurn}, {chunkPos}/{chunkRows}) does not fit {shards.Count} shards and chunks of {chunkCapacity} rows.");
+        var positions = new long[shards.Count];
+        reader.ReadArray<long>(positions, "Shard positions");
+        for (int i = 0; i < shards.Count; i++)
+            shards[i].Position = positions[i] >= 0 && positions[i] <= shards[i].Rows ? positions[i]
+                : throw new InvalidDataException($"Position {positions[i]} is outside '{shards[i].Path}' ({shards[i].Rows} rows).");
+        reader.ReadArray<float>(chunk.AsSpan(0, chunkRows * InputDim), "Current chunk");
+        reader.ReadArray<float>(buffer, "Shuffle buffer");
+    }
+
+    // Shard names and sizes, the buffer size and the input scale's bits must match the saved run.
+    private IEnumerable<(string Name, long Value)> StateShape() =>
+        shards.SelectMany((s, i) => new[] { ($"Rows of shard {i} '{Path.GetFileName(s.Path)}'", s.Rows),
+                ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", (long)StableHash(Path.GetFileName(s.Path))) })
+            .Prepend(("Number of shards", shards.Count)).Append(("Input width d", InputDim)).Append(("Shuffle buffer rows", rowsInBuffer))
+            .Append(("Input scale (float bits)", BitConverter.SingleToInt32Bits(Scale)));
+
+    private static ulong StableHash(string s)
+    {
+        ulong h = 14695981039346656037;
+        foreach (char c in s) h = (h ^ c) * 1099511628211;
+        return h;
+    }
 
     /// <summary>Closes the files.</summary>
     public void Dispose()

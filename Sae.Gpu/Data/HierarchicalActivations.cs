@@ -1,4 +1,5 @@
 using SaeGpu.Model;
+using SaeGpu.Training;
 
 namespace SaeGpu.Data;
 
@@ -63,9 +64,9 @@ public sealed record HierarchyOptions(
 /// children (a child fires only when its parent fires), so a parent is always active when a child is — the situation in
 /// which an SAE may "absorb" the parent into child latents. Features are numbered level by level (roots first).
 /// </summary>
-public sealed class HierarchicalActivations : IGroundTruthSource
+public sealed class HierarchicalActivations : IGroundTruthSource, IResumable
 {
-    private readonly Random rng;
+    private readonly ResumableRandom rng;
     private readonly int[] parent, level, firstChild;
 
     /// <summary>Creates the source (validates <paramref name="options"/>).</summary>
@@ -82,8 +83,16 @@ public sealed class HierarchicalActivations : IGroundTruthSource
         for (int f = 0; f < n; f++) SetDirection(f, noise.AsSpan(f * d, d));
         OffsetVector = Sae.RandomUnitRows(1, d, setup);
         for (int i = 0; i < d; i++) OffsetVector[i] *= (float)options.Offset;
-        rng = new Random(unchecked(options.Seed * 7919 + 29));
+        rng = new ResumableRandom(unchecked(options.Seed * 7919L + 29));
     }
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer) => writer.WriteStream(rng, StateShape);
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader) => reader.ReadStream(rng, StateShape);
+
+    private (string, long)[] StateShape => [("Input width d", InputDim), ("Number of true features", Options.Features)];
 
     /// <summary>The settings.</summary>
     public HierarchyOptions Options { get; }

@@ -1,4 +1,5 @@
 using SaeGpu.Model;
+using SaeGpu.Training;
 
 namespace SaeGpu.Data;
 
@@ -44,9 +45,9 @@ public sealed record SyntheticOptions(
 /// f_n [N, d], feature n firing independently with probability p_n ∝ (n+1)^−exponent scaled so Σ p_n = MeanActive
 /// (capped at 1), and c_n ~ U[MinMagnitude, MaxMagnitude]. The ground truth an SAE should recover is <see cref="Directions"/>.
 /// </summary>
-public sealed class SyntheticActivations : IGroundTruthSource
+public sealed class SyntheticActivations : IGroundTruthSource, IResumable
 {
-    private readonly Random rng;
+    private readonly ResumableRandom rng;
     private readonly double[] probability;
 
     /// <summary>Creates the source (validates <paramref name="options"/>).</summary>
@@ -61,8 +62,16 @@ public sealed class SyntheticActivations : IGroundTruthSource
         var raw = Enumerable.Range(0, options.Features).Select(n => Math.Pow(n + 1, -options.ZipfExponent)).ToArray();
         double scale = options.MeanActive / raw.Sum();
         probability = [.. raw.Select(p => Math.Min(1.0, p * scale))];
-        rng = new Random(unchecked((options.StreamSeed ?? options.Seed) * 7919 + 17));
+        rng = new ResumableRandom(unchecked((options.StreamSeed ?? options.Seed) * 7919L + 17));
     }
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer) => writer.WriteStream(rng, StateShape);
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader) => reader.ReadStream(rng, StateShape);
+
+    private (string, long)[] StateShape => [("Input width d", InputDim), ("Number of true features", Options.Features)];
 
     /// <summary>The settings.</summary>
     public SyntheticOptions Options { get; }

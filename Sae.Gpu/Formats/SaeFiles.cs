@@ -20,6 +20,27 @@ public static class SaeFiles
         else SaeLensFormat.Save(sae, path);
     }
 
+    /// <summary>
+    /// Writes <paramref name="sae"/>, trained on inputs scaled by <paramref name="inputScale"/>, as the SAE that serves raw
+    /// inputs (<see cref="Sae.FoldInputScale"/> applied to a copy; <paramref name="sae"/> itself is unchanged, so training can go on).
+    /// </summary>
+    public static void Save(Sae sae, string path, float inputScale)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        if (inputScale == 1f) { Save(sae, path); return; }
+        var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
+        using var copy = Sae.FromWeights(sae.Backend, sae.Config, wEnc, bEnc, wDec, bDec, sae.Backend.ToHost(sae.Thresholds));
+        copy.FoldInputScale(inputScale);
+        Save(copy, path);
+    }
+
+    /// <summary>
+    /// Where a training run saving to <paramref name="path"/> keeps its resumable state (<see cref="Training.TrainingState"/>):
+    /// <c>training_state.saestate</c> inside a SAELens folder, or <c>&lt;file&gt;.state</c> next to a native checkpoint.
+    /// </summary>
+    public static string StatePath(string path) =>
+        path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase) ? path + ".state" : Path.Combine(path, "training_state.saestate");
+
     /// <summary>Loads an SAE from a native checkpoint file, a SAELens folder or a sparsify folder.</summary>
     public static Sae Load(Backend backend, string path)
     {

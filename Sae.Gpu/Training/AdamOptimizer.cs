@@ -7,7 +7,7 @@ namespace SaeGpu.Training;
 /// Adam over a fixed list of parameter tensors, with first/second moments on the same backend (see <see cref="Kernels.Adam"/>).
 /// Owns the moment tensors: dispose it.
 /// </summary>
-public sealed class AdamOptimizer : IDisposable
+public sealed class AdamOptimizer : IDisposable, IResumable
 {
     private readonly Backend backend;
     private readonly Tensor<float>[] parameters;
@@ -35,6 +35,29 @@ public sealed class AdamOptimizer : IDisposable
         var s = new Adam.Step((float)lr, beta1, beta2, eps,
             (float)(1 - Math.Pow(beta1, StepCount)), (float)(1 - Math.Pow(beta2, StepCount)));
         for (int i = 0; i < parameters.Length; i++) backend.Adam(gradients[i], s, parameters[i], moments[i].M, moments[i].V);
+    }
+
+    /// <summary>Writes the step count and both moments of every parameter.</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(StepCount);
+        foreach (var (m, v) in moments)
+        {
+            writer.WriteTensor(backend, m);
+            writer.WriteTensor(backend, v);
+        }
+    }
+
+    /// <summary>Restores the step count and the moments.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        StepCount = reader.ReadInt32();
+        if (StepCount < 0) throw new InvalidDataException($"Adam step count {StepCount} is negative.");
+        for (int i = 0; i < moments.Length; i++)
+        {
+            reader.ReadTensor(backend, moments[i].M, $"Adam first moment of parameter {i}");
+            reader.ReadTensor(backend, moments[i].V, $"Adam second moment of parameter {i}");
+        }
     }
 
     /// <summary>Frees the moment tensors.</summary>

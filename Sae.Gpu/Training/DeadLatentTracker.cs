@@ -1,7 +1,7 @@
 namespace SaeGpu.Training;
 
 /// <summary>Tokens since each latent last fired; a latent is dead once that reaches the threshold.</summary>
-public sealed class DeadLatentTracker
+public sealed class DeadLatentTracker : IResumable
 {
     private readonly long[] sinceFired;
 
@@ -27,6 +27,12 @@ public sealed class DeadLatentTracker
             throw new ArgumentException($"counts has {counts.Length} entries; expected {sinceFired.Length}.", nameof(counts));
         for (int j = 0; j < sinceFired.Length; j++) sinceFired[j] = counts[j] > 0 ? 0 : sinceFired[j] + tokens;
     }
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer) => writer.WriteArray<long>(sinceFired);
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader) => reader.ReadArray<long>(sinceFired, "Tokens since each latent fired");
 
     /// <summary>Mask [F]: 1 for dead latents (TokensSinceFired ≥ the threshold), else 0.</summary>
     public int[] DeadMask()

@@ -5,13 +5,19 @@ namespace SaeGpu.Training;
 /// <see cref="AuxLossKind.AuxZipf"/>): rank latents by frequency, fit log f_r = log C − s·log r by least squares over the
 /// top half of the ranks with f &gt; 0, and call a latent under-used when f_r &lt; ¼·C·r^−s.
 /// </summary>
-public sealed class FiringFrequency(int latents)
+public sealed class FiringFrequency(int latents) : IResumable
 {
     private const double Decay = 0.99, UnderuseFraction = 0.25;
     private readonly double[] ema = new double[latents];
 
     /// <summary>EMA frequency per latent [F].</summary>
     public IReadOnlyList<double> Values => ema;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer) => writer.WriteArray<double>(ema);
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader) => reader.ReadArray<double>(ema, "Firing-frequency EMA");
 
     /// <summary>Folds in one batch's fire counts [F] over <paramref name="rows"/> rows.</summary>
     public void Update(ReadOnlySpan<int> counts, int rows)

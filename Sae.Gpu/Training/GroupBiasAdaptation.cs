@@ -9,7 +9,7 @@ namespace SaeGpu.Training;
 /// The paper also floors biases at −1, which presumes unit-scale inputs; SaeGpu does not normalize inputs and its encoder is
 /// not tied, so the floor is dropped (ours). Group assignment and the matched-L0 default for the first target are ours too.
 /// </summary>
-public sealed class GroupBiasAdaptation
+public sealed class GroupBiasAdaptation : IResumable
 {
     private readonly double[] target;
     private readonly long[] fired;
@@ -53,6 +53,23 @@ public sealed class GroupBiasAdaptation
         Array.Clear(maxPre);
         rows = 0;
         return true;
+    }
+
+    /// <summary>Writes the statistics gathered since the last bias update.</summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.WriteArray<long>(fired);
+        writer.WriteArray<float>(maxPre);
+        writer.Write(rows);
+        writer.Write(steps);
+    }
+
+    /// <summary>Restores the statistics gathered since the last bias update.</summary>
+    public void ReadState(BinaryReader reader)
+    {
+        reader.ReadArray<long>(fired, "GBA firing counts");
+        reader.ReadArray<float>(maxPre, "GBA maximum pre-activations");
+        (rows, steps) = (reader.ReadInt64(), reader.ReadInt32());
     }
 
     private void Update(Span<float> bEnc)

@@ -11,12 +11,12 @@ namespace SaeGpu.Training;
 /// Prefixes are the SAE's fixed widths, or resampled every step (<see cref="TrainConfig.RandomPrefixes"/>). Owns scratch
 /// tensors: dispose it.
 /// </summary>
-public sealed class MatryoshkaLoss : IDisposable
+public sealed class MatryoshkaLoss : IDisposable, IResumable
 {
     private readonly Backend be;
     private readonly int b, d, f, n, minPrefix;
     private readonly bool random;
-    private readonly Random rng;
+    private readonly ResumableRandom rng;
     private readonly int[] endsHost;
     private readonly float[] coefficientsHost, sseHost;
     private readonly Tensor<int> ends;
@@ -35,7 +35,7 @@ public sealed class MatryoshkaLoss : IDisposable
         minPrefix = config.MinPrefix;
         config.Validate(sae.Config);
         var weights = random ? null : config.PrefixWeights;
-        rng = new Random(unchecked(config.Seed * 31 + 7));
+        rng = new ResumableRandom(unchecked(config.Seed * 31L + 7));
         endsHost = random ? new int[n] : [.. widths];
         double total = weights?.Sum() ?? n;
         Weights = [.. Enumerable.Range(0, n).Select(i => (weights?[i] ?? 1) / total)];
@@ -93,6 +93,12 @@ public sealed class MatryoshkaLoss : IDisposable
         endsHost[n - 1] = f;
         be.Upload<int>(endsHost, ends);
     }
+
+    /// <summary>Writes the stream of the random prefix sizes.</summary>
+    public void WriteState(BinaryWriter writer) => rng.WriteState(writer);
+
+    /// <summary>Restores the stream of the random prefix sizes.</summary>
+    public void ReadState(BinaryReader reader) => rng.ReadState(reader);
 
     /// <summary>Frees the scratch tensors and the group view.</summary>
     public void Dispose()

@@ -24,7 +24,7 @@ public readonly record struct StepResult(int Step, double Loss, double Fvu, doub
 /// the batch-level selections. A Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>).
 /// The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
 /// </summary>
-public sealed class Trainer : IDisposable
+public sealed class Trainer : IDisposable, IResumable
 {
     private readonly Sae sae;
     private readonly Backend be;
@@ -42,7 +42,7 @@ public sealed class Trainer : IDisposable
     private readonly MatryoshkaLoss? matryoshka;
     private readonly Tensor<float>? downstream, mu, noise;
     private readonly float[]? noiseHost;
-    private readonly Random posteriorRng;
+    private readonly ResumableRandom posteriorRng;
     private readonly FiringFrequency frequency;
     private readonly float[] sseHost, thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost;
     private readonly int[] countsHost, auxMaskHost;
@@ -86,7 +86,7 @@ public sealed class Trainer : IDisposable
         if (arch == Architecture.GSae) downstream = be.Allocate<float>(bd);
         if (arch == Architecture.VSae)
             (mu, noise, noiseHost) = (be.Allocate<float>(codes.Capacity), be.Allocate<float>(codes.Capacity), new float[codes.Capacity]);
-        posteriorRng = new Random(unchecked(config.Seed * 131 + 3));
+        posteriorRng = new ResumableRandom(unchecked(config.Seed * 131L + 3));
         frequency = new FiringFrequency(f);
         (sseHost, countsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
         (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
@@ -301,6 +301,43 @@ public sealed class Trainer : IDisposable
         be.Download(sae.BEnc, bEncHost);
         if (gba.Observe(countsHost, columnMaxHost, b, bEncHost)) be.Upload<float>(bEncHost, sae.BEnc);
     }
+
+    /// <summary>
+    /// Writes everything later steps depend on: the shape (checked on restore), the step, the SAE's weights, Adam's moments,
+    /// the dead-latent and firing statistics, the sparsity controller, GBA's window, and the random streams of Matryoshka
+    /// prefixes and vSAE noise. Scratch tensors are rebuilt by every step and are not saved.
+    /// </summary>
+    public void WriteState(BinaryWriter writer)
+    {
+        foreach (var (_, value) in Shape()) writer.Write(value);
+        writer.Write(step);
+        foreach (var t in Weights()) writer.WriteTensor(be, t);
+        foreach (var part in StateParts()) part.WriteState(writer);
+    }
+
+    /// <summary>
+    /// Restores the state written by <see cref="WriteState"/> into this trainer (built for the same SAE shape and
+    /// <see cref="TrainConfig"/>) and its SAE; throws <see cref="InvalidDataException"/> naming the first mismatch.
+    /// </summary>
+    public void ReadState(BinaryReader reader)
+    {
+        foreach (var (name, value) in Shape()) reader.Expect(value, name);
+        step = reader.ReadInt32();
+        if (step < 0) throw new InvalidDataException($"Step {step} is negative.");
+        string[] names = ["W_enc", "b_enc", "W_dec", "b_dec", "thresholds"];
+        foreach (var (t, name) in Weights().Zip(names)) reader.ReadTensor(be, t, name);
+        foreach (var part in StateParts()) part.ReadState(reader);
+        be.Download(sae.Thresholds, thresholdsHost);
+    }
+
+    private (string Name, long Value)[] Shape() =>
+        [("Batch size", b), ("Input width d", d), ("Latents F", f), ("k", sae.Config.K), ("Architecture", (int)arch),
+         ("Number of Matryoshka widths", sae.Config.MatryoshkaWidths?.Count ?? 0)];
+
+    private Tensor<float>[] Weights() => [sae.WEnc, sae.BEnc, sae.WDec, sae.BDec, sae.Thresholds];
+
+    private IEnumerable<IResumable> StateParts() =>
+        new IResumable?[] { adam, Dead, frequency, sparsity, gba, matryoshka, posteriorRng }.OfType<IResumable>();
 
     /// <summary>Frees the trainer's scratch tensors and optimizer state.</summary>
     public void Dispose()

@@ -1,0 +1,123 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using SaeGpu.Compute;
+using SaeGpu.Formats;
+
+namespace SaeGpu.Training;
+
+/// <summary>
+/// The resumable state of a training run in one file: magic <c>SAESTAT1</c>, a caller's header string (the CLI stores the
+/// run's options there), then the <see cref="Trainer"/>'s state (step, weights, Adam moments and step count, dead-latent
+/// and firing-frequency statistics, controllers, random streams) and the data source's state (random stream and read
+/// position). Restoring it into a trainer and source built with the same settings continues the run bit for bit on a
+/// deterministic backend. Written atomically (temporary file + rename), so an interrupted save keeps the previous state.
+/// </summary>
+public static class TrainingState
+{
+    private static readonly byte[] Magic = "SAESTAT1"u8.ToArray();
+
+    /// <summary>Writes <paramref name="header"/>, <paramref name="trainer"/>'s and <paramref name="source"/>'s state to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, string header, Trainer trainer, IResumable source)
+    {
+        ArgumentNullException.ThrowIfNull(header);
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(source);
+        AtomicFile.Write(path, w =>
+        {
+            w.Write(Magic);
+            w.Write(header);
+            trainer.WriteState(w);
+            source.WriteState(w);
+        });
+    }
+
+    /// <summary>The header string of the state file <paramref name="path"/> (validates the magic).</summary>
+    public static string ReadHeader(string path)
+    {
+        using var r = Open(path);
+        return r.ReadString();
+    }
+
+    /// <summary>
+    /// Restores <paramref name="trainer"/> and <paramref name="source"/> (constructed with the run's settings) from
+    /// <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the file when it is not a state file, is
+    /// truncated, or does not fit them.
+    /// </summary>
+    public static void Restore(string path, Trainer trainer, IResumable source)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(source);
+        using var r = Open(path);
+        try
+        {
+            r.ReadString();
+            trainer.ReadState(r);
+            source.ReadState(r);
+            if (r.BaseStream.Position != r.BaseStream.Length)
+                throw new InvalidDataException($"{r.BaseStream.Length - r.BaseStream.Position} bytes left over after the state.");
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+        {
+            throw new InvalidDataException($"Training state '{path}': {e.Message}", e);
+        }
+    }
+
+    private static BinaryReader Open(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Training state '{path}' does not exist.", path);
+        var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+        if (r.BaseStream.Length < Magic.Length || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+        {
+            r.Dispose();
+            throw new InvalidDataException($"'{path}' is not a SaeGpu training state (missing magic SAESTAT1).");
+        }
+        return r;
+    }
+
+    /// <summary>Writes the length of <paramref name="values"/> and its elements.</summary>
+    internal static void WriteArray<T>(this BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        w.Write((long)values.Length);
+        w.Write(MemoryMarshal.AsBytes(values));
+    }
+
+    /// <summary>Reads an array written by <see cref="WriteArray{T}"/> into <paramref name="destination"/>, whose length it must have.</summary>
+    internal static void ReadArray<T>(this BinaryReader r, Span<T> destination, string what) where T : unmanaged
+    {
+        long n = r.ReadInt64();
+        if (n != destination.Length) throw new InvalidDataException($"{what} has {n} values saved; this run has {destination.Length}.");
+        r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(destination));
+    }
+
+    /// <summary>Writes a tensor's values (downloaded from <paramref name="backend"/>).</summary>
+    internal static void WriteTensor(this BinaryWriter w, Backend backend, Tensor<float> t) => w.WriteArray<float>(backend.ToHost(t));
+
+    /// <summary>Reads values written by <see cref="WriteTensor"/> into <paramref name="t"/>.</summary>
+    internal static void ReadTensor(this BinaryReader r, Backend backend, Tensor<float> t, string what)
+    {
+        var host = new float[t.Length];
+        r.ReadArray<float>(host, what);
+        backend.Upload<float>(host, t);
+    }
+
+    /// <summary>Writes a generator's <paramref name="shape"/> (checked on restore) and its random stream.</summary>
+    internal static void WriteStream(this BinaryWriter w, ResumableRandom rng, params (string Name, long Value)[] shape)
+    {
+        foreach (var (_, value) in shape) w.Write(value);
+        rng.WriteState(w);
+    }
+
+    /// <summary>Reads what <see cref="WriteStream"/> wrote, checking the shape.</summary>
+    internal static void ReadStream(this BinaryReader r, ResumableRandom rng, params (string Name, long Value)[] shape)
+    {
+        foreach (var (name, value) in shape) r.Expect(value, name);
+        rng.ReadState(r);
+    }
+
+    /// <summary>Reads a long and checks it equals <paramref name="expected"/>.</summary>
+    internal static void Expect(this BinaryReader r, long expected, string what)
+    {
+        long saved = r.ReadInt64();
+        if (saved != expected) throw new InvalidDataException($"{what} is {saved} in the saved state but {expected} in this run.");
+    }
+}
