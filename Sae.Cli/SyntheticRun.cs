@@ -43,36 +43,43 @@ public static class SyntheticRun
     /// </summary>
     public static RunResult? Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output, RunHooks hooks)
     {
-        double seconds;
-        int stepsRun = 0;
-        StepResult last = default;
-        FiringHistogram firing;
-        using (var trainer = new Trainer(sae, train))
-        {
-            hooks.Restore?.Invoke(trainer);
-            var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
-            var withGradients = sae.Config.Architecture == Architecture.GSae ? source as IGradientSource
-                ?? throw new ArgumentException("g-SAE trains on a source with downstream gradients (IGradientSource).") : null;
-            var gradients = withGradients is null ? [] : new float[batch.Length];
-            var clock = Stopwatch.StartNew();
-            while (trainer.StepsTaken < train.Steps)
-            {
-                if (withGradients is null) source.NextBatch(batch);
-                else withGradients.NextBatch(batch, gradients);
-                last = trainer.Step(batch, gradients);
-                stepsRun++;
-                if (logEvery > 0 && (last.Step % logEvery == 0 || last.Step == train.Steps))
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
-                if (hooks.AfterStep?.Invoke(trainer, last) == true) return null;
-            }
-            seconds = clock.Elapsed.TotalSeconds;
-            firing = FiringHistogram.Compute(trainer.Frequency.Values);
-            last = last with { DeadFraction = trainer.Dead.DeadFraction };
-        }
+        var trained = ConsoleProgress.Run(output, $"train {sae.Config.Architecture.Name()}", train.Steps,
+            (report, log) => Train(sae, train, source, logEvery, log, hooks, report));
+        if (trained is null) return null;
         var (fvu, l0, recovery, prefixFvu, downstream) = Evaluate(sae, source, train.BatchSize);
-        return new RunResult(fvu, l0, last.DeadFraction, recovery, seconds, stepsRun * (double)train.BatchSize / seconds, firing,
-            prefixFvu, downstream);
+        return new RunResult(fvu, l0, trained.DeadFraction, recovery, trained.Seconds, trained.StepsRun * (double)train.BatchSize / trained.Seconds,
+            trained.Firing, prefixFvu, downstream);
+    }
+
+    private sealed record Trained(double Seconds, int StepsRun, double DeadFraction, FiringHistogram Firing);
+
+    // The training loop: steps from the (restored) trainer's step to the end, logging, reporting progress and calling the hooks.
+    private static Trained? Train(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output, RunHooks hooks,
+        Action<double, string> report)
+    {
+        using var trainer = new Trainer(sae, train);
+        hooks.Restore?.Invoke(trainer);
+        var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
+        var withGradients = sae.Config.Architecture == Architecture.GSae ? source as IGradientSource
+            ?? throw new ArgumentException("g-SAE trains on a source with downstream gradients (IGradientSource).") : null;
+        var gradients = withGradients is null ? [] : new float[batch.Length];
+        var clock = Stopwatch.StartNew();
+        int stepsRun = 0;
+        while (trainer.StepsTaken < train.Steps)
+        {
+            if (withGradients is null) source.NextBatch(batch);
+            else withGradients.NextBatch(batch, gradients);
+            var last = trainer.Step(batch, gradients);
+            stepsRun++;
+            double tokensPerSecond = stepsRun * (double)train.BatchSize / clock.Elapsed.TotalSeconds;
+            report(last.Step, string.Create(CultureInfo.InvariantCulture,
+                $"step {last.Step}/{train.Steps}  FVU {last.Fvu:F4}  L0 {last.L0:F1}  dead {100 * last.DeadFraction:F1}%  {tokensPerSecond:F0} tok/s"));
+            if (logEvery > 0 && (last.Step % logEvery == 0 || last.Step == train.Steps))
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
+            if (hooks.AfterStep?.Invoke(trainer, last) == true) return null;
+        }
+        return new Trained(clock.Elapsed.TotalSeconds, stepsRun, trainer.Dead.DeadFraction, FiringHistogram.Compute(trainer.Frequency.Values));
     }
 
     private static (double Fvu, double L0, GroundTruthRecovery? Recovery, double[]? PrefixFvu, double? Downstream) Evaluate(Sae sae,

@@ -200,6 +200,23 @@ public class CliTests : TempDirectory
         string weights = SaeGpu.Formats.SaeLensFormat.WeightsFile;
         Assert.Equal(File.ReadAllBytes(Path.Combine(full, weights)), File.ReadAllBytes(Path.Combine(part, weights)));
         Assert.False(File.Exists(SaeGpu.Formats.SaeFiles.StatePath(part)), "a completed run removes its state");
+        // The metrics of every step, the resumed ones included, equal the uninterrupted run's; the plots are PNGs.
+        var csv = File.ReadAllLines(Path.Combine(part, "metrics.csv"));
+        Assert.Equal(26, csv.Length);
+        Assert.Equal(File.ReadAllLines(Path.Combine(full, "metrics.csv")), csv);
+        foreach (string png in new[] { "training_curves.png", "feature_density.png" })
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(part, png))[..4]);
+    }
+
+    [Fact]
+    public void TrainingHistory_ReadCsv_ThrowsForAMalformedRow_NamingFileAndLine()
+    {
+        string path = Path.Combine(Dir, "metrics.csv");
+        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,4,0,0,0.001", "2,0.5,x,4,0,0,0.001"]);
+        var e = Assert.Throws<InvalidDataException>(() => TrainingHistory.ReadCsv(path, 10));
+        Assert.Contains("metrics.csv' line 3", e.Message);
+        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,4,0,0,0.001", "2,0.5,0.4,4,0,0,0.001"]);
+        Assert.Equal(0.5, Assert.Single(TrainingHistory.ReadCsv(path, 1).Steps).Fvu);
     }
 
     [Fact]

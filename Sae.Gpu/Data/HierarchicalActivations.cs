@@ -83,7 +83,7 @@ public sealed class HierarchicalActivations : IGroundTruthSource, IResumable
         for (int f = 0; f < n; f++) SetDirection(f, noise.AsSpan(f * d, d));
         OffsetVector = Sae.RandomUnitRows(1, d, setup);
         for (int i = 0; i < d; i++) OffsetVector[i] *= (float)options.Offset;
-        rng = new ResumableRandom(unchecked(options.Seed * 7919L + 29));
+        rng = new ResumableRandom(unchecked(options.Seed * 7919 + 29));
     }
 
     /// <inheritdoc />

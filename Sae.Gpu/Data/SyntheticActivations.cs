@@ -62,7 +62,7 @@ public sealed class SyntheticActivations : IGroundTruthSource, IResumable
         var raw = Enumerable.Range(0, options.Features).Select(n => Math.Pow(n + 1, -options.ZipfExponent)).ToArray();
         double scale = options.MeanActive / raw.Sum();
         probability = [.. raw.Select(p => Math.Min(1.0, p * scale))];
-        rng = new ResumableRandom(unchecked((options.StreamSeed ?? options.Seed) * 7919L + 17));
+        rng = new ResumableRandom(unchecked((options.StreamSeed ?? options.Seed) * 7919 + 17));
     }
 
     /// <inheritdoc />

@@ -35,11 +35,14 @@ public static class SaeFiles
     }
 
     /// <summary>
-    /// Where a training run saving to <paramref name="path"/> keeps its resumable state (<see cref="Training.TrainingState"/>):
-    /// <c>training_state.saestate</c> inside a SAELens folder, or <c>&lt;file&gt;.state</c> next to a native checkpoint.
+    /// A file that belongs with the SAE saved at <paramref name="path"/>: <paramref name="name"/> inside a SAELens folder, or
+    /// <c>&lt;file without .saeckpt&gt;.&lt;name&gt;</c> next to a native checkpoint.
     /// </summary>
-    public static string StatePath(string path) =>
-        path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase) ? path + ".state" : Path.Combine(path, "training_state.saestate");
+    public static string CompanionPath(string path, string name) =>
+        path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase) ? $"{path[..^NativeExtension.Length]}.{name}" : Path.Combine(path, name);
+
+    /// <summary>Where a training run saving to <paramref name="path"/> keeps its resumable <see cref="Training.TrainingState"/>.</summary>
+    public static string StatePath(string path) => CompanionPath(path, "training_state.saestate");
 
     /// <summary>Loads an SAE from a native checkpoint file, a SAELens folder or a sparsify folder.</summary>
     public static Sae Load(Backend backend, string path)

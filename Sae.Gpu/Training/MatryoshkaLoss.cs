@@ -35,7 +35,7 @@ public sealed class MatryoshkaLoss : IDisposable, IResumable
         minPrefix = config.MinPrefix;
         config.Validate(sae.Config);
         var weights = random ? null : config.PrefixWeights;
-        rng = new ResumableRandom(unchecked(config.Seed * 31L + 7));
+        rng = new ResumableRandom(unchecked(config.Seed * 31 + 7));
         endsHost = random ? new int[n] : [.. widths];
         double total = weights?.Sum() ?? n;
         Weights = [.. Enumerable.Range(0, n).Select(i => (weights?[i] ?? 1) / total)];

@@ -17,82 +17,86 @@ public interface IResumable
 }
 
 /// <summary>
-/// A <see cref="Random"/> whose whole state (four 64-bit words) can be saved and restored: xoshiro256** (Blackman and
-/// Vigna), seeded through SplitMix64. System.Random hides its state, so every stream a resumable run draws from uses this.
-/// NextDouble = (u >> 11)·2⁻⁵³; Next(n) = ⌊(u >> 32)·n / 2³²⌋ (bias below 2⁻³² · n, negligible for the sizes used).
+/// A <see cref="Random"/> whose whole state can be saved and restored, drawing exactly the numbers of
+/// <c>new System.Random(seed)</c> (System.Random hides its state, so a resumable run draws from this instead and keeps every
+/// earlier seeded result). The generator is the subtractive lagged-Fibonacci one (Knuth; lags 55 and 24 as 56-slot indices
+/// 0 and 21) that .NET uses for seeded instances: x_n = x_{n−55} − x_{n−24} mod (2³¹ − 1). NextDouble = x·(1/(2³¹ − 1));
+/// Next(n) = ⌊NextDouble·n⌋; Next(a, b) = a + Next(b − a) for ranges below 2³¹.
 /// </summary>
 public sealed class ResumableRandom : Random, IResumable
 {
-    private ulong s0, s1, s2, s3;
+    private const int Lag = 56, Seed = 161803398;
+    private readonly int[] state = new int[Lag];
+    private int next, nextP = 21;
 
-    /// <summary>A stream determined by <paramref name="seed"/>.</summary>
-    public ResumableRandom(long seed)
+    /// <summary>The stream of <c>new System.Random(seed)</c>.</summary>
+    public ResumableRandom(int seed)
     {
-        ulong z = unchecked((ulong)seed);
-        (s0, s1, s2, s3) = (SplitMix(ref z), SplitMix(ref z), SplitMix(ref z), SplitMix(ref z));
+        int mj = Seed - (seed == int.MinValue ? int.MaxValue : Math.Abs(seed)), mk = 1, ii = 0;
+        state[55] = mj;
+        for (int i = 1; i < 55; i++)
+        {
+            if ((ii += 21) >= 55) ii -= 55;
+            state[ii] = mk;
+            mk = mj - mk;
+            if (mk < 0) mk += int.MaxValue;
+            mj = state[ii];
+        }
+        for (int k = 1; k < 5; k++)
+            for (int i = 1; i < Lag; i++)
+            {
+                int n = i + 30;
+                if (n >= 55) n -= 55;
+                state[i] -= state[1 + n];
+                if (state[i] < 0) state[i] += int.MaxValue;
+            }
     }
 
-    /// <summary>The next 64 random bits.</summary>
-    public ulong NextUInt64()
+    /// <inheritdoc />
+    protected override double Sample() => InternalSample() * (1.0 / int.MaxValue);
+
+    /// <inheritdoc />
+    public override double NextDouble() => Sample();
+
+    /// <inheritdoc />
+    public override float NextSingle()
     {
-        ulong result = ulong.RotateLeft(s1 * 5, 7) * 9, t = s1 << 17;
-        s2 ^= s0;
-        s3 ^= s1;
-        s1 ^= s2;
-        s0 ^= s3;
-        s2 ^= t;
-        s3 = ulong.RotateLeft(s3, 45);
-        return result;
-    }
-
-    /// <inheritdoc />
-    public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
-
-    /// <inheritdoc />
-    protected override double Sample() => NextDouble();
-
-    /// <inheritdoc />
-    public override float NextSingle() => (NextUInt64() >> 40) * (1f / (1 << 24));
-
-    /// <inheritdoc />
-    public override int Next()
-    {
-        int v;
-        do v = (int)(NextUInt64() >> 33); while (v == int.MaxValue);
+        float v;
+        do v = (float)Sample(); while (v >= 1f);
         return v;
     }
+
+    /// <inheritdoc />
+    public override int Next() => InternalSample();
 
     /// <inheritdoc />
     public override int Next(int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
-        return (int)((NextUInt64() >> 32) * (ulong)maxValue >> 32);
+        return (int)(Sample() * maxValue);
     }
 
     /// <inheritdoc />
     public override int Next(int minValue, int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
-        return (int)(minValue + NextInt64(0, (long)maxValue - minValue));
+        return (int)NextInt64(minValue, maxValue);
     }
 
     /// <inheritdoc />
-    public override long NextInt64()
-    {
-        long v;
-        do v = (long)(NextUInt64() >> 1); while (v == long.MaxValue);
-        return v;
-    }
+    public override long NextInt64() => NextInt64(0, long.MaxValue);
 
     /// <inheritdoc />
     public override long NextInt64(long maxValue) => NextInt64(0, maxValue);
 
-    /// <inheritdoc />
+    /// <summary>A value in [<paramref name="minValue"/>, <paramref name="maxValue"/>): one draw for ranges below 2³¹, else two (62 bits).</summary>
     public override long NextInt64(long minValue, long maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
         ulong range = (ulong)(maxValue - minValue);
-        return range == 0 ? minValue : minValue + (long)Math.BigMul(NextUInt64(), range, out _);
+        if (range <= int.MaxValue) return minValue + (long)(Sample() * range);
+        ulong bits = ((ulong)(uint)InternalSample() << 31) | (uint)InternalSample();
+        return minValue + (long)Math.BigMul(bits << 2, range, out _);
     }
 
     /// <inheritdoc />
@@ -101,31 +105,34 @@ public sealed class ResumableRandom : Random, IResumable
     /// <inheritdoc />
     public override void NextBytes(Span<byte> buffer)
     {
-        for (int i = 0; i < buffer.Length; i += 8)
-        {
-            ulong u = NextUInt64();
-            for (int j = i; j < Math.Min(i + 8, buffer.Length); j++, u >>= 8) buffer[j] = (byte)u;
-        }
+        for (int i = 0; i < buffer.Length; i++) buffer[i] = (byte)InternalSample();
     }
 
     /// <inheritdoc />
     public void WriteState(BinaryWriter writer)
     {
-        foreach (ulong s in new[] { s0, s1, s2, s3 }) writer.Write(s);
+        writer.Write(next);
+        writer.Write(nextP);
+        foreach (int v in state) writer.Write(v);
     }
 
     /// <inheritdoc />
     public void ReadState(BinaryReader reader)
     {
-        (s0, s1, s2, s3) = (reader.ReadUInt64(), reader.ReadUInt64(), reader.ReadUInt64(), reader.ReadUInt64());
-        if ((s0 | s1 | s2 | s3) == 0) throw new InvalidDataException("Random state is all zero, which xoshiro256** never reaches.");
+        (next, nextP) = (reader.ReadInt32(), reader.ReadInt32());
+        if (next is < 0 or >= Lag || nextP is < 0 or >= Lag)
+            throw new InvalidDataException($"Random stream indices ({next}, {nextP}) are outside [0, {Lag}).");
+        for (int i = 0; i < Lag; i++) state[i] = reader.ReadInt32();
     }
 
-    private static ulong SplitMix(ref ulong z)
+    private int InternalSample()
     {
-        ulong x = z += 0x9E3779B97F4A7C15;
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EB;
-        return x ^ (x >> 31);
+        if (++next >= Lag) next = 1;
+        if (++nextP >= Lag) nextP = 1;
+        int v = state[next] - state[nextP];
+        if (v == int.MaxValue) v--;
+        if (v < 0) v += int.MaxValue;
+        state[next] = v;
+        return v;
     }
 }

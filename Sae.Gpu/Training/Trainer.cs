@@ -86,7 +86,7 @@ public sealed class Trainer : IDisposable, IResumable
         if (arch == Architecture.GSae) downstream = be.Allocate<float>(bd);
         if (arch == Architecture.VSae)
             (mu, noise, noiseHost) = (be.Allocate<float>(codes.Capacity), be.Allocate<float>(codes.Capacity), new float[codes.Capacity]);
-        posteriorRng = new ResumableRandom(unchecked(config.Seed * 131L + 3));
+        posteriorRng = new ResumableRandom(unchecked(config.Seed * 131 + 3));
         frequency = new FiringFrequency(f);
         (sseHost, countsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
         (thresholdsHost, batchThresholdsHost, columnMaxHost, bEncHost) = (new float[f], new float[f], new float[f], new float[f]);
