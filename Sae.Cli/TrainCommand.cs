@@ -101,8 +101,10 @@ public static class TrainCommand
         float scale = files?.Scale ?? 1f;
         var checkpoints = new Checkpoints(sae, outPath, scale, JsonSerializer.Serialize(Without(runArgs, "resume", "stop-after")),
             (IResumable)source, checkpointEvery, stopAfter, steps, output);
+        long bytesBefore = files?.BytesRead ?? 0;
         var final = SyntheticRun.Run(sae, train, source, logEvery, output, checkpoints.Hooks(resumeFrom));
         if (final is null) return 0;
+        double streamed = (files?.BytesRead ?? 0) - bytesBefore;
         SaeFiles.Save(sae, outPath, scale);
         checkpoints.Complete();
         var summary = new Dictionary<string, object>
@@ -112,6 +114,14 @@ public static class TrainCommand
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
             ["firing_histogram"] = FiringHistogram.Labels.Zip(final.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
+        if (files is not null)
+        {
+            long largest = files.Files.Max(f => new FileInfo(f).Length);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Streamed {streamed / 1e6:F1} MB of activations at {streamed / 1e6 / final.Seconds:F1} MB/s while training ({files.Epoch} full passes); largest file {largest / 1e6:F1} MB."));
+            summary["streamed_megabytes_per_second"] = streamed / 1e6 / final.Seconds;
+            summary["largest_file_bytes"] = largest;
+        }
         if (final.Recovery is { } recovery)
         {
             summary["recovered_fraction"] = recovery.RecoveredFraction;

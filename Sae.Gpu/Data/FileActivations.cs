@@ -70,6 +70,12 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// <summary>Rows read from the files so far (buffer fill included).</summary>
     public long RowsRead { get; private set; }
 
+    /// <summary>
+    /// Bytes of activations this object has read from the files for the shuffled stream (buffer fill included; a statistic
+    /// of this process, not part of the resumable state).
+    /// </summary>
+    public long BytesRead { get; private set; }
+
     /// <summary>Completed passes over all shards.</summary>
     public long Epoch => RowsRead / TotalRows;
 
@@ -198,6 +204,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             chunkRows = (int)Math.Min(chunkCapacity, s.Rows - s.Position);
             s.Read(s.Position, chunk.AsSpan(0, chunkRows * InputDim));
             s.Position += chunkRows;
+            BytesRead += chunkRows * s.RowBytes;
             chunkPos = 0;
             return;
         }
@@ -245,6 +252,8 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
         public int Columns { get; }
 
         public long Position { get; set; }
+
+        public long RowBytes => (long)Columns * NpyFile.SizeOf(npy?.Type ?? st!.Get(tensor).Type);
 
         public static Shard Open(string path, string? tensorName)
         {
