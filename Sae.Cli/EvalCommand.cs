@@ -42,14 +42,15 @@ public static class EvalCommand
         using var sae = Open(() => SaeFiles.Load(backend, saePath));
         using var data = Open(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
-        var result = Evaluate(sae, data, tokens, batch, writeCodes);
-        if (writeCodes) CodesFile.Save(result.Codes!, sae.Config.Latents, outPath!);
+        using var codesOut = writeCodes ? new CodesWriter(outPath!, sae.Config.Latents) : null;
+        var result = Evaluate(sae, data, tokens, batch, codesOut);
+        codesOut?.Complete();
         Report(output, saePath, dataPath, result, json, outPath);
         return 0;
     }
 
     private sealed record Result(long Tokens, double Fvu, double Mse, double L0, double DeadFraction, FiringHistogram Firing,
-        double Seconds, Compute.SparseCodes? Codes);
+        double Seconds);
 
     private static T Open<T>(Func<T> open)
     {
@@ -57,14 +58,14 @@ public static class EvalCommand
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ArgumentException) { throw new CliException(e.Message); }
     }
 
-    private static Result Evaluate(Sae sae, FileActivations data, long tokens, int batch, bool keepCodes)
+    // One pass over the files in order: error and firing statistics, and each batch's codes appended to `codesOut` when given.
+    private static Result Evaluate(Sae sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)
     {
         int d = sae.Config.InputDim, f = sae.Config.Latents;
         var x = new float[(long)batch * d];
         var (sum, counts) = (new double[d], new long[f]);
         double sse = 0, sumSq = 0;
         long t = 0, nnz = 0;
-        var (offsets, indices, values) = (new List<int> { 0 }, new List<int>(), new List<float>());
         var clock = Stopwatch.StartNew();
         for (int rows; t < tokens && (rows = data.ReadInOrder(x.AsSpan(0, (int)Math.Min(batch, tokens - t) * d))) > 0; t += rows)
         {
@@ -79,17 +80,13 @@ public static class EvalCommand
             }
             foreach (int j in idx) counts[j]++;
             nnz += idx.Length;
-            if (!keepCodes) continue;
-            offsets.AddRange(o.Skip(1).Select(v => v + indices.Count));
-            indices.AddRange(idx);
-            values.AddRange(val);
+            codesOut?.Append(o, idx, val);
         }
         if (t == 0) throw new CliException("The activation files hold no rows.");
         double variance = sumSq - sum.Sum(s => s * s) / t;
         var firing = FiringHistogram.Compute([.. counts.Select(c => (double)c / t)]);
-        var kept = keepCodes ? Compute.SparseCodes.FromHost(sae.Backend, [.. offsets], [.. indices], [.. values]) : null;
         return new Result(t, sse / variance, sse / ((double)t * d), (double)nnz / t, counts.Count(c => c == 0) / (double)f, firing,
-            clock.Elapsed.TotalSeconds, kept);
+            clock.Elapsed.TotalSeconds);
     }
 
     private static void Report(TextWriter output, string saePath, string dataPath, Result r, bool json, string? outPath)
@@ -97,7 +94,6 @@ public static class EvalCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{saePath} on {dataPath}: {r.Tokens} tokens in {r.Seconds:F1} s ({r.Tokens / r.Seconds:F0} tokens/s): FVU {r.Fvu:F4}  MSE {r.Mse:E3}  L0 {r.L0:F2}  dead {100 * r.DeadFraction:F1}%{(outPath is null ? "" : "  → " + outPath)}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {r.Firing}");
-        r.Codes?.Dispose();
         if (!json) return;
         output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {

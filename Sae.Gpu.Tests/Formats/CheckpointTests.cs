@@ -87,6 +87,27 @@ public class CheckpointTests : TempDirectory
     }
 
     [Fact]
+    public void CodesWriter_BatchByBatch_WritesTheSameFileAsOneSave_AndLeavesNothingWhenNotCompleted()
+    {
+        string whole = Path.Combine(Dir, "whole.codes"), batched = Path.Combine(Dir, "batched.codes");
+        using (var codes = SparseCodes.FromHost(TestBackends.Cpu, [0, 2, 2, 3, 5], [1, 4, 0, 2, 3], [0.5f, -1f, 2f, 3f, 4f]))
+            CodesFile.Save(codes, 5, whole);
+        using (var w = new CodesWriter(batched, 5))
+        {
+            w.Append([0, 2, 2], [1, 4], [0.5f, -1f]);
+            w.Append([0, 1, 3], [0, 2, 3], [2f, 3f, 4f]);
+            Assert.Equal((4, 5L), (w.Rows, w.Entries));
+            Assert.Throws<ArgumentException>(() => w.Append([0, 2], [1], [1f]));
+            w.Complete();
+        }
+        Assert.Equal(File.ReadAllBytes(whole), File.ReadAllBytes(batched));
+        string abandoned = Path.Combine(Dir, "abandoned.codes");
+        using (var w = new CodesWriter(abandoned, 5)) w.Append([0, 1], [2], [1f]);
+        Assert.False(File.Exists(abandoned));
+        Assert.Equal(2, Directory.GetFiles(Dir).Length);
+    }
+
+    [Fact]
     public void Load_ThrowsForMissingFile() =>
         Assert.Contains("does not exist", Assert.Throws<FileNotFoundException>(() => Checkpoint.Load(TestBackends.Cpu, Path.Combine(Dir, "none"))).Message);
 
