@@ -50,7 +50,7 @@ public sealed class MiniLmExtractor : IDisposable
 
     /// <summary>Loads the model (searching for the DLL as <see cref="MiniLmResources.Load"/> does) for residual-stream layer <paramref name="layer"/> (0..6).</summary>
     public MiniLmExtractor(int layer, ExtractorOptions? options = null)
-        : this(layer, options ?? new ExtractorOptions(), MiniLmResources.Load((options ?? new ExtractorOptions()).ModelDll))
+        : this(layer, options = Checked(layer, options), MiniLmResources.Load(options.ModelDll))
     {
     }
 
@@ -59,12 +59,7 @@ public sealed class MiniLmExtractor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(resources);
-        ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(layer, MiniLmLayers.Layers);
-        if (options.MaxTokens is < 3 or > MaxSequence) throw new ArgumentOutOfRangeException(nameof(options), $"MaxTokens must be in 3..{MaxSequence}, got {options.MaxTokens}.");
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
-        (Layer, this.options) = (layer, options);
+        (Layer, this.options) = (layer, Checked(layer, options));
         TensorName = MiniLmLayers.ResidualStreams(OnnxGraph.Nodes(resources.Model))[layer];
         var bertOptions = new BertOptions { LowerCaseBeforeTokenization = true, RemoveNonSpacingMarks = true, IndividuallyTokenizeCjk = true };
         using (var vocab = new MemoryStream(resources.Vocab)) Tokenizer = BertTokenizer.Create(vocab, bertOptions);
@@ -168,6 +163,18 @@ public sealed class MiniLmExtractor : IDisposable
 
     /// <summary>Closes the ONNX Runtime session.</summary>
     public void Dispose() => session.Dispose();
+
+    // Validates the arguments before anything is loaded; null options are the defaults.
+    private static ExtractorOptions Checked(int layer, ExtractorOptions? options)
+    {
+        options ??= new ExtractorOptions();
+        ArgumentOutOfRangeException.ThrowIfNegative(layer);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layer, MiniLmLayers.Layers);
+        if (options.MaxTokens is < 3 or > MaxSequence) throw new ArgumentOutOfRangeException(nameof(options), $"MaxTokens must be in 3..{MaxSequence}, got {options.MaxTokens}.");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.BatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
+        return options;
+    }
 
     private bool IsContinuation(int id) => (uint)id < (uint)continuation.Length && continuation[id];
 

@@ -229,6 +229,16 @@ public class ExtractTests : TempDirectory
     public void Extractor_ThrowsForLayer7() =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new MiniLmExtractor(7, new ExtractorOptions(), Resources.Value));
 
+    [Fact]
+    public void Extractor_ThrowsForBadOptions_BeforeLookingForTheModel()
+    {
+        var missing = new ExtractorOptions(ModelDll: Path.Combine(Dir, "none.dll"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MiniLmExtractor(-1, missing));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MiniLmExtractor(1, missing with { MaxTokens = 2 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MiniLmExtractor(1, missing with { BatchSize = 0 }));
+        Assert.Contains("none.dll", Assert.Throws<FileNotFoundException>(() => new MiniLmExtractor(1, missing)).Message, StringComparison.Ordinal);
+    }
+
     private static void AssertClose(float[] expected, float[] actual, float tolerance)
     {
         Assert.Equal(expected.Length, actual.Length);
