@@ -28,7 +28,10 @@ Task("Bench").Does(() =>
     DotNetRun("Benchmarks/Benchmarks.csproj", new ProcessArgumentBuilder().Append("--filter *"),
         new DotNetRunSettings { Configuration = "Release" }));
 
-// Self-contained single-file 'sae' for a CUDA machine without .NET (see scripts/device-check.sh).
+// Self-contained single-file 'sae' for a CUDA machine without .NET (see scripts/device-check.sh). Built without
+// 'sae extract' (SaeExtract=false): ONNX Runtime's native library (~29 MB, not bundled into the single file) would take the
+// folder to ~70 MB, past the 64 MiB a device run carries. --publish-extract=true keeps the command (and the library).
+var publishExtract = Argument("publish-extract", false);
 Task("Publish").Does(() =>
     DotNetPublish("Sae.Cli/Sae.Cli.csproj", new DotNetPublishSettings
     {
@@ -37,7 +40,8 @@ Task("Publish").Does(() =>
         SelfContained = true,
         PublishSingleFile = true,
         OutputDirectory = "publish/linux-x64",
-        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("EnableCompressionInSingleFile", "true"),
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("EnableCompressionInSingleFile", "true")
+            .WithProperty("SaeExtract", publishExtract ? "true" : "false"),
     }));
 
 RunTarget(target);

