@@ -130,7 +130,7 @@ public static class TrainCommand
         string recovered = final.Recovery is { } r
             ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * r.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {r.MeanMaxCosine:F3}  ") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Final (held-out batch): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  {recovered}" +
+            $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  {recovered}" +
             $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {final.Firing}");
         if (final.PrefixFvu is { } prefixFvu)
