@@ -86,11 +86,8 @@ public class ResumeTests : TempDirectory
         using var straight = new FileActivations(dir, options);
         using var first = new FileActivations(dir, options);
         for (int i = 0; i < 9; i++) { straight.NextBatch(batch); first.NextBatch(batch); }
-        using var saved = new MemoryStream();
-        using (var w = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true)) first.WriteState(w);
         using var resumed = new FileActivations(dir, options);
-        saved.Position = 0;
-        using (var r = new BinaryReader(saved)) resumed.ReadState(r);
+        CopyState(first, resumed);
         var expected = new float[batch.Length];
         for (int i = 0; i < 12; i++)
         {
@@ -111,13 +108,9 @@ public class ResumeTests : TempDirectory
             w.Append(new float[rows * D]);
             w.Complete();
         }
-        using var saved = new MemoryStream();
-        using (var source = new FileActivations(a, new FileActivationOptions(ShuffleBuffer: 8)))
-        using (var w = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true)) source.WriteState(w);
-        saved.Position = 0;
+        using var source = new FileActivations(a, new FileActivationOptions(ShuffleBuffer: 8));
         using var other = new FileActivations(b, new FileActivationOptions(ShuffleBuffer: 8));
-        using var r = new BinaryReader(saved);
-        Assert.Contains("Rows of shard 0", Assert.Throws<InvalidDataException>(() => other.ReadState(r)).Message);
+        Assert.Contains("Rows of shard 0", Assert.Throws<InvalidDataException>(() => CopyState(source, other)).Message);
     }
 
     [Theory]
@@ -136,12 +129,18 @@ public class ResumeTests : TempDirectory
             Assert.Equal(system.Next(1000), ours.Next(1000));
             Assert.Equal(system.Next(-5, 17), ours.Next(-5, 17));
         }
-        using var saved = new MemoryStream();
-        using (var w = new BinaryWriter(saved, System.Text.Encoding.UTF8, leaveOpen: true)) ours.WriteState(w);
-        var restored = new ResumableRandom(seed + 1);
-        saved.Position = 0;
-        using (var r = new BinaryReader(saved)) restored.ReadState(r);
+        var restored = new ResumableRandom(unchecked(seed + 1));
+        CopyState(ours, restored);
         for (int i = 0; i < 100; i++) Assert.Equal(system.NextDouble(), restored.NextDouble());
+    }
+
+    private static void CopyState(IResumable from, IResumable to)
+    {
+        using var bytes = new MemoryStream();
+        using (var w = new BinaryWriter(bytes, System.Text.Encoding.UTF8, leaveOpen: true)) from.WriteState(w);
+        bytes.Position = 0;
+        using var r = new BinaryReader(bytes);
+        to.ReadState(r);
     }
 
     private static DownstreamActivations Source() =>

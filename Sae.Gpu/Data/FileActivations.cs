@@ -131,7 +131,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// </summary>
     public void WriteState(BinaryWriter writer)
     {
-        foreach (var (_, value) in StateShape()) writer.Write(value);
+        writer.WriteShape(StateShape());
         rng.WriteState(writer);
         writer.Write(RowsRead);
         writer.Write(shardTurn);
@@ -145,7 +145,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// <summary>Restores the stream's position into a source opened on the same files with the same options.</summary>
     public void ReadState(BinaryReader reader)
     {
-        foreach (var (name, value) in StateShape()) reader.Expect(value, name);
+        reader.ExpectShape(StateShape());
         rng.ReadState(reader);
         RowsRead = reader.ReadInt64();
         (shardTurn, chunkPos, chunkRows) = (reader.ReadInt32(), reader.ReadInt32(), reader.ReadInt32());

@@ -309,7 +309,7 @@ public sealed class Trainer : IDisposable, IResumable
     /// </summary>
     public void WriteState(BinaryWriter writer)
     {
-        foreach (var (_, value) in Shape()) writer.Write(value);
+        writer.WriteShape(Shape());
         writer.Write(step);
         foreach (var t in Weights()) writer.WriteTensor(be, t);
         foreach (var part in StateParts()) part.WriteState(writer);
@@ -321,7 +321,7 @@ public sealed class Trainer : IDisposable, IResumable
     /// </summary>
     public void ReadState(BinaryReader reader)
     {
-        foreach (var (name, value) in Shape()) reader.Expect(value, name);
+        reader.ExpectShape(Shape());
         step = reader.ReadInt32();
         if (step < 0) throw new InvalidDataException($"Step {step} is negative.");
         string[] names = ["W_enc", "b_enc", "W_dec", "b_dec", "thresholds"];

@@ -103,15 +103,27 @@ public static class TrainingState
     /// <summary>Writes a generator's <paramref name="shape"/> (checked on restore) and its random stream.</summary>
     internal static void WriteStream(this BinaryWriter w, ResumableRandom rng, params (string Name, long Value)[] shape)
     {
-        foreach (var (_, value) in shape) w.Write(value);
+        w.WriteShape(shape);
         rng.WriteState(w);
     }
 
     /// <summary>Reads what <see cref="WriteStream"/> wrote, checking the shape.</summary>
     internal static void ReadStream(this BinaryReader r, ResumableRandom rng, params (string Name, long Value)[] shape)
     {
-        foreach (var (name, value) in shape) r.Expect(value, name);
+        r.ExpectShape(shape);
         rng.ReadState(r);
+    }
+
+    /// <summary>Writes the named sizes that a restore must find unchanged.</summary>
+    internal static void WriteShape(this BinaryWriter w, IEnumerable<(string Name, long Value)> shape)
+    {
+        foreach (var (_, value) in shape) w.Write(value);
+    }
+
+    /// <summary>Reads sizes written by <see cref="WriteShape"/>, throwing for the first that differs from <paramref name="shape"/>.</summary>
+    internal static void ExpectShape(this BinaryReader r, IEnumerable<(string Name, long Value)> shape)
+    {
+        foreach (var (name, value) in shape) r.Expect(value, name);
     }
 
     /// <summary>Reads a long and checks it equals <paramref name="expected"/>.</summary>
