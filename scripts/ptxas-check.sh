@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Assemble every *.ptx file in a directory with NVIDIA's ptxas and print a
-# register / spill table.
+# register / static shared memory / spill table.
 #
 #   scripts/ptxas-check.sh <ptx-dir>
 #
@@ -38,7 +38,7 @@ fi
 
 echo "ptxas-check: $("$PTXAS" --version | grep -o 'release [0-9.]*, V[0-9.]*' || echo "$PTXAS"), -arch=$arch, ${#files[@]} file(s) in $dir"
 
-rows=()       # name|entries|regs|spill_st|spill_ld|status
+rows=()       # name|entries|regs|smem|spill_st|spill_ld|status
 details=""    # ptxas output of failed files / warnings
 failed=0
 spilled=0
@@ -48,15 +48,16 @@ for f in "${files[@]}"; do
   out="$("$PTXAS" "-arch=$arch" -v ${extra_args[@]+"${extra_args[@]}"} -o /dev/null "$f" 2>&1)"
   rc=$?
   set -e
-  # entries, max registers over entries, summed spill stores / loads (bytes)
-  read -r entries regs st ld < <(awk '
+  # entries, max registers and static shared memory over entries, summed spill stores / loads (bytes)
+  read -r entries regs smem st ld < <(awk '
     /Compiling entry function/ { e++ }
     match($0, /Used [0-9]+ registers/) {
       n = substr($0, RSTART + 5) + 0; if (n > r) r = n; seen = 1
     }
+    match($0, /[0-9]+ bytes smem/) { m = substr($0, RSTART) + 0; if (m > sm) sm = m }
     match($0, /[0-9]+ bytes spill stores/) { s += substr($0, RSTART) + 0 }
     match($0, /[0-9]+ bytes spill loads/)  { l += substr($0, RSTART) + 0 }
-    END { printf "%d %s %d %d\n", e, (seen ? r : "-"), s, l }' <<<"$out")
+    END { printf "%d %s %d %d %d\n", e, (seen ? r : "-"), sm, s, l }' <<<"$out")
   status=ok
   if [[ $rc -ne 0 ]] || grep -qE '(error|fatal)[[:space:]]*:' <<<"$out"; then
     status="FAIL(rc=$rc)"
@@ -72,15 +73,15 @@ for f in "${files[@]}"; do
       [[ "${PTXAS_FAIL_ON_SPILL:-0}" == 1 ]] && status="SPILL" && failed=$((failed + 1))
     fi
   fi
-  rows+=("$name|$entries|$regs|$st|$ld|$status")
+  rows+=("$name|$entries|$regs|$smem|$st|$ld|$status")
 done
 
 w=6
 for r in "${rows[@]}"; do n="${r%%|*}"; ((${#n} > w)) && w=${#n}; done
-printf "%-${w}s  %7s  %4s  %12s  %11s  %s\n" kernel entries regs spill_stores spill_loads status
+printf "%-${w}s  %7s  %4s  %10s  %12s  %11s  %s\n" kernel entries regs smem spill_stores spill_loads status
 for r in "${rows[@]}"; do
-  IFS='|' read -r n e rg s l stt <<<"$r"
-  printf "%-${w}s  %7s  %4s  %12s  %11s  %s\n" "$n" "$e" "$rg" "${s}B" "${l}B" "$stt"
+  IFS='|' read -r n e rg sm s l stt <<<"$r"
+  printf "%-${w}s  %7s  %4s  %10s  %12s  %11s  %s\n" "$n" "$e" "$rg" "${sm}B" "${s}B" "${l}B" "$stt"
 done
 
 if [[ -n "$details" ]]; then
