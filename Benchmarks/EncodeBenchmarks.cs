@@ -40,7 +40,7 @@ public class EncodeBenchmarks : CpuSaeBenchmark
         var (wEnc, _, bDec) = torchSae.Encoder;
         using var centered = torchSae.X - bDec;
         using var wT = wEnc.t();
-        torchPre.copy_(torchBias).addmm_(centered, wT).Dispose();
+        torchPre.copy_(torchBias).addmm_(centered, wT); // in-place ops return torchPre itself: nothing to dispose
     }
 
     [Benchmark]

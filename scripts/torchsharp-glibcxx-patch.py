@@ -183,8 +183,10 @@ def main(argv: list[str]) -> int:
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
         return 2
-    # A RID-specific build or publish puts the native library next to the app, a portable one under runtimes/.
-    targets = [t for d in argv[1:] for t in [os.path.join(d, LIBRARY)] + sorted(glob.glob(os.path.join(d, "runtimes", "linux-*", "native", LIBRARY)))]
+    # A RID-specific build or publish puts the native library next to the app, a portable one under runtimes/; cpu/ is
+    # where TorchSharp's loader gathers the native files when a first load attempt failed.
+    patterns = [LIBRARY, os.path.join("runtimes", "linux-*", "native", LIBRARY), os.path.join("cpu", LIBRARY)]
+    targets = [t for d in argv[1:] for p in patterns for t in sorted(glob.glob(os.path.join(glob.escape(d), p)))]
     targets = [t for t in targets if os.path.isfile(t)]
     if not targets:
         log(f"no {LIBRARY} under {' '.join(argv[1:])}; nothing to do")
