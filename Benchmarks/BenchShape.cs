@@ -22,11 +22,27 @@ public sealed record BenchShape(int D, int F, int K, int B)
 public abstract class CpuSaeBenchmark
 {
     /// <summary>d, F, k, B.</summary>
-    [Params("768x16384x32x4096", "768x4096x32x1024")]
+    [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "";
+
+    /// <summary>
+    /// The shapes to run: SAEGPU_BENCH_SHAPES (comma-separated, e.g. "768x4096x32x1024") when set, else the benchmark
+    /// shape and the smaller one.
+    /// </summary>
+    public static IEnumerable<string> Shapes =>
+        Environment.GetEnvironmentVariable("SAEGPU_BENCH_SHAPES") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : ["768x16384x32x4096", "768x4096x32x1024"];
 
     protected Backend Backend { get; private set; } = null!;
     protected Sae Sae { get; private set; } = null!;
+
+    /// <summary>A host batch [B, d] of the shape (uniform in [−0.5, 0.5), seeded).</summary>
+    protected static float[] RandomBatch(BenchShape s, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, s.B * s.D).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+    }
 
     /// <summary>Creates the backend and SAE; returns the parsed shape for the derived setup.</summary>
     protected BenchShape CreateSae()

@@ -7,8 +7,8 @@ namespace SaeGpu.Benchmarks;
 
 /// <summary>
 /// One full TopK training step (encode GEMM, TopK, sparse decode, sparse backward, Adam, decoder renorm) on the CPU backend,
-/// the baseline, and the same step of a TopK Matryoshka SAE with five prefixes (fused prefix loss instead of the plain error).
-/// TorchSharp baselines come later.
+/// the same step of a TopK Matryoshka SAE with five prefixes (fused prefix loss instead of the plain error), and TorchSharp-cpu's
+/// two versions of the TopK step (<see cref="TorchSae"/>): dense autograd (the baseline) and sparse-aware.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
 [MemoryDiagnoser]
@@ -17,6 +17,7 @@ public class TrainStepBenchmarks : CpuSaeBenchmark
     private Trainer trainer = null!, matryoshkaTrainer = null!;
     private Sae matryoshka = null!;
     private float[] batch = null!;
+    private TorchSae torchDense = null!, torchSparse = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -30,9 +31,19 @@ public class TrainStepBenchmarks : CpuSaeBenchmark
         new SyntheticActivations(new SyntheticOptions(InputDim: s.D, Features: s.F / 4, MeanActive: s.K)).NextBatch(batch);
         trainer.Step(batch);
         matryoshkaTrainer.Step(batch);
+        torchDense = new TorchSae(s, batch);
+        torchSparse = new TorchSae(s, batch);
+        torchDense.DenseStep();
+        torchSparse.SparseStep();
     }
 
     [Benchmark(Baseline = true)]
+    public float TorchDenseTrainStep() => torchDense.DenseStep();
+
+    [Benchmark]
+    public float TorchSparseTrainStep() => torchSparse.SparseStep();
+
+    [Benchmark]
     public StepResult CpuTrainStep() => trainer.Step(batch);
 
     [Benchmark]
@@ -41,6 +52,8 @@ public class TrainStepBenchmarks : CpuSaeBenchmark
     [GlobalCleanup]
     public void Cleanup()
     {
+        torchDense.Dispose();
+        torchSparse.Dispose();
         trainer.Dispose();
         matryoshkaTrainer.Dispose();
         matryoshka.Dispose();
