@@ -12,7 +12,8 @@ public class CliTests : TempDirectory
     {
         var output = new StringWriter();
         string ckpt = Path.Combine(Dir, "s.saeckpt");
-        int code = TrainCommand.Run(["--steps", "300", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
+        // 1,500 steps: this SAE recovers 46 % of the 24 true features after 300 steps and 100 % after 1,500 (measured).
+        int code = TrainCommand.Run(["--steps", "1500", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
             "--k", "4", "--mean-active", "2", "--json", "--out", ckpt, "--backend", "cpu"], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -20,7 +21,7 @@ public class CliTests : TempDirectory
         var root = json.RootElement;
         foreach (var key in new[] { "fvu", "l0", "dead_fraction", "recovered_fraction", "steps", "tokens_per_second" })
             Assert.True(root.TryGetProperty(key, out _), $"missing {key}");
-        Assert.Equal(300, root.GetProperty("steps").GetInt32());
+        Assert.Equal(1500, root.GetProperty("steps").GetInt32());
         Assert.InRange(root.GetProperty("fvu").GetDouble(), 0, 0.5);
         Assert.InRange(root.GetProperty("l0").GetDouble(), 0.5, 4);
         Assert.True(root.GetProperty("recovered_fraction").GetDouble() > 0.5);

@@ -21,10 +21,17 @@ public class BackendEquivalenceTests
         return data;
     }
 
+    // JumpReLU's training is discontinuous in pre − θ (the Heaviside and the edges of the rectangle kernel): a pre-activation
+    // within rounding of an edge flips between backends and the runs part legitimately. Seed 9 puts one there in these five
+    // steps; 10 does not.
+    private static int InitSeed(SaeConfig model) => model.Architecture == Architecture.JumpRelu ? JumpReluSeed : 9;
+
+    private const int JumpReluSeed = 10;
+
     private static float[][] TrainFiveSteps(Backend be, SaeConfig model, AuxLossKind aux, int randomPrefixes = 0)
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 33, Features: 40, MeanActive: 3, Seed: 4));
-        using var sae = Sae.CreateRandom(be, model, seed: 9);
+        using var sae = Sae.CreateRandom(be, model, InitSeed(model));
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 17, Steps: 5, LearningRate: 3e-3, WarmupSteps: 0,
             DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, GbaInterval: 1, AfaCoefficient: model.Architecture == Architecture.TopAfa ? 0.05 : 0,
             RandomPrefixes: randomPrefixes));
@@ -46,7 +53,7 @@ public class BackendEquivalenceTests
         var actual = TrainFiveSteps(TestBackends.ByName(backend), model, aux, randomPrefixes);
         string[] names = ["W_enc", "b_enc", "W_dec", "b_dec", "thresholds"];
         for (int t = 0; t < names.Length; t++) Tolerance.AssertClose(expected[t], actual[t], 2e-4, 1e-3, $"{archName}/{backend} {names[t]}");
-        using var initial = Sae.CreateRandom(TestBackends.Reference, model, seed: 9);
+        using var initial = Sae.CreateRandom(TestBackends.Reference, model, InitSeed(model));
         Assert.False(expected[2].SequenceEqual(initial.ToHost().WDec), "training did not move W_dec");
     }
 

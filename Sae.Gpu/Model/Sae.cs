@@ -48,14 +48,16 @@ public sealed class Sae : IDisposable
 
     /// <summary>
     /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = s·W_dec (s = <see cref="EncoderInitScale"/>), b_enc = 0, b_dec = 0
-    /// (the trainer sets b_dec to the first batch's mean).
+    /// (the trainer sets b_dec to the first batch's mean). The rows come from a stream salted with <see cref="InitSalt"/>:
+    /// SaeGpu's synthetic sources draw their true feature directions from <c>new Random(seed)</c> with the same row
+    /// generator, so an unsalted initialization with the data's seed would start with the true features as decoder rows.
     /// </summary>
     public static Sae CreateRandom(Backend backend, SaeConfig config, int seed)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(config);
         var sae = new Sae(backend, config);
-        var w = RandomUnitRows(config.Latents, config.InputDim, new Random(seed));
+        var w = RandomUnitRows(config.Latents, config.InputDim, new Random(unchecked(seed * 1_000_003 + InitSalt)));
         backend.Upload<float>(w, sae.WDec);
         float scale = EncoderInitScale(config.Architecture);
         backend.Upload<float>(scale == 1 ? w : [.. w.Select(v => v * scale)], sae.WEnc);
@@ -147,6 +149,9 @@ public sealed class Sae : IDisposable
     /// small-norm initialization): full-norm rows make the first reconstructions overshoot by orders of magnitude.
     /// </summary>
     public static float EncoderInitScale(Architecture arch) => arch is Architecture.Relu or Architecture.JumpRelu ? 0.1f : 1f;
+
+    /// <summary>Salt of the initialization stream of <see cref="CreateRandom"/> (seed·1,000,003 + salt).</summary>
+    public const int InitSalt = 0x5AE1;
 
     /// <summary>[rows, d] Gaussian rows scaled to unit norm.</summary>
     internal static float[] RandomUnitRows(int rows, int d, Random rng)
