@@ -12,12 +12,13 @@ public static class ConsoleProgress
 {
     /// <summary>
     /// Runs <paramref name="work"/>(report, log): <c>report(value, status)</c> moves the bar to <c>value</c> of
-    /// <paramref name="total"/> and shows <c>status</c> after <paramref name="title"/>; log lines go to <c>log</c>.
+    /// <paramref name="total"/> and shows <c>status</c> after <paramref name="title"/>; log lines go to <c>log</c>. Without
+    /// a live bar <c>report</c> is null, so callers write <c>report?.Invoke(…)</c> and build no status text at all.
     /// </summary>
-    public static T Run<T>(TextWriter output, string title, double total, Func<Action<double, string>, TextWriter, T> work)
+    public static T Run<T>(TextWriter output, string title, double total, Func<Action<double, string>?, TextWriter, T> work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        if (!Interactive(output)) return work((_, _) => { }, output);
+        if (!Interactive(output)) return work(null, output);
         using var log = new AnsiLineWriter();
         return AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),

@@ -64,12 +64,15 @@ public static class ExtractCommand
         ConsoleProgress.Run(output, $"extract layer {layer}", limited ? limit : files.Count, (report, log) =>
         {
             double nextReport = ProgressSeconds;
-            int fileIndex = 0;
+            int fileIndex = 0;   // 1-based index of the file being read
+            string Status() => string.Create(CultureInfo.InvariantCulture,
+                $"file {fileIndex}/{files.Count}  {tokenIds.Rows} tokens  {tokenIds.Rows / clock.Elapsed.TotalSeconds:F0} tok/s");
             IEnumerable<string> Documents()
             {
                 foreach (string f in files)
                 {
-                    report(limited ? tokenIds.Rows : fileIndex++, $"file {fileIndex}/{files.Count}  {tokenIds.Rows} tokens  {tokenIds.Rows / clock.Elapsed.TotalSeconds:F0} tok/s");
+                    report?.Invoke(limited ? tokenIds.Rows : fileIndex, Status());
+                    fileIndex++;
                     yield return File.ReadAllText(f);
                 }
             }
@@ -78,15 +81,13 @@ public static class ExtractCommand
                 int take = (int)Math.Min(rows.Rows, limit - tokenIds.Rows);
                 activations.Append(rows.Activations.AsSpan(0, take * MiniLmExtractor.Width));
                 tokenIds.Append(rows.TokenIds.AsSpan(0, take));
-                string status = string.Create(CultureInfo.InvariantCulture,
-                    $"file {fileIndex}/{files.Count}  {tokenIds.Rows} tokens  {tokenIds.Rows / clock.Elapsed.TotalSeconds:F0} tok/s");
-                report(limited ? tokenIds.Rows : fileIndex - 1, status);
+                report?.Invoke(limited ? tokenIds.Rows : fileIndex - 1, Status());
                 if (tokenIds.Rows >= limit) break;
                 if (clock.Elapsed.TotalSeconds < nextReport) continue;
                 nextReport = clock.Elapsed.TotalSeconds + ProgressSeconds;
-                log.WriteLine($"extract: {status}, {clock.Elapsed.TotalSeconds:F0} s");
+                log.WriteLine($"extract: {Status()}, {clock.Elapsed.TotalSeconds:F0} s");
             }
-            report(limited ? tokenIds.Rows : files.Count, $"{tokenIds.Rows} tokens");
+            report?.Invoke(limited ? tokenIds.Rows : files.Count, $"{tokenIds.Rows} tokens");
             return 0;
         });
         if (tokenIds.Rows == 0) throw new CliException($"The input files hold no text to tokenize ({string.Join(", ", files)}).");

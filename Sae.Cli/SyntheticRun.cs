@@ -55,7 +55,7 @@ public static class SyntheticRun
 
     // The training loop: steps from the (restored) trainer's step to the end, logging, reporting progress and calling the hooks.
     private static Trained? Train(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output, RunHooks hooks,
-        Action<double, string> report)
+        Action<double, string>? report)
     {
         using var trainer = new Trainer(sae, train);
         hooks.Restore?.Invoke(trainer);
@@ -71,9 +71,8 @@ public static class SyntheticRun
             else withGradients.NextBatch(batch, gradients);
             var last = trainer.Step(batch, gradients);
             stepsRun++;
-            double tokensPerSecond = stepsRun * (double)train.BatchSize / clock.Elapsed.TotalSeconds;
-            report(last.Step, string.Create(CultureInfo.InvariantCulture,
-                $"step {last.Step}/{train.Steps}  FVU {last.Fvu:F4}  L0 {last.L0:F1}  dead {100 * last.DeadFraction:F1}%  {tokensPerSecond:F0} tok/s"));
+            report?.Invoke(last.Step, string.Create(CultureInfo.InvariantCulture,
+                $"step {last.Step}/{train.Steps}  FVU {last.Fvu:F4}  L0 {last.L0:F1}  dead {100 * last.DeadFraction:F1}%  {stepsRun * (double)train.BatchSize / clock.Elapsed.TotalSeconds:F0} tok/s"));
             if (logEvery > 0 && (last.Step % logEvery == 0 || last.Step == train.Steps))
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
