@@ -55,6 +55,21 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property AbsTopK_Cpu_MatchesReference() => Agree(OpCases.AbsTopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
+    // The fused op must give exactly the codes of its three parts on the same backend (each part is checked against the
+    // reference above); rows past one 64-row block and latents past one 64-latent tile included.
+    private static Property SameAsUnfused(string backend, Gen<Shape> shapes) =>
+        Prop.ForAll(shapes.ToArbitrary(), s =>
+        {
+            var be = TestBackends.ByName(backend);
+            var unfused = OpCases.EncodeThenTopK(be, s);
+            var fused = OpCases.EncodeTopK(be, s);
+            for (int o = 0; o < unfused.Length; o++) Tolerance.AssertClose(unfused[o], fused[o], 0, 0, $"{s} output {o}");
+        });
+
+    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Cpu_EqualsEncodeThenTopK() => SameAsUnfused("cpu", Shapes([1, 3, 4, 5, 17, 65, 130], [1, 7, 8, 9, 33], [1, 2, 7, 63, 64, 65, 130]));
+    [Property(MaxTest = GpuCases)] public Property EncodeTopK_Gpu_EqualsEncodeThenTopK() => SameAsUnfused("gpu", Shapes([1, 5, 17], [1, 9, 33], [1, 7, 65]));
+    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Reference_EqualsEncodeThenTopK() => SameAsUnfused("reference", Shapes([1, 3, 5], [1, 7], [1, 7, 33]));
+
     [Property(MaxTest = CpuCases)] public Property ThresholdSelect_Cpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property ThresholdSelect_Gpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "gpu", Default, _ => 0, 0);
 

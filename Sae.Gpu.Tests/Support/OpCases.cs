@@ -74,6 +74,38 @@ public static class OpCases
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
 
+    /// <summary>
+    /// Codes of <see cref="Backend.EncodeTopK"/> (fused) on generated x, b_dec, W_enc, b_enc; the seed picks TopK or AbsTopK,
+    /// with or without a random latent mask and top-AFA targets (<see cref="EncodeThenTopK"/> computes the same unfused).
+    /// </summary>
+    public static float[][] EncodeTopK(Backend be, Shape s) => EncodeSelect(be, s, fused: true);
+
+    /// <summary>The same codes as <see cref="EncodeTopK"/> by Encode, MaskLatents and TopK with pre [B, F] in between.</summary>
+    public static float[][] EncodeThenTopK(Backend be, Shape s) => EncodeSelect(be, s, fused: false);
+
+    private static float[][] EncodeSelect(Backend be, Shape s, bool fused)
+    {
+        bool absolute = s.Seed % 2 == 1, masked = s.Seed / 2 % 2 == 1, afa = s.Seed / 4 % 2 == 1;
+        var rng = new Random(s.Seed + 5);
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 1));
+        using var bDec = be.FromHost<float>(s.Values(s.D, 2));
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 3));
+        using var bEnc = be.FromHost<float>(s.Values(s.F, 4));
+        using var mask = masked ? be.FromHost<int>([.. Enumerable.Range(0, s.F).Select(_ => rng.Next(3) == 0 ? 1 : 0)]) : null;
+        using var targets = afa ? be.FromHost<float>([.. s.Values(s.B, 6).Select(v => 2 * MathF.Abs(v))]) : null;
+        using var codes = PoisonedCodes(be, s, (long)s.B * s.K);
+        if (fused) be.EncodeTopK(x, bDec, w, bEnc, mask, s.K, absolute, targets, codes);
+        else
+        {
+            using var pre = Poisoned(be, s.B * s.F);
+            be.Encode(x, bDec, w, bEnc, pre);
+            if (mask is not null) be.MaskLatents(pre, mask, pre);
+            be.TopK(pre, s.K, absolute, targets, codes);
+        }
+        var (o, i, v) = codes.ToHost();
+        return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v[..o[s.B]]];
+    }
+
     /// <summary>Codes of ThresholdSelect with generated thresholds in {0, ½, 1, random} and cuts in [−1, B].</summary>
     public static float[][] ThresholdSelect(Backend be, Shape s)
     {

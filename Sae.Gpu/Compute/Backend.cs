@@ -61,6 +61,15 @@ public abstract class Backend : IDisposable
     public abstract void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
 
     /// <summary>
+    /// <see cref="Kernels.EncodeTopK"/>: <see cref="TopK"/> of <see cref="Encode"/>'s pre [B, F] restricted to the latents with
+    /// mask [F] ≠ 0 (all when <paramref name="mask"/> is null) into <paramref name="codes"/> (capacity ≥ B·k), for x [B, d],
+    /// bDec [d], wEnc [F, d], bEnc [F]. The CPU path never holds pre [B, F]; the GPU path runs the three kernels on a cached
+    /// [B, F] scratch.
+    /// </summary>
+    public abstract void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+        int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
+
+    /// <summary>
     /// <see cref="Kernels.ThresholdSelect"/>: keep (b, j) of pre [B, F] when pre &gt; 0 and (pre &gt; thresholds[j] or
     /// (pre == thresholds[j] and b ≤ cuts[j])), rows in latent order, into <paramref name="codes"/>.
     /// </summary>

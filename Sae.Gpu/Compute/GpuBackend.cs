@@ -166,14 +166,30 @@ public sealed class GpuBackend : Backend
     public override void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
         CheckCapacity(codes, codes.Rows, k);
-        int b = codes.Rows, f = (int)(pre.Length / b);
+        SelectTopK(V(pre), codes.Rows, (int)(pre.Length / codes.Rows), k, absolute, targetNorms, codes);
+    }
+
+    private void SelectTopK(ArrayView<float> pre, int b, int f, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
+    {
         var pIdx = Scratch<int>("topk.idx", (long)b * k);
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
         var targets = targetNorms is null ? Scratch<float>("topk.notargets", 1) : V(targetNorms);
-        topkSelect(Kernels.TopK.GpuSelectConfig(b), V(pre), pIdx, pVal, counts, targets, f, k, absolute ? 1 : 0, targetNorms is null ? 0 : 1);
+        topkSelect(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, targets, f, k, absolute ? 1 : 0, targetNorms is null ? 0 : 1);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+    }
+
+    /// <inheritdoc />
+    public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+        int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        int b = codes.Rows, d = (int)bDec.Length, f = (int)bEnc.Length;
+        var pre = Scratch<float>("encodeTopK.pre", (long)b * f);
+        encode(Kernels.Encode.GpuConfig(b, f), V(x), V(bDec), V(wEnc), V(bEnc), pre, b, d, f);
+        if (mask is not null) maskLatents((int)((long)b * f), pre, V(mask), pre);
+        SelectTopK(pre, b, f, k, absolute, targetNorms, codes);
     }
 
     /// <inheritdoc />

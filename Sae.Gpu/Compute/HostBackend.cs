@@ -13,6 +13,8 @@ public interface IHostOps
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
     static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values);
+    /// <summary>See <see cref="Kernels.EncodeTopK"/>.</summary>
+    static abstract void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.ThresholdSelect"/>.</summary>
     static abstract void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.BatchTopKThreshold"/>.</summary>
@@ -104,6 +106,15 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         CheckCapacity(codes, codes.Rows, k);
         TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), k, absolute, targetNorms is null ? default : H(targetNorms),
             H(codes.Offsets), H(codes.Indices), H(codes.Values));
+    }
+
+    /// <inheritdoc />
+    public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+        int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        TOps.EncodeTopK(H(x), H(bDec), H(wEnc), H(bEnc), mask is null ? default : H(mask), k, absolute,
+            targetNorms is null ? default : H(targetNorms), H(codes.Offsets), H(codes.Indices), H(codes.Values));
     }
 
     /// <inheritdoc />
@@ -225,6 +236,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
+    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.EncodeTopK.Reference(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values);
+    /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Reference(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />
     public static void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.BatchTopKThreshold.Reference(pre, m, thresholds, cuts);
@@ -279,6 +292,8 @@ public readonly struct CpuOps : IHostOps
     public static void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre) => Kernels.Encode.Cpu(x, bDec, wEnc, bEnc, pre);
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, targetNorms, offsets, indices, values);
+    /// <inheritdoc />
+    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.EncodeTopK.Cpu(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Cpu(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />

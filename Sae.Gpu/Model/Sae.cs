@@ -92,7 +92,8 @@ public sealed class Sae : IDisposable
 
     /// <summary>
     /// Encodes host rows x [B, d] (B = x.Length / d) to sparse codes on this SAE's backend with the architecture's
-    /// inference rule (see <see cref="Sparsifier.SelectForInference"/>); the caller disposes the codes.
+    /// inference rule (see <see cref="Sparsifier.SelectForInference"/>; per-token TopK rules fused with the encode, without
+    /// a [B, F] matrix); the caller disposes the codes.
     /// </summary>
     public SparseCodes Encode(ReadOnlySpan<float> x)
     {
@@ -101,9 +102,14 @@ public sealed class Sae : IDisposable
             throw new ArgumentException($"Input has {x.Length} values, which is not a positive multiple of d = {d}.", nameof(x));
         int b = x.Length / d;
         using var xt = Backend.FromHost(x);
-        using var pre = Backend.Allocate<float>((long)b * Config.Latents);
         using var sparsifier = new Sparsifier(this, b);
         var codes = new SparseCodes(Backend, b, sparsifier.InferenceCapacity);
+        if (sparsifier.FusesInference)
+        {
+            sparsifier.EncodeAndSelect(xt, codes);
+            return codes;
+        }
+        using var pre = Backend.Allocate<float>((long)b * Config.Latents);
         Backend.Encode(xt, BDec, WEnc, BEnc, pre);
         sparsifier.SelectForInference(pre, xt, codes);
         return codes;

@@ -58,6 +58,30 @@ public sealed class Sparsifier : IDisposable
     };
 
     /// <summary>
+    /// True when the inference rule is per-token TopK of pre (TopK, AbsTopK, top-AFA, g-SAE, vSAE), so
+    /// <see cref="EncodeAndSelect"/> can encode and select without pre [B, F].
+    /// </summary>
+    public bool FusesInference => sae.Config.Architecture is Architecture.TopK or Architecture.AbsTopK or Architecture.TopAfa
+        or Architecture.GSae or Architecture.VSae;
+
+    /// <summary>True when the training selection is the inference rule's fused TopK (all of <see cref="FusesInference"/> but g-SAE, which selects by a gradient score).</summary>
+    public bool FusesTraining => FusesInference && sae.Config.Architecture != Architecture.GSae;
+
+    /// <summary>
+    /// Encode and the per-token inference selection in one <see cref="Backend.EncodeTopK"/> (top-AFA: with the targets
+    /// ‖x − b_dec‖ from <see cref="Backend.RowNorm"/>); the same codes as <see cref="Backend.Encode"/> then
+    /// <see cref="SelectForInference"/>. Requires <see cref="FusesInference"/>.
+    /// </summary>
+    public void EncodeAndSelect(Tensor<float> x, SparseCodes codes)
+    {
+        if (!FusesInference) throw new InvalidOperationException($"{sae.Config.Architecture} selects from the whole pre [B, F]; encode first.");
+        var arch = sae.Config.Architecture;
+        if (arch == Architecture.TopAfa) be.RowNorm(x, sae.BDec, norms);
+        be.EncodeTopK(x, sae.BDec, sae.WEnc, sae.BEnc, null, sae.Config.K, arch == Architecture.AbsTopK,
+            arch == Architecture.TopAfa ? norms : null, codes);
+    }
+
+    /// <summary>
     /// Training selection into <paramref name="codes"/>: batch-level budgets for BatchTopK, Mutual and Feature Choice; for
     /// g-SAE the score z·(1 + β·|g·W_decᵀ|) from the downstream <paramref name="gradients"/> [B, d] (required) chooses,
     /// the values stay z.

@@ -9,14 +9,15 @@ namespace SaeGpu.Training;
 /// (no bias) predicts the detached residual e = x − x̂, with
 /// <c>L_aux = Σ‖e − ê‖² / Σ‖e − ē‖²</c>, added to the loss as α·L_aux. Its gradients are accumulated into the trainer's
 /// W_enc, b_enc and W_dec gradients (b_dec receives its share through the encoder, in DecoderBiasGrad afterwards).
-/// Owns scratch tensors: dispose it.
+/// The masked selection is <see cref="Backend.EncodeTopK"/> restricted to the eligible latents, so it costs (eligible / F)
+/// of an encode and never holds a [B, F] matrix (ours; equal to TopK of the masked pre). Owns scratch tensors: dispose it.
 /// </summary>
 public sealed class AuxiliaryLoss : IDisposable
 {
     private readonly Backend be;
     private readonly int b, d, kAux;
     private readonly SparseCodes codes;
-    private readonly Tensor<float> preAux, residual, prediction, grad, sse, gValues, colSum, zeroD, zeroF, unusedSum;
+    private readonly Tensor<float> residual, prediction, grad, sse, gValues, colSum, zeroD, zeroF, unusedSum;
     private readonly Tensor<int> mask, counts;
     private readonly float[] sseHost;
     private readonly float[] colSumHost;
@@ -29,7 +30,6 @@ public sealed class AuxiliaryLoss : IDisposable
         int f = sae.Config.Latents;
         this.kAux = Math.Min(kAux, f);
         codes = new SparseCodes(be, rows, (long)rows * this.kAux);
-        preAux = be.Allocate<float>((long)rows * f);
         (residual, prediction, grad) = (be.Allocate<float>((long)rows * d), be.Allocate<float>((long)rows * d), be.Allocate<float>((long)rows * d));
         (sse, gValues) = (be.Allocate<float>(rows), be.Allocate<float>(codes.Capacity));
         (colSum, zeroD, zeroF, unusedSum) = (be.Allocate<float>(d), be.Allocate<float>(d), be.Allocate<float>(f), be.Allocate<float>(f));
@@ -42,13 +42,12 @@ public sealed class AuxiliaryLoss : IDisposable
     /// Adds α·∂L_aux to the gradients for the latents in <paramref name="maskHost"/> [F] (non-zero = eligible); returns L_aux
     /// (0 when no latent is eligible or the residual has no variance). <paramref name="mainSse"/> is Σ‖x − x̂‖² of the batch.
     /// </summary>
-    public double Apply(ReadOnlySpan<int> maskHost, double alpha, Sae sae, Tensor<float> x, Tensor<float> xhat, Tensor<float> pre,
-        double mainSse, Tensor<float> gWEnc, Tensor<float> gBEnc, Tensor<float> gWDec)
+    public double Apply(ReadOnlySpan<int> maskHost, double alpha, Sae sae, Tensor<float> x, Tensor<float> xhat, double mainSse,
+        Tensor<float> gWEnc, Tensor<float> gBEnc, Tensor<float> gWDec)
     {
         if (!maskHost.ContainsAnyExcept(0)) return 0;
         be.Upload(maskHost, mask);
-        be.MaskLatents(pre, mask, preAux);
-        be.TopK(preAux, kAux, false, null, codes);
+        be.EncodeTopK(x, sae.BDec, sae.WEnc, sae.BEnc, mask, kAux, false, null, codes);
         be.SparseDecode(codes, sae.WDec, zeroD, prediction);
         be.ReconstructionError(xhat, x, 1f, residual, sse);
         double variance = ResidualVariance(mainSse, sae.WEnc);
@@ -77,7 +76,7 @@ public sealed class AuxiliaryLoss : IDisposable
     public void Dispose()
     {
         codes.Dispose();
-        foreach (var t in new[] { preAux, residual, prediction, grad, sse, gValues, colSum, zeroD, zeroF, unusedSum }) t.Dispose();
+        foreach (var t in new[] { residual, prediction, grad, sse, gValues, colSum, zeroD, zeroF, unusedSum }) t.Dispose();
         mask.Dispose();
         counts.Dispose();
     }

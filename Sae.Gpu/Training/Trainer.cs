@@ -19,7 +19,8 @@ public readonly record struct StepResult(int Step, double Loss, double Fvu, doub
 /// <summary>
 /// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step(ReadOnlySpan{float})"/> runs the
 /// named stages below, all on the SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)), one pass
-/// over [B, F] (selection) or one pass over the weights. Architecture specifics are small stages of their own: the L1
+/// over [B, F] (selection) or one pass over the weights. Per-token TopK rules (TopK, AbsTopK, top-AFA, vSAE) fuse the
+/// selection into the encode (<see cref="Backend.EncodeTopK"/>), so their steps hold no [B, F] matrix. Architecture specifics are small stages of their own: the L1
 /// shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's bias adaptation and the inference thresholds of
 /// the batch-level selections. A Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>).
 /// The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
@@ -33,14 +34,14 @@ public sealed class Trainer : IDisposable, IResumable
     private readonly int b, d, f;
     private readonly Sparsifier sparsifier;
     private readonly SparseCodes codes;
-    private readonly Tensor<float> x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax;
+    private readonly Tensor<float> x, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax;
     private readonly Tensor<int> counts;
     private readonly AdamOptimizer adam;
     private readonly AuxiliaryLoss? aux;
     private readonly SparsityController? sparsity;
     private readonly GroupBiasAdaptation? gba;
     private readonly MatryoshkaLoss? matryoshka;
-    private readonly Tensor<float>? downstream, mu, noise;
+    private readonly Tensor<float>? pre, downstream, mu, noise;
     private readonly float[]? noiseHost;
     private readonly ResumableRandom posteriorRng;
     private readonly FiringFrequency frequency;
@@ -63,7 +64,7 @@ public sealed class Trainer : IDisposable, IResumable
         codes = new SparseCodes(be, b, sparsifier.TrainingCapacity);
         long bd = (long)b * d, fd = (long)f * d;
         (x, xhat, gOut) = (be.Allocate<float>(bd), be.Allocate<float>(bd), be.Allocate<float>(bd));
-        pre = be.Allocate<float>((long)b * f);
+        if (!sparsifier.FusesTraining) pre = be.Allocate<float>((long)b * f);
         (sse, gValues) = (be.Allocate<float>(b), be.Allocate<float>(codes.Capacity));
         (gWDec, gWEnc) = (be.Allocate<float>(fd), be.Allocate<float>(fd));
         (gBEnc, unusedSum, gTheta, columnMax) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f));
@@ -174,10 +175,15 @@ public sealed class Trainer : IDisposable, IResumable
 
     private void InitializeDecoderBias(ReadOnlySpan<float> batch) => be.Upload<float>(Metrics.ColumnMean(batch, d), sae.BDec);
 
+    // Per-token TopK rules select while encoding (no pre [B, F]); the others need the whole pre.
     private void EncodeAndSelect()
     {
-        be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        sparsifier.SelectForTraining(pre, x, codes, downstream, (float)config.GradientBeta);
+        if (pre is null) sparsifier.EncodeAndSelect(x, codes);
+        else
+        {
+            be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
+            sparsifier.SelectForTraining(pre, x, codes, downstream, (float)config.GradientBeta);
+        }
         SamplePosterior();
     }
 
@@ -217,7 +223,7 @@ public sealed class Trainer : IDisposable, IResumable
         be.AggregateByLatent(codes, gValues, x, sae.BDec, false, gWEnc, gBEnc, counts);
         AuxiliaryTerm();
         if (arch == Architecture.JumpRelu)
-            be.JumpReluThresholdGrad(pre, sae.Thresholds, gOut, sae.WDec, (float)config.JumpReluBandwidth, (float)(sparsity!.Value / b), gTheta);
+            be.JumpReluThresholdGrad(pre!, sae.Thresholds, gOut, sae.WDec, (float)config.JumpReluBandwidth, (float)(sparsity!.Value / b), gTheta);
         be.DecoderBiasGrad(gOut, gBEnc, sae.WEnc, gBDec);
         if (arch == Architecture.Gba) be.Clear(gBEnc);
     }
@@ -243,7 +249,7 @@ public sealed class Trainer : IDisposable, IResumable
         if (aux is null) return;
         if (config.AuxLoss == AuxLossKind.AuxZipf) frequency.FillUnderusedMask(Dead, auxMaskHost);
         else Dead.FillDeadMask(auxMaskHost);
-        auxLoss = aux.Apply(auxMaskHost, config.AuxCoefficient, sae, x, xhat, pre, mainSse, gWEnc, gBEnc, gWDec);
+        auxLoss = aux.Apply(auxMaskHost, config.AuxCoefficient, sae, x, xhat, mainSse, gWEnc, gBEnc, gWDec);
     }
 
     private void ProjectDecoderGradient() => be.RemoveParallelGrad(sae.WDec, d, parallelOnly: false, gWDec);
@@ -296,7 +302,7 @@ public sealed class Trainer : IDisposable, IResumable
     private void AdaptGroupBiases()
     {
         if (gba is null) return;
-        be.ColumnMax(pre, columnMax);
+        be.ColumnMax(pre!, columnMax);
         be.Download(columnMax, columnMaxHost);
         be.Download(sae.BEnc, bEncHost);
         if (gba.Observe(countsHost, columnMaxHost, b, bEncHost)) be.Upload<float>(bEncHost, sae.BEnc);
@@ -344,7 +350,8 @@ public sealed class Trainer : IDisposable, IResumable
     {
         sparsifier.Dispose();
         codes.Dispose();
-        foreach (var t in new[] { x, pre, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax }) t.Dispose();
+        pre?.Dispose();
+        foreach (var t in new[] { x, xhat, gOut, sse, gValues, gWDec, gWEnc, gBEnc, gBDec, gTheta, unusedSum, zeroD, columnMax }) t.Dispose();
         counts.Dispose();
         adam.Dispose();
         aux?.Dispose();
