@@ -5,8 +5,9 @@ using static TorchSharp.torch;
 namespace SaeGpu.Benchmarks;
 
 /// <summary>
-/// The encode GEMM alone (2·B·d·F flops) and TopK selection on the CPU backend, against TorchSharp-cpu's GEMM of the same
-/// pre = (x − b_dec)·W_encᵀ + b_enc into a preallocated [B, F] (the baseline); GFLOP/s = 2·B·d·F / time.
+/// The encode GEMM alone (2·B·d·F flops), TopK selection, and the two fused (EncodeTopK, no [B, F] matrix) on the CPU
+/// backend, against TorchSharp-cpu's GEMM of the same pre = (x − b_dec)·W_encᵀ + b_enc into a preallocated [B, F] (the
+/// baseline); GFLOP/s = 2·B·d·F / time.
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
 public class EncodeBenchmarks : CpuSaeBenchmark
@@ -48,6 +49,9 @@ public class EncodeBenchmarks : CpuSaeBenchmark
 
     [Benchmark]
     public void CpuTopK() => Backend.TopK(pre, k, absolute: false, null, codes);
+
+    [Benchmark]
+    public void CpuEncodeTopK() => Backend.EncodeTopK(x, Sae.BDec, Sae.WEnc, Sae.BEnc, null, k, absolute: false, null, codes);
 
     [GlobalCleanup]
     public void Cleanup()

@@ -16,7 +16,7 @@ public static partial class ReconstructionError
         }
     }
 
-    private readonly unsafe struct Job(float* x, float* xhat, float* grad, float* sse, float scale, int d)
+    internal readonly unsafe struct Job(float* x, float* xhat, float* grad, float* sse, float scale, int d)
     {
         public void Row(int r)
         {

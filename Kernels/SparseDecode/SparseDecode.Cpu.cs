@@ -18,7 +18,7 @@ public static partial class SparseDecode
         }
     }
 
-    private readonly unsafe struct Job(int* offsets, int* indices, float* values, float* w, float* bias, float* output, int d)
+    internal readonly unsafe struct Job(int* offsets, int* indices, float* values, float* w, float* bias, float* output, int d)
     {
         public void Row(int r)
         {

@@ -12,7 +12,8 @@ public static partial class TopK
     public static KernelConfig GpuSelectConfig(int b) => new(b, GpuGroup);
 
     /// <summary>
-    /// Step 1 of 3 on the GPU (then <see cref="ExclusiveScan"/> on counts, then <see cref="GpuCompactV1"/>).
+    /// Step 1 of 3 on the GPU (then <see cref="ExclusiveScan"/> on counts, then <see cref="GpuCompactV1"/>) for top-AFA, whose
+    /// count needs the kept scores in rank order (<see cref="GpuSelectV2"/> serves TopK and AbsTopK in O(F)).
     /// One group per row runs k rounds; round r finds, by a strided scan and a shared-memory tree reduction, the first
     /// entry with a positive score (pre, or |pre| when absolute ≠ 0) after the previous winner in the selection order
     /// (score desc, index asc), and writes it (its signed value) to the
@@ -81,6 +82,120 @@ public static partial class TopK
             }
         }
         if (t == 0) counts[row] = count;
+    }
+
+    /// <summary>
+    /// Step 1 of 3 without top-AFA targets, by radix select; one 256-thread group per row, O(F) whatever k:
+    /// <list type="number">
+    /// <item>the k-th largest positive score's bit pattern T is found 8 bits per pass, most significant first (positive
+    /// float32 bits order like the values): each pass counts, in a 256-bin shared-memory histogram (shared atomics), the
+    /// candidates that share the bits found so far, and warp 0 locates the bin holding the k-th by a shuffle scan;</item>
+    /// <item>one coalesced pass in index order then keeps every score above T and the lowest-index scores equal to T up to
+    /// k (the selection order of <see cref="Csr.Before"/>), placing each by a group-wide prefix count, so the padded slot
+    /// row·k + s comes out ordered by latent index. Rows with fewer than k positive scores keep all of them.</item>
+    /// </list>
+    /// Scores are pre, or |pre| when absolute ≠ 0 (values keep their sign); counts[row] = entries written.
+    /// </summary>
+    public static void GpuSelectV2(ArrayView<float> pre, ArrayView<int> paddedIdx, ArrayView<float> paddedVal,
+        ArrayView<int> counts, int f, int k, int absolute)
+    {
+        var hist = SharedMemory.Allocate<int>(RadixBins);
+        var warpTotals = SharedMemory.Allocate<int>(GpuGroup / 32);
+        var state = SharedMemory.Allocate<int>(2);
+        int t = Group.IdxX, row = Grid.IdxX;
+        long rowStart = (long)row * f;
+        if (t == 0) { state[0] = 0; state[1] = k; }
+        Group.Barrier();
+        int fixedBits = 0;
+        for (int shift = 24; shift >= 0 && state[1] > 0; shift -= 8)
+        {
+            hist[t] = 0;
+            Group.Barrier();
+            int prefix = state[0];
+            for (int j = t; j < f; j += GpuGroup)
+            {
+                int key = RadixKey(pre[rowStart + j], absolute);
+                if (key != 0 && (key & fixedBits) == prefix) Atomic.Add(ref hist[(key >> shift) & 255], 1);
+            }
+            Group.Barrier();
+            if (t < 32) FindRadixBin(hist, state, shift);
+            Group.Barrier();
+            fixedBits |= 255 << shift;
+        }
+        // state = (T, ties to take); (0, −1) when fewer than k scores are positive: then every positive score is above T.
+        int tBits = state[0], needTies = Math.Max(0, state[1]), aboveRun = 0, tieRun = 0;
+        for (int j0 = 0; j0 < f; j0 += GpuGroup)
+        {
+            int j = j0 + t, key = j < f ? RadixKey(pre[rowStart + j], absolute) : 0;
+            int above = key > tBits ? 1 : 0, tie = key == tBits && tBits != 0 ? 1 : 0;
+            int before = GroupExclusiveScan(above | tie << 16, warpTotals, out int total);
+            int aboveBefore = aboveRun + (before & 0xFFFF), tieBefore = tieRun + (before >> 16);
+            if (above == 1 || (tie == 1 && tieBefore < needTies))
+            {
+                long slot = (long)row * k + aboveBefore + Math.Min(tieBefore, needTies);
+                paddedIdx[slot] = j;
+                paddedVal[slot] = pre[rowStart + j];
+            }
+            aboveRun += total & 0xFFFF;
+            tieRun += total >> 16;
+        }
+        if (t == 0) counts[row] = aboveRun + Math.Min(tieRun, needTies);
+    }
+
+    /// <summary>Histogram bins per radix pass of <see cref="GpuSelectV2"/> (8 bits; the group's 256 threads clear one each).</summary>
+    public const int RadixBins = 256;
+
+    // The score's float32 bits as an int when the score is positive (those order like the scores), else 0.
+    private static int RadixKey(float v, int absolute)
+    {
+        float score = absolute != 0 ? Math.Abs(v) : v;
+        return score > 0f ? (int)Interop.FloatAsInt(score) : 0;
+    }
+
+    // Warp 0: lane l holds bins 255 − 8l − 7 … 255 − 8l; an inclusive shuffle scan from the top bins finds the lane, then the
+    // bin, where the count of larger candidates first reaches the number still needed; that bin joins the prefix and the
+    // need drops by the candidates in higher bins. Fewer candidates than needed (first pass only): state ← (0, −1).
+    private static void FindRadixBin(ArrayView<int> hist, ArrayView<int> state, int shift)
+    {
+        int lane = Warp.LaneIdx, need = state[1], top = RadixBins - 1 - 8 * lane, own = 0;
+        for (int q = 0; q < 8; q++) own += hist[top - q];
+        int inclusive = GpuMath.WarpInclusiveScan(own), total = Warp.Shuffle(inclusive, 31);
+        if (total < need)
+        {
+            if (lane == 0) { state[0] = 0; state[1] = -1; }
+            return;
+        }
+        int running = inclusive - own;
+        if (running >= need || inclusive < need) return;
+        for (int q = 0; q < 8; q++)
+        {
+            int bin = top - q, c = hist[bin];
+            if (running + c >= need)
+            {
+                state[0] |= bin << shift;
+                state[1] = need - running;
+                return;
+            }
+            running += c;
+        }
+    }
+
+    // Exclusive prefix sum of v over the group (warp shuffle scans, then the warps' totals from shared memory).
+    private static int GroupExclusiveScan(int v, ArrayView<int> warpTotals, out int total)
+    {
+        int inclusive = GpuMath.WarpInclusiveScan(v);
+        if (Warp.LaneIdx == Warp.WarpSize - 1) warpTotals[Warp.WarpIdx] = inclusive;
+        Group.Barrier();
+        int before = 0;
+        total = 0;
+        for (int w = 0; w < GpuGroup / Warp.WarpSize; w++)
+        {
+            int s = warpTotals[w];
+            if (w < Warp.WarpIdx) before += s;
+            total += s;
+        }
+        Group.Barrier();
+        return inclusive - v + before;
     }
 
     /// <summary>

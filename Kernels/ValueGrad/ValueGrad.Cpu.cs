@@ -18,7 +18,7 @@ public static partial class ValueGrad
         }
     }
 
-    private readonly unsafe struct Job(int* offsets, int* indices, float* gOut, float* w, float* gValues, int d, float shift)
+    internal readonly unsafe struct Job(int* offsets, int* indices, float* gOut, float* w, float* gValues, int d, float shift)
     {
         public void Row(int r)
         {

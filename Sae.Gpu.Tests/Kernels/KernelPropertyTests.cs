@@ -52,23 +52,39 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property TopK_Cpu_MatchesReference() => Agree(OpCases.TopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property TopK_Gpu_MatchesReference() => Agree(OpCases.TopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
+    // The radix-select kernel (GpuSelectV2) with k up to a third of F: the k-th score's bins hold many candidates and ties.
+    private static Gen<Shape> LargeK =>
+        from b in Gen.Elements(1, 3)
+        from f in Gen.Elements(255, 300, 600)
+        from k in Gen.Elements(16, 40, 100)
+        from seed in Gen.Choose(0, 1_000_000)
+        select new Shape(b, 1, f, k, seed);
+
+    [Property(MaxTest = GpuCases)] public Property TopK_Gpu_LargeK_MatchesReference() => Agree(OpCases.TopK, "gpu", LargeK, _ => 0, 0);
+    [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_LargeK_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", LargeK, _ => 0, 0);
+
     [Property(MaxTest = CpuCases)] public Property AbsTopK_Cpu_MatchesReference() => Agree(OpCases.AbsTopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
-    // The fused op must give exactly the codes of its three parts on the same backend (each part is checked against the
-    // reference above); rows past one 64-row block and latents past one 64-latent tile included.
-    private static Property SameAsUnfused(string backend, Gen<Shape> shapes) =>
+    // A fused op must give exactly the outputs of its parts run in turn on the same backend (each part is checked against
+    // the reference); for EncodeTopK, rows past one 64-row block and latents past one 64-latent tile included.
+    private static Property SameAsUnfused(Func<Backend, Shape, float[][]> fusedOp, Func<Backend, Shape, float[][]> unfusedOp,
+        string backend, Gen<Shape> shapes) =>
         Prop.ForAll(shapes.ToArbitrary(), s =>
         {
             var be = TestBackends.ByName(backend);
-            var unfused = OpCases.EncodeThenTopK(be, s);
-            var fused = OpCases.EncodeTopK(be, s);
+            var unfused = unfusedOp(be, s);
+            var fused = fusedOp(be, s);
             for (int o = 0; o < unfused.Length; o++) Tolerance.AssertClose(unfused[o], fused[o], 0, 0, $"{s} output {o}");
         });
 
-    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Cpu_EqualsEncodeThenTopK() => SameAsUnfused("cpu", Shapes([1, 3, 4, 5, 17, 65, 130], [1, 7, 8, 9, 33], [1, 2, 7, 63, 64, 65, 130]));
-    [Property(MaxTest = GpuCases)] public Property EncodeTopK_Gpu_EqualsEncodeThenTopK() => SameAsUnfused("gpu", Shapes([1, 5, 17], [1, 9, 33], [1, 7, 65]));
-    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Reference_EqualsEncodeThenTopK() => SameAsUnfused("reference", Shapes([1, 3, 5], [1, 7], [1, 7, 33]));
+    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Cpu_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "cpu", Shapes([1, 3, 4, 5, 17, 65, 130], [1, 7, 8, 9, 33], [1, 2, 7, 63, 64, 65, 130]));
+    [Property(MaxTest = GpuCases)] public Property EncodeTopK_Gpu_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "gpu", Shapes([1, 5, 17], [1, 9, 33], [1, 7, 65]));
+    [Property(MaxTest = CpuCases)] public Property EncodeTopK_Reference_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "reference", Shapes([1, 3, 5], [1, 7], [1, 7, 33]));
+
+    [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Cpu_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "cpu", Default);
+    [Property(MaxTest = GpuCases)] public Property SparseDecodeGrad_Gpu_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "gpu", Default);
+    [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Reference_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "reference", Default);
 
     [Property(MaxTest = CpuCases)] public Property ThresholdSelect_Cpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property ThresholdSelect_Gpu_MatchesReference() => Agree(OpCases.ThresholdSelect, "gpu", Default, _ => 0, 0);

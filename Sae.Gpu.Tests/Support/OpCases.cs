@@ -196,6 +196,34 @@ public static class OpCases
         return [be.ToHost(output)];
     }
 
+    /// <summary>x̂, grad, sse and gValues [nnz] of <see cref="Backend.SparseDecodeGrad"/> on generated codes (fused).</summary>
+    public static float[][] SparseDecodeGrad(Backend be, Shape s) => DecodeGrad(be, s, fused: true);
+
+    /// <summary>The same outputs by SparseDecode, ReconstructionError and ValueGrad in turn.</summary>
+    public static float[][] DecodeThenGrad(Backend be, Shape s) => DecodeGrad(be, s, fused: false);
+
+    private static float[][] DecodeGrad(Backend be, Shape s, bool fused)
+    {
+        var host = s.Codes(46);
+        float scale = 0.37f, shift = s.Seed % 3 * 0.25f;
+        using var codes = Upload(be, s, host);
+        using var w = be.FromHost<float>(s.Values(s.F * s.D, 47));
+        using var bias = be.FromHost<float>(s.Values(s.D, 48));
+        using var x = be.FromHost<float>(s.Values(s.B * s.D, 49));
+        using var xhat = Poisoned(be, s.B * s.D);
+        using var grad = Poisoned(be, s.B * s.D);
+        using var sse = Poisoned(be, s.B);
+        using var gv = Poisoned(be, s.B * s.K);
+        if (fused) be.SparseDecodeGrad(codes, w, bias, x, scale, shift, xhat, grad, sse, gv);
+        else
+        {
+            be.SparseDecode(codes, w, bias, xhat);
+            be.ReconstructionError(x, xhat, scale, grad, sse);
+            be.ValueGrad(codes, grad, w, shift, gv);
+        }
+        return [be.ToHost(xhat), be.ToHost(grad), be.ToHost(sse), be.ToHost(gv)[..host.Offsets[s.B]]];
+    }
+
     /// <summary>grad [B, d] and sse [B].</summary>
     public static float[][] ReconstructionError(Backend be, Shape s)
     {

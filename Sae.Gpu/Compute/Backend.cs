@@ -101,6 +101,14 @@ public abstract class Backend : IDisposable
     /// <summary><see cref="Kernels.ReconstructionError"/>: grad [B, d] = scale·(xhat − x), sse [B] = Σ_i (xhat − x)².</summary>
     public abstract void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse);
 
+    /// <summary>
+    /// <see cref="Kernels.SparseDecodeGrad"/>: xhat [B, d] = bias [d] + codes · W [F, d], grad [B, d] = scale·(xhat − x),
+    /// sse [B] = Σ_i (xhat − x)², gValues [capacity] = per entry ⟨grad[row], W[latent]⟩ + shift — <see cref="SparseDecode"/>,
+    /// <see cref="ReconstructionError"/> and <see cref="ValueGrad"/> in one op (fused per row on the CPU path).
+    /// </summary>
+    public abstract void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+        float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues);
+
     /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩ + shift.</summary>
     public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues);
 

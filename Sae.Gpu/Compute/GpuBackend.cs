@@ -39,6 +39,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> encode;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, int> scan;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> topkSelect;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> topkRadix;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> pursuitStep;
@@ -80,6 +81,7 @@ public sealed class GpuBackend : Backend
         encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
         scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
         topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(Kernels.TopK.GpuSelectV1);
+        topkRadix = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.TopK.GpuSelectV2);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
         thresholdCount = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int>(Kernels.ThresholdSelect.GpuCountV1);
         thresholdFill = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.ThresholdSelect.GpuFillV1);
@@ -174,8 +176,8 @@ public sealed class GpuBackend : Backend
         var pIdx = Scratch<int>("topk.idx", (long)b * k);
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
-        var targets = targetNorms is null ? Scratch<float>("topk.notargets", 1) : V(targetNorms);
-        topkSelect(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, targets, f, k, absolute ? 1 : 0, targetNorms is null ? 0 : 1);
+        if (targetNorms is null) topkRadix(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, f, k, absolute ? 1 : 0);
+        else topkSelect(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, V(targetNorms), f, k, absolute ? 1 : 0, 1);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
@@ -306,6 +308,15 @@ public sealed class GpuBackend : Backend
     {
         int b = (int)sse.Length;
         error(Kernels.ReconstructionError.GpuConfig(b), V(x), V(xhat), V(grad), V(sse), scale, (int)(x.Length / b));
+    }
+
+    /// <inheritdoc />
+    public override void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+        float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues)
+    {
+        SparseDecode(codes, w, bias, xhat);
+        ReconstructionError(x, xhat, scale, grad, sse);
+        ValueGrad(codes, grad, w, shift, gValues);
     }
 
     /// <inheritdoc />

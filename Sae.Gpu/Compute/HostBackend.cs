@@ -27,6 +27,8 @@ public interface IHostOps
     static abstract void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output);
     /// <summary>See <see cref="Kernels.ReconstructionError"/>.</summary>
     static abstract void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse);
+    /// <summary>See <see cref="Kernels.SparseDecodeGrad"/>.</summary>
+    static abstract void SparseDecodeGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, float scale, float shift, Span<float> xhat, Span<float> grad, Span<float> sse, Span<float> gValues);
     /// <summary>See <see cref="Kernels.ValueGrad"/>.</summary>
     static abstract void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues);
     /// <summary>See <see cref="Kernels.PrefixLoss"/>.</summary>
@@ -145,6 +147,12 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ReconstructionError(H(x), H(xhat), scale, H(grad), H(sse));
 
     /// <inheritdoc />
+    public override void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+        float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues) =>
+        TOps.SparseDecodeGrad(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(x), scale, shift, H(xhat),
+            H(grad), H(sse), H(gValues));
+
+    /// <inheritdoc />
     public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), shift, H(gValues));
 
@@ -250,6 +258,8 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Reference(x, xhat, scale, grad, sse);
     /// <inheritdoc />
+    public static void SparseDecodeGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, float scale, float shift, Span<float> xhat, Span<float> grad, Span<float> sse, Span<float> gValues) => Kernels.SparseDecodeGrad.Reference(offsets, indices, values, w, bias, x, scale, shift, xhat, grad, sse, gValues);
+    /// <inheritdoc />
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Reference(offsets, indices, gOut, w, shift, gValues);
     /// <inheritdoc />
     public static void AfaLossGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient, Span<float> gValues) => Kernels.AfaLossGrad.Reference(offsets, values, targets, coefficient, gValues);
@@ -306,6 +316,8 @@ public readonly struct CpuOps : IHostOps
     public static void MatchingPursuit(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices, Span<float> values, Span<float> residual) => Kernels.MatchingPursuit.Cpu(x, atoms, k, offsets, indices, values, residual);
     /// <inheritdoc />
     public static void ReconstructionError(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse) => Kernels.ReconstructionError.Cpu(x, xhat, scale, grad, sse);
+    /// <inheritdoc />
+    public static void SparseDecodeGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, float scale, float shift, Span<float> xhat, Span<float> grad, Span<float> sse, Span<float> gValues) => Kernels.SparseDecodeGrad.Cpu(offsets, indices, values, w, bias, x, scale, shift, xhat, grad, sse, gValues);
     /// <inheritdoc />
     public static void ValueGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut, ReadOnlySpan<float> w, float shift, Span<float> gValues) => Kernels.ValueGrad.Cpu(offsets, indices, gOut, w, shift, gValues);
     /// <inheritdoc />

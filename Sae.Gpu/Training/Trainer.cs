@@ -168,7 +168,6 @@ public sealed class Trainer : IDisposable, IResumable
         be.Upload(batch, x);
         if (step == 0) InitializeDecoderBias(batch);
         EncodeAndSelect();
-        Decode();
         ComputeError();
         Backward();
     }
@@ -197,21 +196,19 @@ public sealed class Trainer : IDisposable, IResumable
         be.Axpy((float)config.PosteriorSigma, noise!, codes.Values);
     }
 
-    // Matryoshka needs the full x̂ only for the auxiliary loss's residual.
-    private void Decode()
-    {
-        if (matryoshka is null || aux is not null) be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
-    }
-
+    // Plain SAEs: x̂, the error, its gradient and the value gradients in one fused op. Matryoshka: the fused prefix loss
+    // (which writes the value gradients too), and the full x̂ only for the auxiliary loss's residual.
     private void ComputeError()
     {
         if (matryoshka is not null)
         {
+            if (aux is not null) be.SparseDecode(codes, sae.WDec, sae.BDec, xhat);
             matryoshka.Forward(sae, codes, x, gOut, gValues);
             mainSse = matryoshka.PrefixSse[^1];
             return;
         }
-        be.ReconstructionError(x, xhat, 2f / (b * (float)d), gOut, sse);
+        float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
+        be.SparseDecodeGrad(codes, sae.WDec, sae.BDec, x, 2f / (b * (float)d), l1Shift, xhat, gOut, sse, gValues);
         be.Download(sse, sseHost);
         mainSse = 0;
         foreach (float s in sseHost) mainSse += s;
@@ -228,7 +225,7 @@ public sealed class Trainer : IDisposable, IResumable
         if (arch == Architecture.Gba) be.Clear(gBEnc);
     }
 
-    // Matryoshka's fused prefix loss has already written gValues; its decoder gradient aggregates per latent group.
+    // The error stage has already written gValues; Matryoshka's decoder gradient aggregates per latent group.
     private void ValueAndDecoderGrads()
     {
         if (matryoshka is not null)
@@ -236,8 +233,6 @@ public sealed class Trainer : IDisposable, IResumable
             matryoshka.DecoderGrad(codes.Values, gWDec, unusedSum, counts);
             return;
         }
-        float l1Shift = arch == Architecture.Relu ? (float)(sparsity!.Value / b) : 0f;
-        be.ValueGrad(codes, gOut, sae.WDec, l1Shift, gValues);
         if (mu is not null) be.Axpy((float)(2 * config.KlWeight / ((double)b * d)), mu, gValues);
         if (arch == Architecture.TopAfa && config.AfaCoefficient > 0)
             be.AfaLossGrad(codes, sparsifier.TargetNorms, (float)config.AfaCoefficient, gValues);
