@@ -25,7 +25,7 @@ public class PtxCompileTests
             "AfaLossGrad.GpuV1", "AggregateByLatent.GpuBiasV1", "AggregateByLatent.GpuFillV1", "AggregateByLatent.GpuHistogramV1", "AggregateByLatent.GpuSortV1", "AggregateByLatent.GpuSumV1",
             "Adam.GpuV1", "Axpy.GpuV1", "BatchTopKThreshold.GpuCountAtLeastV1", "BatchTopKThreshold.GpuCountTiesV1", "ColumnMax.GpuV1", "ColumnTopKThreshold.GpuV1",
             "DecoderBiasGrad.GpuReduceV1", "DecoderBiasGrad.GpuV1", "Encode.GpuV1", "ExclusiveScan.GpuV1", "GatherCodes.GpuV1", "GradientScore.GpuV1", "JumpReluThresholdGrad.GpuV1", "MaskLatents.GpuV1", "MatchingPursuit.GpuStepV1", "NormalizeRows.GpuV1", "PrefixLoss.GpuV1",
-            "ReconstructionError.GpuV1", "RemoveParallelGrad.GpuV1", "RowNorm.GpuV1", "SparseDecode.GpuV1", "ThresholdSelect.GpuCountV1", "ThresholdSelect.GpuFillV1", "TopK.GpuCompactV1", "TopK.GpuSelectV1",
+            "ReconstructionError.GpuV1", "RemoveParallelGrad.GpuV1", "RowNorm.GpuV1", "SparseDecode.GpuV1", "ThresholdSelect.GpuCountV1", "ThresholdSelect.GpuFillV1", "TopK.GpuCompactV1", "TopK.GpuSelectV1", "TopK.GpuSelectV2",
             "ValueGrad.GpuV1",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), KernelCatalog.All.Select(k => k.Name));
