@@ -7,12 +7,13 @@ public static partial class EncodeTopK
     /// <summary>
     /// Fast CPU path, bit-identical to <see cref="Encode.Cpu"/> then <see cref="MaskLatents.Cpu"/> then <see cref="TopK.Cpu"/>:
     /// blocks of up to 64 rows run in parallel; each computes 64-latent tiles of pre (only eligible latents) into a 16 KB
-    /// buffer with <see cref="CpuGemm"/> and offers them at once to its rows' heaps (<see cref="RowHeap"/>), so pre [B, F]
+    /// buffer with <see cref="CpuGemm"/> and offers them at once to its rows' selections (<see cref="RowSelect"/>), so pre [B, F]
     /// never exists. AbsTopK's signed values are recomputed for the k kept entries by the same arithmetic.
     /// </summary>
     public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,
         ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values)
     {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         int d = bDec.Length, b = x.Length / d;
         int[] eligible = mask.IsEmpty ? [] : Eligible(mask);
         int m = mask.IsEmpty ? bEnc.Length : eligible.Length;
@@ -62,23 +63,27 @@ public static partial class EncodeTopK
             const int t = Encode.CpuTile;
             float* tile = stackalloc float[t * t];
             int* n = stackalloc int[t];
-            for (int r = r0; r < r1; r++) n[r - r0] = 0;
+            float* bar = stackalloc float[t];
+            new Span<int>(n, t).Clear();
+            new Span<float>(bar, t).Clear();
+            using var buffer = new RowSelect.Buffer(r1 - r0, k);
             for (int c0 = 0; c0 < m; c0 += t)
             {
                 int c1 = Math.Min(m, c0 + t);
                 gemm.Tile(r0, r1, c0, c1, tile, t);
-                for (int r = r0; r < r1; r++) Heap(r).OfferAll(tile + (r - r0) * t, c1 - c0, c0, map, ref n[r - r0]);
+                for (int a = 0; a < r1 - r0; a++)
+                    buffer.Row(a, absolute).OfferAll(tile + a * t, c1 - c0, c0, map, ref n[a], ref bar[a]);
             }
-            for (int r = r0; r < r1; r++) counts[r] = Finish(r, n[r - r0]);
+            for (int r = r0; r < r1; r++) counts[r] = Finish(r, buffer.Row(r - r0, absolute), n[r - r0]);
         }
 
-        private RowHeap Heap(int r) => new(indices + (long)r * k, values + (long)r * k, k, absolute);
-
-        private int Finish(int r, int n)
+        private int Finish(int r, RowSelect select, int n)
         {
-            n = Heap(r).Finish(n, targets == null ? float.NaN : targets[r]);
+            int* rowIdx = indices + (long)r * k;
+            float* rowVal = values + (long)r * k;
+            n = select.Finish(n, targets == null ? float.NaN : targets[r], rowIdx, rowVal);
             if (absolute)
-                for (int q = 0; q < n; q++) values[(long)r * k + q] = gemm.Pre(r, indices[(long)r * k + q]);
+                for (int q = 0; q < n; q++) rowVal[q] = gemm.Pre(r, rowIdx[q]);
             return n;
         }
     }

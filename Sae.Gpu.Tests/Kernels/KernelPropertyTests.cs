@@ -52,7 +52,8 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property TopK_Cpu_MatchesReference() => Agree(OpCases.TopK, "cpu", Default, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property TopK_Gpu_MatchesReference() => Agree(OpCases.TopK, "gpu", Shapes(Rows, [1], [1, 7, 33, 255, 256, 257, 300]), _ => 0, 0);
 
-    // The radix-select kernel (GpuSelectV2) with k up to a third of F: the k-th score's bins hold many candidates and ties.
+    // k up to a third of F: the radix-select kernel's (GpuSelectV2) bins and the CPU path's candidate buffer (pruned at 2k)
+    // meet many candidates and ties.
     private static Gen<Shape> LargeK =>
         from b in Gen.Elements(1, 3)
         from f in Gen.Elements(255, 300, 600)
@@ -60,6 +61,8 @@ public class KernelPropertyTests
         from seed in Gen.Choose(0, 1_000_000)
         select new Shape(b, 1, f, k, seed);
 
+    [Property(MaxTest = CpuCases)] public Property TopK_Cpu_LargeK_MatchesReference() => Agree(OpCases.TopK, "cpu", LargeK, _ => 0, 0);
+    [Property(MaxTest = CpuCases)] public Property AbsTopK_Cpu_LargeK_MatchesReference() => Agree(OpCases.AbsTopK, "cpu", LargeK, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property TopK_Gpu_LargeK_MatchesReference() => Agree(OpCases.TopK, "gpu", LargeK, _ => 0, 0);
     [Property(MaxTest = GpuCases)] public Property AbsTopK_Gpu_LargeK_MatchesReference() => Agree(OpCases.AbsTopK, "gpu", LargeK, _ => 0, 0);
 
