@@ -12,6 +12,8 @@ echo "== verify gpu vs cpu (d 768, F 4096, k 32, B 1024)"
 "$SAE" bench --backend gpu --verify cpu --d 768 --latents 4096 --k 32 --batch 1024 --steps 5 --json | tee "$OUT/verify.txt"
 echo "== gpu bench (d 768, F 16384, k 32, B 4096)"
 "$SAE" bench --backend gpu --steps 20 --json | tee "$OUT/bench-gpu.txt"
+echo "== gpu bench at k 16 and 128 (radix-select TopK; d 768, F 16384, B 4096)"
+for k in 16 128; do "$SAE" bench --backend gpu --k "$k" --steps 20 --json | tee "$OUT/bench-gpu-k$k.txt"; done
 echo "== gpu bench small (d 768, F 4096, k 32, B 1024)"
 "$SAE" bench --backend gpu --latents 4096 --batch 1024 --steps 20 --json | tee "$OUT/bench-gpu-small.txt"
 echo "== cpu bench on the device host (d 768, F 16384, k 32, B 4096)"
