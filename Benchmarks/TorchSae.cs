@@ -18,6 +18,7 @@ public sealed class TorchSae : IDisposable
     private readonly Tensor x;
     private readonly optim.Optimizer adam;
     private readonly EmbeddingBag decoderBag, encoderBag;
+    private Tensor? pre, bias;
 
     /// <summary>Creates the parameters of a d×F SAE, Adam (lr 2e-4, SaeGpu's defaults), and the batch x [B, d] from host rows.</summary>
     public TorchSae(BenchShape s, float[] batch)
@@ -49,8 +50,19 @@ public sealed class TorchSae : IDisposable
     /// <summary>The parameters W_enc, b_enc, W_dec, b_dec.</summary>
     public IReadOnlyList<Tensor> Weights => [wEnc, bEnc, wDec, bDec];
 
-    /// <summary>The encoder parameters (W_enc [F, d], b_enc [F]) and the decoder bias b_dec [d].</summary>
-    public (Tensor WEnc, Tensor BEnc, Tensor BDec) Encoder => (wEnc, bEnc, bDec);
+    /// <summary>
+    /// The encode GEMM alone, the floor of every step: pre = (x − b_dec)·W_encᵀ + b_enc as one <c>addmm_</c> into a [B, F]
+    /// allocated on the first call (the bias copied in first), like SaeGpu's <c>Encode</c>.
+    /// </summary>
+    public void Encode()
+    {
+        using var noGrad = no_grad();
+        pre ??= zeros(x.shape[0], bEnc.shape[0]);
+        bias ??= bEnc.detach().expand(x.shape[0], bEnc.shape[0]);
+        using var centered = x - bDec;
+        using var wT = wEnc.t();
+        pre.copy_(bias).addmm_(centered, wT); // in-place ops return pre itself: nothing to dispose
+    }
 
     /// <summary>
     /// (a) Dense autograd, as a user would write it: encode, topk, scatter into a dense [B, F] code matrix, decode with a
@@ -121,6 +133,8 @@ public sealed class TorchSae : IDisposable
         adam.Dispose();
         decoderBag.Dispose();
         encoderBag.Dispose();
+        pre?.Dispose();
+        bias?.Dispose();
         foreach (var t in new Tensor[] { x, wEnc, bEnc, wDec, bDec }) t.Dispose();
     }
 }

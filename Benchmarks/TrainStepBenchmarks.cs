@@ -8,7 +8,8 @@ namespace SaeGpu.Benchmarks;
 /// <summary>
 /// One full TopK training step (encode GEMM, TopK, sparse decode, sparse backward, Adam, decoder renorm) on the CPU backend,
 /// the same step of a TopK Matryoshka SAE with five prefixes (fused prefix loss instead of the plain error), and TorchSharp-cpu's
-/// two versions of the TopK step (<see cref="TorchSae"/>): dense autograd (the baseline) and sparse-aware.
+/// two versions of the TopK step (<see cref="TorchSae"/>): dense autograd (the baseline) and sparse-aware, and TorchSharp's
+/// encode GEMM alone (the floor of a step).
 /// </summary>
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 5)]
 [MemoryDiagnoser]
@@ -35,6 +36,7 @@ public class TrainStepBenchmarks : CpuSaeBenchmark
         torchSparse = new TorchSae(s, batch);
         torchDense.DenseStep();
         torchSparse.SparseStep();
+        torchDense.Encode();
     }
 
     [Benchmark(Baseline = true)]
@@ -42,6 +44,10 @@ public class TrainStepBenchmarks : CpuSaeBenchmark
 
     [Benchmark]
     public float TorchSparseTrainStep() => torchSparse.SparseStep();
+
+    /// <summary>TorchSharp's encode GEMM alone (the floor of a step), so goal ratios against it come from this run too.</summary>
+    [Benchmark]
+    public void TorchEncode() => torchDense.Encode();
 
     [Benchmark]
     public StepResult CpuTrainStep() => trainer.Step(batch);
