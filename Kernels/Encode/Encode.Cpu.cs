@@ -82,9 +82,8 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
     private void Block(int r, int nr, int c, int nc, float* o, long stride)
     {
         float* x0 = xc + (long)r * d, x1 = x0 + Math.Min(1, nr - 1) * d, x2 = x0 + Math.Min(2, nr - 1) * d, x3 = x0 + Math.Min(3, nr - 1) * d;
-        int* j = stackalloc int[4];
-        for (int q = 0; q < 4; q++) j[q] = Latent(c + Math.Min(q, nc - 1));
-        float* w0 = w + (long)j[0] * d, w1 = w + (long)j[1] * d, w2 = w + (long)j[2] * d, w3 = w + (long)j[3] * d;
+        var j = new Latents4(Latent(c), Latent(c + Math.Min(1, nc - 1)), Latent(c + Math.Min(2, nc - 1)), Latent(c + Math.Min(3, nc - 1)));
+        float* w0 = w + (long)j.J0 * d, w1 = w + (long)j.J1 * d, w2 = w + (long)j.J2 * d, w3 = w + (long)j.J3 * d;
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
         Vector256<float> c20 = default, c21 = default, c22 = default, c23 = default;
@@ -113,15 +112,18 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         if (nr > 3) StoreRow(o + 3 * stride, nc, x3, j, i, c30, c31, c32, c33);
     }
 
-    private void StoreRow(float* o, int nc, float* xr, int* j, int tail, Vector256<float> s0, Vector256<float> s1,
+    private readonly record struct Latents4(int J0, int J1, int J2, int J3);
+
+    private void StoreRow(float* o, int nc, float* xr, Latents4 j, int tail, Vector256<float> s0, Vector256<float> s1,
         Vector256<float> s2, Vector256<float> s3)
     {
-        o[0] = Element(s0, xr, j[0], tail);
-        if (nc > 1) o[1] = Element(s1, xr, j[1], tail);
-        if (nc > 2) o[2] = Element(s2, xr, j[2], tail);
-        if (nc > 3) o[3] = Element(s3, xr, j[3], tail);
+        o[0] = Element(s0, xr, j.J0, tail);
+        if (nc > 1) o[1] = Element(s1, xr, j.J1, tail);
+        if (nc > 2) o[2] = Element(s2, xr, j.J2, tail);
+        if (nc > 3) o[3] = Element(s3, xr, j.J3, tail);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private float Element(Vector256<float> s, float* xr, int j, int tail)
     {
         float* wj = w + (long)j * d;
