@@ -19,7 +19,8 @@ public static class Metrics
     {
         var mean = ColumnMean(x, d);
         double s = 0;
-        for (int e = 0; e < x.Length; e++) { double c = x[e] - mean[e % d]; s += c * c; }
+        for (int o = 0; o < x.Length; o += d)
+            for (int i = 0; i < d; i++) { double c = x[o + i] - mean[i]; s += c * c; }
         return s;
     }
 
