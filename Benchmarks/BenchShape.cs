@@ -44,6 +44,16 @@ public abstract class CpuSaeBenchmark
         return Enumerable.Range(0, s.B * s.D).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
     }
 
+    /// <summary>Seeded random codes: k distinct latents per row in ascending order, values uniform in [0, 1).</summary>
+    protected SparseCodes RandomCodes(BenchShape s, Random rng)
+    {
+        var offsets = Enumerable.Range(0, s.B + 1).Select(r => r * s.K).ToArray();
+        var indices = Enumerable.Range(0, s.B).SelectMany(_ => Enumerable.Range(0, s.K).Select(_ => rng.Next(s.F)).Distinct()
+            .Concat(Enumerable.Range(0, s.F)).Distinct().Take(s.K).Order()).ToArray();
+        var values = indices.Select(_ => (float)rng.NextDouble()).ToArray();
+        return SparseCodes.FromHost(Backend, offsets, indices, values);
+    }
+
     /// <summary>Creates the backend and SAE; returns the parsed shape for the derived setup.</summary>
     protected BenchShape CreateSae()
     {

@@ -36,15 +36,6 @@ public class PrefixLossBenchmarks : CpuSaeBenchmark
         Backend.SparseDecode(codes, Sae.WDec, Sae.BDec, xhat);
     }
 
-    private SparseCodes RandomCodes(BenchShape s, Random rng)
-    {
-        var offsets = Enumerable.Range(0, s.B + 1).Select(r => r * s.K).ToArray();
-        var indices = Enumerable.Range(0, s.B).SelectMany(_ => Enumerable.Range(0, s.K).Select(_ => rng.Next(s.F)).Distinct()
-            .Concat(Enumerable.Range(0, s.F)).Distinct().Take(s.K).Order()).ToArray();
-        var values = indices.Select(_ => (float)rng.NextDouble()).ToArray();
-        return SparseCodes.FromHost(Backend, offsets, indices, values);
-    }
-
     /// <summary>What the plain step runs instead of the prefix loss: the error and its gradient, then the value gradients.</summary>
     [Benchmark(Baseline = true)]
     public void CpuErrorAndValueGrad()

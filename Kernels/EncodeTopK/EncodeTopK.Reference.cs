@@ -6,7 +6,9 @@ namespace SaeGpu.Kernels;
 /// mask[j] ≠ 0 (all of them when the mask is empty; an ineligible latent counts as pre = 0, as after <see cref="MaskLatents"/>),
 /// and the selection rules, tie order, top-AFA targets and output layout of <see cref="TopK"/>. Shapes: x [B, d], b_dec [d],
 /// W_enc [F, d], b_enc [F], mask [F] or empty, targetNorms [B] or empty; offsets [B+1], indices and values with capacity ≥ B·k.
-/// The fast paths never hold pre [B, F]: the CPU path selects from cache-sized tiles as they are computed.
+/// The fast paths never hold pre [B, F]: the CPU path selects from cache-sized tiles as they are computed, the GPU path
+/// (in <c>GpuBackend</c>) encodes chunks of latents and merges each chunk's selection with the candidates kept so far
+/// (<see cref="TopK.GpuSelectV2"/> with merge ≠ 0).
 /// </summary>
 public static partial class EncodeTopK
 {

@@ -85,25 +85,32 @@ public static partial class TopK
     }
 
     /// <summary>
-    /// Step 1 of 3 without top-AFA targets, by radix select; one 256-thread group per row, O(F) whatever k:
+    /// Step 1 of 3 without top-AFA targets, by radix select; one 256-thread group per row, O(F) whatever k. The candidates
+    /// of a row are its f entries of pre (latents c0 … c0 + f − 1), preceded, when merge ≠ 0, by the prevCounts[row]
+    /// entries kept from earlier latents (prevIdx/prevVal, padded at stride k, ascending latents below c0) — so a fused
+    /// encode can select over F in chunks of pre and keep only B·k candidates between them:
     /// <list type="number">
     /// <item>the k-th largest positive score's bit pattern T is found 8 bits per pass, most significant first (positive
     /// float32 bits order like the values): each pass counts, in a 256-bin shared-memory histogram (shared atomics), the
     /// candidates that share the bits found so far, and warp 0 locates the bin holding the k-th by a shuffle scan;</item>
-    /// <item>one coalesced pass in index order then keeps every score above T and the lowest-index scores equal to T up to
-    /// k (the selection order of <see cref="Csr.Before"/>), placing each by a group-wide prefix count, so the padded slot
-    /// row·k + s comes out ordered by latent index. Rows with fewer than k positive scores keep all of them.</item>
+    /// <item>one coalesced pass in candidate (= latent) order then keeps every score above T and the lowest-latent scores
+    /// equal to T up to k (the selection order of <see cref="Csr.Before"/>), placing each by a group-wide prefix count, so
+    /// the padded slot row·k + s comes out ordered by latent index. Rows with fewer than k positive scores keep all.</item>
     /// </list>
-    /// Scores are pre, or |pre| when absolute ≠ 0 (values keep their sign); counts[row] = entries written.
+    /// Scores are pre, or |pre| when absolute ≠ 0 (values keep their sign); counts[row] = entries written. The outputs
+    /// must not alias the previous candidates.
     /// </summary>
-    public static void GpuSelectV2(ArrayView<float> pre, ArrayView<int> paddedIdx, ArrayView<float> paddedVal,
-        ArrayView<int> counts, int f, int k, int absolute)
+    public static void GpuSelectV2(ArrayView<float> pre, ArrayView<int> prevIdx, ArrayView<float> prevVal, ArrayView<int> prevCounts,
+        ArrayView<int> paddedIdx, ArrayView<float> paddedVal, ArrayView<int> counts, int f, int c0, int k, int absolute, int merge)
     {
         var hist = SharedMemory.Allocate<int>(RadixBins);
         var warpTotals = SharedMemory.Allocate<int>(GpuGroup / 32);
         var state = SharedMemory.Allocate<int>(2);
         int t = Group.IdxX, row = Grid.IdxX;
-        long rowStart = (long)row * f;
+        var rowPre = pre.SubView((long)row * f, f);
+        var rowPrevIdx = prevIdx.SubView(merge != 0 ? (long)row * k : 0, merge != 0 ? k : 1);
+        var rowPrevVal = prevVal.SubView(merge != 0 ? (long)row * k : 0, merge != 0 ? k : 1);
+        int np = merge != 0 ? prevCounts[row] : 0, n = np + f;
         if (t == 0) { state[0] = 0; state[1] = k; }
         Group.Barrier();
         int fixedBits = 0;
@@ -112,9 +119,9 @@ public static partial class TopK
             hist[t] = 0;
             Group.Barrier();
             int prefix = state[0];
-            for (int j = t; j < f; j += GpuGroup)
+            for (int e = t; e < n; e += GpuGroup)
             {
-                int key = RadixKey(pre[rowStart + j], absolute);
+                int key = RadixKey(e < np ? rowPrevVal[e] : rowPre[e - np], absolute);
                 if (key != 0 && (key & fixedBits) == prefix) Atomic.Add(ref hist[(key >> shift) & 255], 1);
             }
             Group.Barrier();
@@ -124,17 +131,19 @@ public static partial class TopK
         }
         // state = (T, ties to take); (0, −1) when fewer than k scores are positive: then every positive score is above T.
         int tBits = state[0], needTies = Math.Max(0, state[1]), aboveRun = 0, tieRun = 0;
-        for (int j0 = 0; j0 < f; j0 += GpuGroup)
+        for (int e0 = 0; e0 < n; e0 += GpuGroup)
         {
-            int j = j0 + t, key = j < f ? RadixKey(pre[rowStart + j], absolute) : 0;
+            int e = e0 + t;
+            float value = e < np ? rowPrevVal[e] : e < n ? rowPre[e - np] : 0f;
+            int key = RadixKey(value, absolute);
             int above = key > tBits ? 1 : 0, tie = key == tBits && tBits != 0 ? 1 : 0;
             int before = GroupExclusiveScan(above | tie << 16, warpTotals, out int total);
             int aboveBefore = aboveRun + (before & 0xFFFF), tieBefore = tieRun + (before >> 16);
             if (above == 1 || (tie == 1 && tieBefore < needTies))
             {
                 long slot = (long)row * k + aboveBefore + Math.Min(tieBefore, needTies);
-                paddedIdx[slot] = j;
-                paddedVal[slot] = pre[rowStart + j];
+                paddedIdx[slot] = e < np ? rowPrevIdx[e] : c0 + e - np;
+                paddedVal[slot] = value;
             }
             aboveRun += total & 0xFFFF;
             tieRun += total >> 16;

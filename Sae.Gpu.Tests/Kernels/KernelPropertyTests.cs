@@ -83,6 +83,7 @@ public class KernelPropertyTests
 
     [Property(MaxTest = CpuCases)] public Property EncodeTopK_Cpu_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "cpu", Shapes([1, 3, 4, 5, 17, 65, 130], [1, 7, 8, 9, 33], [1, 2, 7, 63, 64, 65, 130]));
     [Property(MaxTest = GpuCases)] public Property EncodeTopK_Gpu_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "gpu", Shapes([1, 5, 17], [1, 9, 33], [1, 7, 65]));
+    [Property(MaxTest = GpuCases)] public Property EncodeTopK_GpuChunked_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "gpu-chunked", Shapes([1, 5, 17], [1, 9, 33], [65, 130, 200]));
     [Property(MaxTest = CpuCases)] public Property EncodeTopK_Reference_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "reference", Shapes([1, 3, 5], [1, 7], [1, 7, 33]));
 
     [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Cpu_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "cpu", Default);

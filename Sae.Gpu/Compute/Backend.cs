@@ -63,8 +63,8 @@ public abstract class Backend : IDisposable
     /// <summary>
     /// <see cref="Kernels.EncodeTopK"/>: <see cref="TopK"/> of <see cref="Encode"/>'s pre [B, F] restricted to the latents with
     /// mask [F] ≠ 0 (all when <paramref name="mask"/> is null) into <paramref name="codes"/> (capacity ≥ B·k), for x [B, d],
-    /// bDec [d], wEnc [F, d], bEnc [F]. The CPU path never holds pre [B, F]; the GPU path runs the three kernels on a cached
-    /// [B, F] scratch.
+    /// bDec [d], wEnc [F, d], bEnc [F]. The CPU path never holds pre [B, F]; the GPU path encodes F in chunks and merges each
+    /// chunk's TopK with the candidates kept so far (<see cref="GpuBackend.EncodeTopKScratchFloats"/>).
     /// </summary>
     public abstract void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);

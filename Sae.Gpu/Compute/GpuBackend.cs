@@ -39,7 +39,7 @@ public sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> encode;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, int> scan;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int> topkSelect;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> topkRadix;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int, int, int> topkRadix;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> topkCompact;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> decode;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int> pursuitStep;
@@ -81,7 +81,7 @@ public sealed class GpuBackend : Backend
         encode = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.Encode.GpuV1);
         scan = a.LoadStreamKernel<ArrayView<int>, ArrayView<int>, int>(Kernels.ExclusiveScan.GpuV1);
         topkSelect = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int, int>(Kernels.TopK.GpuSelectV1);
-        topkRadix = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.TopK.GpuSelectV2);
+        topkRadix = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int, int, int>(Kernels.TopK.GpuSelectV2);
         topkCompact = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.TopK.GpuCompactV1);
         thresholdCount = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, int>(Kernels.ThresholdSelect.GpuCountV1);
         thresholdFill = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.ThresholdSelect.GpuFillV1);
@@ -176,22 +176,61 @@ public sealed class GpuBackend : Backend
         var pIdx = Scratch<int>("topk.idx", (long)b * k);
         var pVal = Scratch<float>("topk.val", (long)b * k);
         var counts = Scratch<int>("topk.counts", b);
-        if (targetNorms is null) topkRadix(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, f, k, absolute ? 1 : 0);
+        if (targetNorms is null) topkRadix(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, pIdx, pVal, counts, f, 0, k, absolute ? 1 : 0, 0);
         else topkSelect(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, V(targetNorms), f, k, absolute ? 1 : 0, 1);
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
         topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
+
+    /// <summary>
+    /// Most pre-activations the fused <see cref="EncodeTopK"/> holds at once (default 2^26 floats, 256 MB): F is encoded in
+    /// chunks of max(64, ⌊this / B⌋ rounded down to a multiple of 64) latents, each chunk's TopK merged with the k
+    /// candidates kept from the chunks before (<see cref="Kernels.TopK.GpuSelectV2"/>), so device memory holds B·chunk + 2·B·k
+    /// values instead of B·F. Top-AFA, whose count needs the whole row in rank order, encodes all of F at once.
+    /// </summary>
+    public long EncodeTopKScratchFloats
+    {
+        get => encodeTopKScratch;
+        set => encodeTopKScratch = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "must be ≥ 1");
+    }
+
+    private long encodeTopKScratch = 1L << 26;
 
     /// <inheritdoc />
     public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
         CheckCapacity(codes, codes.Rows, k);
-        int b = codes.Rows, d = (int)bDec.Length, f = (int)bEnc.Length;
-        var pre = Scratch<float>("encodeTopK.pre", (long)b * f);
-        encode(Kernels.Encode.GpuConfig(b, f), V(x), V(bDec), V(wEnc), V(bEnc), pre, b, d, f);
-        if (mask is not null) maskLatents((int)((long)b * f), pre, V(mask), pre);
-        SelectTopK(pre, b, f, k, absolute, targetNorms, codes);
+        int b = codes.Rows, f = (int)bEnc.Length;
+        int chunk = targetNorms is null ? (int)Math.Min(f, Math.Max(64, encodeTopKScratch / b / 64 * 64)) : f;
+        var pre = Scratch<float>("encodeTopK.pre", (long)b * chunk);
+        if (chunk == f)
+        {
+            EncodeChunk(x, bDec, wEnc, bEnc, mask, 0, f, pre);
+            SelectTopK(pre, b, f, k, absolute, targetNorms, codes);
+            return;
+        }
+        var (idx, val, cnt) = (Scratch<int>("encodeTopK.idx", (long)b * k), Scratch<float>("encodeTopK.val", (long)b * k), Scratch<int>("encodeTopK.cnt", b));
+        var (idx2, val2, cnt2) = (Scratch<int>("encodeTopK.idx2", (long)b * k), Scratch<float>("encodeTopK.val2", (long)b * k), Scratch<int>("encodeTopK.cnt2", b));
+        for (int c0 = 0; c0 < f; c0 += chunk)
+        {
+            int fc = Math.Min(chunk, f - c0);
+            var part = pre.SubView(0, (long)b * fc);
+            EncodeChunk(x, bDec, wEnc, bEnc, mask, c0, fc, part);
+            topkRadix(Kernels.TopK.GpuSelectConfig(b), part, idx, val, cnt, idx2, val2, cnt2, fc, c0, k, absolute ? 1 : 0, c0 > 0 ? 1 : 0);
+            (idx, idx2, val, val2, cnt, cnt2) = (idx2, idx, val2, val, cnt2, cnt);
+        }
+        scan(Kernels.ExclusiveScan.GpuConfig(), cnt, V(codes.Offsets), b);
+        topkCompact((int)((long)b * k), idx, val, cnt, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+    }
+
+    // pre [B, fc] of latents c0 … c0 + fc − 1 (masked ones zeroed).
+    private void EncodeChunk(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+        int c0, int fc, ArrayView<float> pre)
+    {
+        int d = (int)bDec.Length, b = (int)(x.Length / d);
+        encode(Kernels.Encode.GpuConfig(b, fc), V(x), V(bDec), V(wEnc).SubView((long)c0 * d, (long)fc * d), V(bEnc).SubView(c0, fc), pre, b, d, fc);
+        if (mask is not null) maskLatents((int)((long)b * fc), pre, V(mask).SubView(c0, fc), pre);
     }
 
     /// <inheritdoc />
