@@ -2,7 +2,8 @@ namespace SaeGpu.Kernels;
 
 /// <summary>
 /// Keeps only masked latents' pre-activations: <c>output[b, j] = mask[j] ≠ 0 ? pre[b, j] : 0</c>. Shapes: pre, output
-/// [B, F]; mask [F]. AuxK selects among dead latents by running TopK on this (unmasked latents can never win a positive slot).
+/// [B, F]; mask [F]. TopK of this is AuxK's selection among dead latents (unmasked latents can never win a positive slot),
+/// which <see cref="EncodeTopK"/> with a mask computes without pre [B, F].
 /// </summary>
 public static partial class MaskLatents
 {
