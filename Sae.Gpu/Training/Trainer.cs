@@ -20,9 +20,9 @@ public readonly record struct StepResult(int Step, double Loss, double Fvu, doub
 /// Trains a <see cref="Sae"/> of any <see cref="Architecture"/> with Adam on any backend. One <see cref="Step(ReadOnlySpan{float})"/> runs the
 /// named stages below, all on the SAE's backend; after the dense encode GEMM every stage is sparse (O(B·k·d)), one pass
 /// over [B, F] (selection) or one pass over the weights. Per-token TopK rules (TopK, AbsTopK, top-AFA, vSAE) fuse the
-/// selection into the encode (<see cref="Backend.EncodeTopK"/>), so their steps hold no [B, F] matrix. Architecture specifics are small stages of their own: the L1
-/// shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's bias adaptation and the inference thresholds of
-/// the batch-level selections. A Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>).
+/// selection into the encode (<see cref="Backend.EncodeTopK"/>), so their steps hold no [B, F] matrix. Architecture
+/// specifics are small stages of their own: the L1 shift of ReLU, JumpReLU's threshold gradient, the auxiliary loss, GBA's
+/// bias adaptation and the inference thresholds of the batch-level selections. A Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>).
 /// The trainer owns its scratch tensors: dispose it (the SAE stays the caller's).
 /// </summary>
 public sealed class Trainer : IDisposable, IResumable
