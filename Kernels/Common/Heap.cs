@@ -2,7 +2,7 @@ namespace SaeGpu.Kernels;
 
 /// <summary>
 /// A min-heap of (score, key) pairs under the selection order (<see cref="Csr.Before"/>): the root is the weakest kept
-/// entry — smallest score, and among equal scores the largest key. Used by the CPU top-k selections.
+/// entry — smallest score, and among equal scores the largest key. Used by the CPU path of ColumnTopKThreshold.
 /// </summary>
 public static class Heap
 {
