@@ -86,6 +86,8 @@ public class KernelPropertyTests
     [Property(MaxTest = GpuCases)] public Property EncodeTopK_GpuChunked_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "gpu-chunked", Shapes([1, 5, 17], [1, 9, 33], [65, 130, 200]));
     [Property(MaxTest = CpuCases)] public Property EncodeTopK_Reference_EqualsEncodeThenTopK() => SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, "reference", Shapes([1, 3, 5], [1, 7], [1, 7, 33]));
 
+    [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Cpu_MatchesReference() => Agree(OpCases.SparseDecodeGrad, "cpu", Default, s => Sum(8 * s.D * s.K));
+    [Property(MaxTest = GpuCases)] public Property SparseDecodeGrad_Gpu_MatchesReference() => Agree(OpCases.SparseDecodeGrad, "gpu", Default, s => Sum(8 * s.D * s.K));
     [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Cpu_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "cpu", Default);
     [Property(MaxTest = GpuCases)] public Property SparseDecodeGrad_Gpu_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "gpu", Default);
     [Property(MaxTest = CpuCases)] public Property SparseDecodeGrad_Reference_EqualsItsParts() => SameAsUnfused(OpCases.SparseDecodeGrad, OpCases.DecodeThenGrad, "reference", Default);

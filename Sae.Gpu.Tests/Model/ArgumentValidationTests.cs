@@ -23,6 +23,19 @@ public class ArgumentValidationTests
     [Fact] public void SaeConfig_ThrowsForZeroK() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 0).Validate(), "K");
     [Fact] public void SaeConfig_ThrowsForTooManyElements() => Throws<ArgumentException>(() => new SaeConfig(1 << 16, 1 << 16, 1).Validate(), "exceeds");
 
+    [Theory, InlineData("cpu"), InlineData("gpu")]
+    public void EncodeTopK_ThrowsForAMaskOfTheWrongLength(string backend)
+    {
+        var be = TestBackends.ByName(backend);
+        using var x = be.Allocate<float>(2 * 4);
+        using var bDec = be.Allocate<float>(4);
+        using var w = be.Allocate<float>(8 * 4);
+        using var bEnc = be.Allocate<float>(8);
+        using var mask = be.Allocate<int>(7);
+        using var codes = new SparseCodes(be, 2, 2 * 3);
+        Throws<ArgumentException>(() => be.EncodeTopK(x, bDec, w, bEnc, mask, 3, false, null, codes), "mask has 7 entries; F = 8");
+    }
+
     [Fact] public void TrainConfig_ThrowsForZeroBatch() => Throws<ArgumentException>(() => new TrainConfig(BatchSize: 0).Validate(), "BatchSize");
     [Fact] public void TrainConfig_ThrowsForZeroSteps() => Throws<ArgumentException>(() => new TrainConfig(Steps: 0).Validate(), "Steps");
     [Fact] public void TrainConfig_ThrowsForNegativeLearningRate() => Throws<ArgumentException>(() => new TrainConfig(LearningRate: -1).Validate(), "LearningRate");

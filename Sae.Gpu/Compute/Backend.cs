@@ -147,6 +147,14 @@ public abstract class Backend : IDisposable
             throw new ArgumentException($"MatchingPursuit shapes disagree: {codes.Rows} rows, x {x.Length}, residual {residual.Length}, atoms {atoms.Length}, k {k}.");
     }
 
+    /// <summary>Throws unless <paramref name="codes"/> holds B·k entries and the latent mask, when given, has one entry per latent (F = bEnc.Length).</summary>
+    protected static void CheckEncodeTopK(Tensor<float> bEnc, Tensor<int>? mask, int k, SparseCodes codes)
+    {
+        CheckCapacity(codes, codes.Rows, k);
+        if (mask is not null && mask.Length != bEnc.Length)
+            throw new ArgumentException($"EncodeTopK: the latent mask has {mask.Length} entries; F = {bEnc.Length}.");
+    }
+
     /// <summary>Throws unless pre holds one row of F values per row of <paramref name="codes"/>.</summary>
     protected static void CheckGather(SparseCodes codes, Tensor<float> pre)
     {

@@ -178,8 +178,14 @@ public sealed class GpuBackend : Backend
         var counts = Scratch<int>("topk.counts", b);
         if (targetNorms is null) topkRadix(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, pIdx, pVal, counts, f, 0, k, absolute ? 1 : 0, 0);
         else topkSelect(Kernels.TopK.GpuSelectConfig(b), pre, pIdx, pVal, counts, V(targetNorms), f, k, absolute ? 1 : 0, 1);
+        CompactTopK(pIdx, pVal, counts, b, k, codes);
+    }
+
+    // Steps 2 and 3 of the GPU TopK: offsets from the per-row counts, then the padded slots into CSR.
+    private void CompactTopK(ArrayView<int> paddedIdx, ArrayView<float> paddedVal, ArrayView<int> counts, int b, int k, SparseCodes codes)
+    {
         scan(Kernels.ExclusiveScan.GpuConfig(), counts, V(codes.Offsets), b);
-        topkCompact((int)((long)b * k), pIdx, pVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+        topkCompact((int)((long)b * k), paddedIdx, paddedVal, counts, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
     }
 
     /// <summary>
@@ -200,7 +206,7 @@ public sealed class GpuBackend : Backend
     public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckCapacity(codes, codes.Rows, k);
+        CheckEncodeTopK(bEnc, mask, k, codes);
         int b = codes.Rows, f = (int)bEnc.Length;
         int chunk = targetNorms is null ? (int)Math.Min(f, Math.Max(64, encodeTopKScratch / b / 64 * 64)) : f;
         var pre = Scratch<float>("encodeTopK.pre", (long)b * chunk);
@@ -220,8 +226,7 @@ public sealed class GpuBackend : Backend
             topkRadix(Kernels.TopK.GpuSelectConfig(b), part, idx, val, cnt, idx2, val2, cnt2, fc, c0, k, absolute ? 1 : 0, c0 > 0 ? 1 : 0);
             (idx, idx2, val, val2, cnt, cnt2) = (idx2, idx, val2, val, cnt2, cnt);
         }
-        scan(Kernels.ExclusiveScan.GpuConfig(), cnt, V(codes.Offsets), b);
-        topkCompact((int)((long)b * k), idx, val, cnt, V(codes.Offsets), V(codes.Indices), V(codes.Values), k);
+        CompactTopK(idx, val, cnt, b, k, codes);
     }
 
     // pre [B, fc] of latents c0 … c0 + fc − 1 (masked ones zeroed).

@@ -114,7 +114,7 @@ public class HostBackend<TOps> : Backend where TOps : IHostOps
     public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckCapacity(codes, codes.Rows, k);
+        CheckEncodeTopK(bEnc, mask, k, codes);
         TOps.EncodeTopK(H(x), H(bDec), H(wEnc), H(bEnc), mask is null ? default : H(mask), k, absolute,
             targetNorms is null ? default : H(targetNorms), H(codes.Offsets), H(codes.Indices), H(codes.Values));
     }
