@@ -9,8 +9,9 @@ using SaeGpu.Training;
 namespace SaeGpu.Cli;
 
 /// <summary>
-/// <c>sae bench</c>: times training steps and the encode GEMM on one backend at a given shape, and optionally first
-/// checks that backend against another: same weights and batch, selected codes and all four gradients compared.
+/// <c>sae bench</c>: times training steps, the encode GEMM, TopK and the fused EncodeTopK on one backend at a given shape,
+/// and optionally first checks that backend against another: same weights and batch, selected codes and all four
+/// gradients compared.
 /// </summary>
 public static class BenchCommand
 {
