@@ -25,7 +25,10 @@ public static partial class SparseDecode
             var o = new Span<float>(output + (long)r * d, d);
             new ReadOnlySpan<float>(bias, d).CopyTo(o);
             for (int p = offsets[r]; p < offsets[r + 1]; p++)
+            {
+                if (p + 2 < offsets[r + 1]) Simd.Prefetch(w + (long)indices[p + 2] * d, d);
                 Simd.Axpy(values[p], new ReadOnlySpan<float>(w + (long)indices[p] * d, d), o);
+            }
         }
     }
 }

@@ -64,6 +64,8 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
     /// <summary>
     /// Offers values[q] for q in [0, count) as latent c0 + q (or map[c0 + q] when <paramref name="map"/> is given; the
     /// latents must ascend with q and exceed those offered before), skipping 8-entry blocks in which nothing beats the bar.
+    /// A block that has a candidate is appended without branches (every entry is written, the count grows by the ones
+    /// above the bar), then the buffer is pruned if it holds 2k or more.
     /// </summary>
     public void OfferAll(float* values, int count, int c0, int* map, ref int n, ref float bar)
     {
@@ -72,18 +74,22 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         {
             var block = Vector256.Load(values + q);
             if (Vector256.GreaterThanAny(absolute ? Vector256.Abs(block) : block, Vector256.Create(bar)))
-                for (int e = q; e < q + 8; e++) Offer(values[e], map == null ? c0 + e : map[c0 + e], ref n, ref bar);
+                Append(values, q, q + 8, c0, map, ref n, ref bar);
         }
-        for (; q < count; q++) Offer(values[q], map == null ? c0 + q : map[c0 + q], ref n, ref bar);
+        if (q < count) Append(values, q, count, c0, map, ref n, ref bar);
     }
 
-    private void Offer(float x, int j, ref int n, ref float bar)
+    // Appends the entries of [from, to) (at most 8) that beat the bar; the buffer has 8 slots of slack past 2k.
+    private void Append(float* values, int from, int to, int c0, int* map, ref int n, ref float bar)
     {
-        float v = absolute ? MathF.Abs(x) : x;
-        if (!(v > bar)) return;
-        scores[n] = v;
-        latents[n] = j;
-        if (++n == 2 * k) bar = Prune(ref n);
+        for (int e = from; e < to; e++)
+        {
+            float v = absolute ? MathF.Abs(values[e]) : values[e];
+            scores[n] = v;
+            latents[n] = map == null ? c0 + e : map[c0 + e];
+            n += v > bar ? 1 : 0;
+        }
+        if (n >= 2 * k) bar = Prune(ref n);
     }
 
     private float Prune(ref int n)
@@ -93,8 +99,8 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         return scores[k - 1];
     }
 
-    // Quickselect (Hoare partition, median-of-three pivot) under the selection order: afterwards [0, k) holds the best k
-    // and slot k − 1 the k-th. Latents are distinct, so the order is strict.
+    // Quickselect under the selection order (median-of-three pivot, branch-free Lomuto partition): afterwards [0, k)
+    // holds the best k and slot k − 1 the k-th. Latents are distinct, so the order is strict.
     private void SelectBest(int n)
     {
         int lo = 0, hi = n - 1, target = k - 1;
@@ -103,19 +109,33 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
             int mid = lo + ((hi - lo) >> 1);
             if (Before(mid, lo)) Swap(mid, lo);
             if (Before(hi, lo)) Swap(hi, lo);
-            if (Before(hi, mid)) Swap(hi, mid);
-            float ps = scores[mid];
-            int pl = latents[mid], i = lo, j = hi;
-            while (i <= j)
-            {
-                while (Csr.Before(scores[i], latents[i], ps, pl)) i++;
-                while (Csr.Before(ps, pl, scores[j], latents[j])) j--;
-                if (i <= j) Swap(i++, j--);
-            }
-            if (target <= j) hi = j;
-            else if (target >= i) lo = i;
-            else return;
+            if (Before(mid, hi)) Swap(mid, hi);
+            int p = Partition(lo, hi);
+            if (p == target) return;
+            if (target < p) hi = p - 1;
+            else lo = p + 1;
         }
+    }
+
+    // Moves the entries of [lo, hi) that come before the pivot (slot hi) to the front without branching on the data,
+    // puts the pivot after them and returns its slot.
+    private int Partition(int lo, int hi)
+    {
+        float ps = scores[hi];
+        int pl = latents[hi], i = lo;
+        for (int j = lo; j < hi; j++)
+        {
+            float s = scores[j];
+            int l = latents[j];
+            bool before = (s > ps) | ((s == ps) & (l < pl));
+            scores[j] = scores[i];
+            latents[j] = latents[i];
+            scores[i] = s;
+            latents[i] = l;
+            i += before ? 1 : 0;
+        }
+        Swap(i, hi);
+        return i;
     }
 
     private bool Before(int a, int b) => Csr.Before(scores[a], latents[a], scores[b], latents[b]);
@@ -155,14 +175,16 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         }
     }
 
-    /// <summary>Candidate buffers (2k scores and latents) for <paramref name="rows"/> rows in native memory; dispose to free them.</summary>
+    /// <summary>Candidate buffers (2k + 8 scores and latents) for <paramref name="rows"/> rows in native memory; dispose to free them.</summary>
     public sealed class Buffer(int rows, int k) : IDisposable
     {
-        private readonly float* scores = (float*)NativeMemory.Alloc((nuint)rows * 2 * (nuint)k, sizeof(float));
-        private readonly int* latents = (int*)NativeMemory.Alloc((nuint)rows * 2 * (nuint)k, sizeof(int));
+        private readonly float* scores = (float*)NativeMemory.Alloc((nuint)rows * Slots(k), sizeof(float));
+        private readonly int* latents = (int*)NativeMemory.Alloc((nuint)rows * Slots(k), sizeof(int));
 
         /// <summary>The selection state of row <paramref name="row"/> of this buffer.</summary>
-        public RowSelect Row(int row, bool absolute) => new(scores + (long)row * 2 * k, latents + (long)row * 2 * k, k, absolute);
+        public RowSelect Row(int row, bool absolute) => new(scores + row * (long)Slots(k), latents + row * (long)Slots(k), k, absolute);
+
+        private static nuint Slots(int k) => 2 * (nuint)k + 8;
 
         /// <summary>Frees the buffers.</summary>
         public void Dispose()
