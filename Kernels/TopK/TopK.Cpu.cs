@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
@@ -64,8 +66,9 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
     /// <summary>
     /// Offers values[q] for q in [0, count) as latent c0 + q (or map[c0 + q] when <paramref name="map"/> is given; the
     /// latents must ascend with q and exceed those offered before), skipping 8-entry blocks in which nothing beats the bar.
-    /// A block that has a candidate is appended without branches (every entry is written, the count grows by the ones
-    /// above the bar), then the buffer is pruned if it holds 2k or more.
+    /// A block that has a candidate is appended without branches on the data — by AVX-512 compress where the CPU has it,
+    /// else every entry is written and the count grows by the ones above the bar — then the buffer is pruned if it holds
+    /// 2k or more.
     /// </summary>
     public void OfferAll(float* values, int count, int c0, int* map, ref int n, ref float bar)
     {
@@ -73,14 +76,30 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         for (; q <= count - 8; q += 8)
         {
             var block = Vector256.Load(values + q);
-            if (Vector256.GreaterThanAny(absolute ? Vector256.Abs(block) : block, Vector256.Create(bar)))
-                Append(values, q, q + 8, c0, map, ref n, ref bar);
+            var above = Vector256.GreaterThan(absolute ? Vector256.Abs(block) : block, Vector256.Create(bar));
+            if (above == Vector256<float>.Zero) continue;
+            if (Avx512F.VL.IsSupported) AppendBlock(absolute ? Vector256.Abs(block) : block, above, LatentsAt(c0 + q, map), ref n);
+            else Append(values, q, q + 8, c0, map, ref n, bar);
+            if (n >= 2 * k) bar = Prune(ref n);
         }
-        if (q < count) Append(values, q, count, c0, map, ref n, ref bar);
+        if (q < count) Append(values, q, count, c0, map, ref n, bar);
+        if (n >= 2 * k) bar = Prune(ref n);
     }
 
-    // Appends the entries of [from, to) (at most 8) that beat the bar; the buffer has 8 slots of slack past 2k.
-    private void Append(float* values, int from, int to, int c0, int* map, ref int n, ref float bar)
+    private static Vector256<int> LatentsAt(int c, int* map) =>
+        map == null ? Vector256.Create(c) + Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) : Vector256.Load(map + c);
+
+    // The block's scores above the bar, and their latents, packed to the buffer's end (a full 8-lane store each; the
+    // buffer has 8 slots of slack past 2k).
+    private void AppendBlock(Vector256<float> block, Vector256<float> above, Vector256<int> latentsOf, ref int n)
+    {
+        Avx512F.VL.Compress(Vector256<float>.Zero, above, block).Store(scores + n);
+        Avx512F.VL.Compress(Vector256<int>.Zero, above.AsInt32(), latentsOf).Store(latents + n);
+        n += BitOperations.PopCount(above.ExtractMostSignificantBits());
+    }
+
+    // Appends the entries of [from, to) (at most 8) that beat the bar: each is written, and the count grows by the ones above.
+    private void Append(float* values, int from, int to, int c0, int* map, ref int n, float bar)
     {
         for (int e = from; e < to; e++)
         {
@@ -89,7 +108,6 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
             latents[n] = map == null ? c0 + e : map[c0 + e];
             n += v > bar ? 1 : 0;
         }
-        if (n >= 2 * k) bar = Prune(ref n);
     }
 
     private float Prune(ref int n)
