@@ -49,17 +49,22 @@ public static partial class AggregateByLatent
     {
         public void Latent(int j)
         {
-            var o = new Span<float>(gW + (long)j * d, d);
-            if (!accumulate) o.Clear();
+            float* o = gW + (long)j * d;
+            if (!accumulate) new Span<float>(o, d).Clear();
+            int q0 = start[j], q1 = start[j + 1];
             float s = 0;
-            for (int q = start[j]; q < start[j + 1]; q++)
-            {
-                float gp = g[entry[q]];
-                s += gp;
-                Simd.Axpy(gp, new ReadOnlySpan<float>(v + (long)rowOf[q] * d, d), o);
-            }
+            for (int q = q0; q < q1; q++) s += g[entry[q]];
+            Simd.AccumulateRows(new Entries(entry, rowOf, g, v, d), q0, q1, o, d);
             gSum[j] = accumulate ? gSum[j] + s : s;
-            if (s != 0) Simd.Axpy(-s, new ReadOnlySpan<float>(center, d), o);
+            if (s != 0) Simd.Axpy(-s, new ReadOnlySpan<float>(center, d), new Span<float>(o, d));
         }
+    }
+
+    // Entry q of a latent's list: weight g[entry q], row v[row of entry q].
+    private readonly unsafe struct Entries(int[] entry, int[] rowOf, float* g, float* v, int d) : IWeightedRows
+    {
+        public float Weight(int q) => g[entry[q]];
+
+        public float* Row(int q) => v + (long)rowOf[q] * d;
     }
 }

@@ -50,6 +50,47 @@ public static class Simd
         for (int i = 0; i < n; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + i);
     }
 
+    /// <summary>
+    /// o[i] += Σ_q rows.Weight(q)·rows.Row(q)[i] for i in [0, d), q = q0 … q1 − 1 in order: per element the same FMA chain
+    /// (and scalar tail) as one <see cref="Axpy"/> per q, but each 64-float slice of o is summed in registers over all q
+    /// before it is stored, instead of loading and storing o for every q.
+    /// </summary>
+    public static unsafe void AccumulateRows<TRows>(TRows rows, int q0, int q1, float* o, int d) where TRows : struct, IWeightedRows
+    {
+        int i = 0;
+        for (; i <= d - 64; i += 64) Columns64(rows, q0, q1, o, i);
+        for (; i <= d - 8; i += 8)
+        {
+            var a = Vector256.Load(o + i);
+            for (int q = q0; q < q1; q++) a = Vector256.FusedMultiplyAdd(Vector256.Create(rows.Weight(q)), Vector256.Load(rows.Row(q) + i), a);
+            a.Store(o + i);
+        }
+        for (; i < d; i++)
+            for (int q = q0; q < q1; q++) o[i] += rows.Weight(q) * rows.Row(q)[i];
+    }
+
+    private static unsafe void Columns64<TRows>(TRows rows, int q0, int q1, float* o, int i) where TRows : struct, IWeightedRows
+    {
+        Vector256<float> a0 = Vector256.Load(o + i), a1 = Vector256.Load(o + i + 8), a2 = Vector256.Load(o + i + 16),
+            a3 = Vector256.Load(o + i + 24), a4 = Vector256.Load(o + i + 32), a5 = Vector256.Load(o + i + 40),
+            a6 = Vector256.Load(o + i + 48), a7 = Vector256.Load(o + i + 56);
+        for (int q = q0; q < q1; q++)
+        {
+            var g = Vector256.Create(rows.Weight(q));
+            float* r = rows.Row(q) + i;
+            a0 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r), a0);
+            a1 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 16), a2);
+            a3 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 24), a3);
+            a4 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 32), a4);
+            a5 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 40), a5);
+            a6 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 48), a6);
+            a7 = Vector256.FusedMultiplyAdd(g, Vector256.Load(r + 56), a7);
+        }
+        a0.Store(o + i); a1.Store(o + i + 8); a2.Store(o + i + 16); a3.Store(o + i + 24);
+        a4.Store(o + i + 32); a5.Store(o + i + 40); a6.Store(o + i + 48); a7.Store(o + i + 56);
+    }
+
     /// <summary>y[i] *= a.</summary>
     public static void Scale(float a, Span<float> y)
     {
@@ -71,4 +112,14 @@ public static class Simd
             if (hi > lo) body(lo, hi);
         });
     }
+}
+
+/// <summary>The weighted rows summed by <see cref="Simd.AccumulateRows"/>: weight and row (d floats) of entry q.</summary>
+public unsafe interface IWeightedRows
+{
+    /// <summary>The weight of entry q.</summary>
+    float Weight(int q);
+
+    /// <summary>The row of entry q.</summary>
+    float* Row(int q);
 }
