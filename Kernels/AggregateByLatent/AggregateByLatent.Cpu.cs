@@ -6,7 +6,8 @@ public static partial class AggregateByLatent
 {
     /// <summary>
     /// Fast CPU path: histogram latents and build the latent → entry index by a counting sort (serial, O(nnz)),
-    /// then latents in parallel, each summing its entries' rows with Vector256 axpy — no atomics on the weights.
+    /// then latents in parallel, each summing its entries' rows in registers, 64 floats at a time
+    /// (<see cref="Simd.AccumulateRows"/>) — no atomics on the weights.
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g,
         ReadOnlySpan<float> v, ReadOnlySpan<float> center, bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts)

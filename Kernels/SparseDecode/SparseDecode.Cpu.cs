@@ -2,7 +2,10 @@ namespace SaeGpu.Kernels;
 
 public static partial class SparseDecode
 {
-    /// <summary>Fast CPU path: rows in parallel, one Vector256 axpy per active latent.</summary>
+    /// <summary>
+    /// Fast CPU path: rows in parallel, one Vector256 axpy per active latent; the row of W two entries ahead is prefetched
+    /// while one is summed (the rows are gathered from memory, W being larger than the caches).
+    /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,
         ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output)
     {

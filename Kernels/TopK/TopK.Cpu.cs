@@ -9,9 +9,9 @@ namespace SaeGpu.Kernels;
 public static partial class TopK
 {
     /// <summary>
-    /// Fast CPU path: rows in parallel; each row streams through a <see cref="RowSelect"/> (a 2k-entry candidate buffer
-    /// pruned to the best k by quickselect whenever it fills, skipping 8-entry blocks with no candidate by one vector
-    /// compare), then writes its kept latents ordered by index into its padded slot; a final pass compacts.
+    /// Fast CPU path: rows in parallel; each row streams through a <see cref="RowSelect"/> (a candidate buffer pruned to
+    /// the best k by quickselect whenever it holds 2k, skipping 8-entry blocks with no candidate by one vector compare),
+    /// then writes its kept latents ordered by index into its padded slot; a final pass compacts.
     /// </summary>
     public static void Cpu(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms,
         Span<int> offsets, Span<int> indices, Span<float> values)
@@ -56,8 +56,8 @@ public static partial class TopK
 
 /// <summary>
 /// One row's selection on the CPU paths of <see cref="TopK"/> and <see cref="EncodeTopK"/>: candidates (score, latent)
-/// with a score above the bar are appended to a 2k-entry buffer; when it fills, a quickselect under <see cref="Csr.Before"/>
-/// keeps the best k and the bar becomes the k-th score. Latents arrive in ascending order, so a later candidate equal to
+/// with a score above the bar are appended to a buffer of 2k + 8 slots; once it holds 2k or more, a quickselect under
+/// <see cref="Csr.Before"/> keeps the best k and the bar becomes the k-th score. Latents arrive in ascending order, so a later candidate equal to
 /// the k-th score loses the tie, and the bar test is strict. Scores are pre, or |pre| for AbsTopK; only positive ones compete.
 /// Per row the caller keeps the count n and the bar (start: 0, 0).
 /// </summary>
