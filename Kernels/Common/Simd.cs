@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
@@ -46,8 +47,8 @@ public static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void Prefetch(float* p, int n)
     {
-        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return;
-        for (int i = 0; i < n; i += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch0(p + i);
+        if (!Sse.IsSupported) return;
+        for (int i = 0; i < n; i += 16) Sse.Prefetch0(p + i);
     }
 
     /// <summary>
@@ -62,7 +63,8 @@ public static class Simd
         for (; i <= d - 8; i += 8)
         {
             var a = Vector256.Load(o + i);
-            for (int q = q0; q < q1; q++) a = Vector256.FusedMultiplyAdd(Vector256.Create(rows.Weight(q)), Vector256.Load(rows.Row(q) + i), a);
+            for (int q = q0; q < q1; q++)
+                a = Vector256.FusedMultiplyAdd(Vector256.Create(rows.Weight(q)), Vector256.Load(rows.Row(q) + i), a);
             a.Store(o + i);
         }
         for (; i < d; i++)

@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -57,8 +57,8 @@ public static partial class TopK
 /// <summary>
 /// One row's selection on the CPU paths of <see cref="TopK"/> and <see cref="EncodeTopK"/>: candidates (score, latent)
 /// with a score above the bar are appended to a buffer of 2k + 8 slots; once it holds 2k or more, a quickselect under
-/// <see cref="Csr.Before"/> keeps the best k and the bar becomes the k-th score. Latents arrive in ascending order, so a later candidate equal to
-/// the k-th score loses the tie, and the bar test is strict. Scores are pre, or |pre| for AbsTopK; only positive ones compete.
+/// <see cref="Csr.Before"/> keeps the best k and the bar becomes the k-th score. Latents arrive in ascending order, so a
+/// later candidate equal to the k-th score loses the tie, and the bar test is strict. Scores are pre, or |pre| for AbsTopK; only positive ones compete.
 /// Per row the caller keeps the count n and the bar (start: 0, 0).
 /// </summary>
 internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bool absolute)
@@ -76,9 +76,10 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         for (; q <= count - 8; q += 8)
         {
             var block = Vector256.Load(values + q);
-            var above = Vector256.GreaterThan(absolute ? Vector256.Abs(block) : block, Vector256.Create(bar));
+            var score = absolute ? Vector256.Abs(block) : block;
+            var above = Vector256.GreaterThan(score, Vector256.Create(bar));
             if (above == Vector256<float>.Zero) continue;
-            if (Avx512F.VL.IsSupported) AppendBlock(absolute ? Vector256.Abs(block) : block, above, LatentsAt(c0 + q, map), ref n);
+            if (Avx512F.VL.IsSupported) AppendBlock(score, above, LatentsAt(c0 + q, map), ref n);
             else Append(values, q, q + 8, c0, map, ref n, bar);
             if (n >= 2 * k) bar = Prune(ref n);
         }
@@ -91,9 +92,9 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
 
     // The block's scores above the bar, and their latents, packed to the buffer's end (a full 8-lane store each; the
     // buffer has 8 slots of slack past 2k).
-    private void AppendBlock(Vector256<float> block, Vector256<float> above, Vector256<int> latentsOf, ref int n)
+    private void AppendBlock(Vector256<float> score, Vector256<float> above, Vector256<int> latentsOf, ref int n)
     {
-        Avx512F.VL.Compress(Vector256<float>.Zero, above, block).Store(scores + n);
+        Avx512F.VL.Compress(Vector256<float>.Zero, above, score).Store(scores + n);
         Avx512F.VL.Compress(Vector256<int>.Zero, above.AsInt32(), latentsOf).Store(latents + n);
         n += BitOperations.PopCount(above.ExtractMostSignificantBits());
     }
