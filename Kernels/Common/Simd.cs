@@ -45,7 +45,7 @@ public static class Simd
 
     /// <summary>Asks the cache for the n floats at <paramref name="p"/> (one prefetch per 64-byte line), ahead of a gather.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static unsafe void Prefetch(float* p, int n)
+    internal static unsafe void Prefetch(float* p, int n)
     {
         if (!Sse.IsSupported) return;
         for (int i = 0; i < n; i += 16) Sse.Prefetch0(p + i);
@@ -56,7 +56,7 @@ public static class Simd
     /// (and scalar tail) as one <see cref="Axpy"/> per q, but each 64-float slice of o is summed in registers over all q
     /// before it is stored, instead of loading and storing o for every q.
     /// </summary>
-    public static unsafe void AccumulateRows<TRows>(TRows rows, int q0, int q1, float* o, int d) where TRows : struct, IWeightedRows
+    internal static unsafe void AccumulateRows<TRows>(TRows rows, int q0, int q1, float* o, int d) where TRows : struct, IWeightedRows
     {
         int i = 0;
         for (; i <= d - 64; i += 64) Columns64(rows, q0, q1, o, i);
@@ -117,7 +117,7 @@ public static class Simd
 }
 
 /// <summary>The weighted rows summed by <see cref="Simd.AccumulateRows"/>: weight and row (d floats) of entry q.</summary>
-public unsafe interface IWeightedRows
+internal unsafe interface IWeightedRows
 {
     /// <summary>The weight of entry q.</summary>
     float Weight(int q);
