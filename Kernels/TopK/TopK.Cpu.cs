@@ -136,25 +136,54 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         }
     }
 
-    // Moves the entries of [lo, hi) that come before the pivot (slot hi) to the front without branching on the data,
-    // puts the pivot after them and returns its slot.
+    // Moves the entries of [lo, hi) that come before the pivot (slot hi) to the front and the others, in order, behind the
+    // pivot; returns the pivot's slot. Entries before the pivot are packed in place (slot i ≤ j was read already), the others
+    // into the spare slots and copied back at the end — 8 at a time by AVX-512 compress where the CPU has it, the rest
+    // one by one without branching on the data.
     private int Partition(int lo, int hi)
     {
         float ps = scores[hi];
-        int pl = latents[hi], i = lo;
-        for (int j = lo; j < hi; j++)
+        int pl = latents[hi], i = lo, r = 0, j = lo;
+        if (Avx512F.VL.IsSupported)
+            for (; j <= hi - 8; j += 8) PartitionBlock(j, ps, pl, ref i, ref r);
+        float* spareScores = scores + Slots(k);
+        int* spareLatents = latents + Slots(k);
+        for (; j < hi; j++)
         {
             float s = scores[j];
             int l = latents[j];
             bool before = (s > ps) | ((s == ps) & (l < pl));
-            scores[j] = scores[i];
-            latents[j] = latents[i];
             scores[i] = s;
             latents[i] = l;
+            spareScores[r] = s;
+            spareLatents[r] = l;
             i += before ? 1 : 0;
+            r += before ? 0 : 1;
         }
-        Swap(i, hi);
+        scores[i] = ps;
+        latents[i] = pl;
+        new Span<float>(spareScores, r).CopyTo(new Span<float>(scores + i + 1, r));
+        new Span<int>(spareLatents, r).CopyTo(new Span<int>(latents + i + 1, r));
         return i;
+    }
+
+    // Entries [j, j + 8): those before the pivot (ps, pl) packed to slot i, the others to spare slot r (full 8-lane stores:
+    // slots [i, j + 8) were read already, and the spare slots have 8 of slack).
+    private void PartitionBlock(int j, float ps, int pl, ref int i, ref int r)
+    {
+        var s = Vector256.Load(scores + j);
+        var l = Vector256.Load(latents + j);
+        var pivot = Vector256.Create(ps);
+        var before = Vector256.GreaterThan(s, pivot)
+            | (Vector256.Equals(s, pivot) & Vector256.LessThan(l, Vector256.Create(pl)).AsSingle());
+        var after = ~before;
+        Avx512F.VL.Compress(Vector256<float>.Zero, before, s).Store(scores + i);
+        Avx512F.VL.Compress(Vector256<int>.Zero, before.AsInt32(), l).Store(latents + i);
+        Avx512F.VL.Compress(Vector256<float>.Zero, after, s).Store(scores + Slots(k) + r);
+        Avx512F.VL.Compress(Vector256<int>.Zero, after.AsInt32(), l).Store(latents + Slots(k) + r);
+        int c = BitOperations.PopCount(before.ExtractMostSignificantBits());
+        i += c;
+        r += 8 - c;
     }
 
     private bool Before(int a, int b) => Csr.Before(scores[a], latents[a], scores[b], latents[b]);
@@ -194,16 +223,22 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         }
     }
 
-    /// <summary>Candidate buffers (2k + 8 scores and latents) for <paramref name="rows"/> rows in native memory; dispose to free them.</summary>
+    // Slots per row: 2k + 8 for the candidates, then 2k + 16 spare ones for Partition.
+    private static int Slots(int k) => 2 * k + 8;
+
+    private static long RowSlots(int k) => 2L * Slots(k) + 8;
+
+    /// <summary>
+    /// Candidate buffers (2k + 8 scores and latents, and as many spare ones plus 8 for the pruning) for
+    /// <paramref name="rows"/> rows in native memory; dispose to free them.
+    /// </summary>
     public sealed class Buffer(int rows, int k) : IDisposable
     {
-        private readonly float* scores = (float*)NativeMemory.Alloc((nuint)rows * Slots(k), sizeof(float));
-        private readonly int* latents = (int*)NativeMemory.Alloc((nuint)rows * Slots(k), sizeof(int));
+        private readonly float* scores = (float*)NativeMemory.Alloc((nuint)(rows * RowSlots(k)), sizeof(float));
+        private readonly int* latents = (int*)NativeMemory.Alloc((nuint)(rows * RowSlots(k)), sizeof(int));
 
         /// <summary>The selection state of row <paramref name="row"/> of this buffer.</summary>
-        public RowSelect Row(int row, bool absolute) => new(scores + row * (long)Slots(k), latents + row * (long)Slots(k), k, absolute);
-
-        private static nuint Slots(int k) => 2 * (nuint)k + 8;
+        public RowSelect Row(int row, bool absolute) => new(scores + row * RowSlots(k), latents + row * RowSlots(k), k, absolute);
 
         /// <summary>Frees the buffers.</summary>
         public void Dispose()
