@@ -3,8 +3,9 @@ namespace SaeGpu.Kernels;
 public static partial class SparseDecode
 {
     /// <summary>
-    /// Fast CPU path: rows in parallel, one Vector256 axpy per active latent; the row of W two entries ahead is prefetched
-    /// while one is summed (the rows are gathered from memory, W being larger than the caches).
+    /// Fast CPU path: rows in parallel; a row's active latents four at a time (<see cref="Simd.Axpy4"/>: the output row loaded
+    /// and stored once per four rows of W, whose gathers from memory — W is larger than the caches — overlap), the rest one
+    /// Vector256 axpy each. Bit-identical to one axpy per latent in order.
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,
         ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output)
@@ -25,13 +26,14 @@ public static partial class SparseDecode
     {
         public void Row(int r)
         {
-            var o = new Span<float>(output + (long)r * d, d);
-            new ReadOnlySpan<float>(bias, d).CopyTo(o);
-            for (int p = offsets[r]; p < offsets[r + 1]; p++)
-            {
-                if (p + 2 < offsets[r + 1]) Simd.Prefetch(w + (long)indices[p + 2] * d, d);
-                Simd.Axpy(values[p], new ReadOnlySpan<float>(w + (long)indices[p] * d, d), o);
-            }
+            float* o = output + (long)r * d;
+            new ReadOnlySpan<float>(bias, d).CopyTo(new Span<float>(o, d));
+            int p = offsets[r], end = offsets[r + 1];
+            for (; p <= end - 4; p += 4)
+                Simd.Axpy4(values[p], W(p), values[p + 1], W(p + 1), values[p + 2], W(p + 2), values[p + 3], W(p + 3), o, d);
+            for (; p < end; p++) Simd.Axpy(values[p], new ReadOnlySpan<float>(W(p), d), new Span<float>(o, d));
         }
+
+        private float* W(int p) => w + (long)indices[p] * d;
     }
 }
