@@ -6,7 +6,7 @@ public static partial class AggregateByLatent
 {
     /// <summary>
     /// Fast CPU path: histogram latents and build the latent → entry index by a counting sort (serial, O(nnz)),
-    /// then latents in parallel, each summing its entries' rows in registers, 64 floats at a time
+    /// then latents in parallel, each summing its entries' rows in registers, 128 (AVX-512) or 64 floats at a time
     /// (<see cref="Simd.AccumulateRows"/>) — no atomics on the weights.
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g,

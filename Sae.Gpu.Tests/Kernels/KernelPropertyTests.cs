@@ -137,8 +137,8 @@ public class KernelPropertyTests
     [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", Default, s => Sum(4 * s.B));
     [Property(MaxTest = GpuCases)] public Property AggregateByLatent_Gpu_MatchesReference() => Agree(OpCases.AggregateByLatent, "gpu", Default, s => Sum(4 * s.B));
 
-    // Rows wider than the CPU path's 64-float register slices (Simd.AccumulateRows), with 8-wide and scalar remainders.
-    private static Gen<Shape> WideRows => Shapes(Rows, [64, 100, 141], Latents);
+    // Rows wider than the CPU path's 128- and 64-float register slices (Simd.AccumulateRows), with 8-wide and scalar remainders.
+    private static Gen<Shape> WideRows => Shapes(Rows, [64, 100, 141, 200], Latents);
 
     [Property(MaxTest = CpuCases)] public Property AggregateByLatent_Cpu_WideRows_MatchesReference() => Agree(OpCases.AggregateByLatent, "cpu", WideRows, s => Sum(4 * s.B));
 
