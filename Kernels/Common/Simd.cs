@@ -36,22 +36,24 @@ public static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void Dot4(float* a, float* b0, float* b1, float* b2, float* b3, int n, float* s)
     {
-        Vector256<float> p0 = default, q0 = default, p1 = default, q1 = default, p2 = default, q2 = default,
-            p3 = default, q3 = default;
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            for (int c = 0; c < 4; c++)
+                s[c] = Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(c switch { 0 => b0, 1 => b1, 2 => b2, _ => b3 }, n));
+            return;
+        }
+        // Lanes 0–7 of each accumulator are Dot's acc0 (the first 8 of every 16 floats), lanes 8–15 its acc1.
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         int i = 0;
         for (; i <= n - 16; i += 16)
         {
-            var x = Vector256.Load(a + i);
-            var y = Vector256.Load(a + i + 8);
-            p0 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b0 + i), p0);
-            q0 = Vector256.FusedMultiplyAdd(y, Vector256.Load(b0 + i + 8), q0);
-            p1 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b1 + i), p1);
-            q1 = Vector256.FusedMultiplyAdd(y, Vector256.Load(b1 + i + 8), q1);
-            p2 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b2 + i), p2);
-            q2 = Vector256.FusedMultiplyAdd(y, Vector256.Load(b2 + i + 8), q2);
-            p3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b3 + i), p3);
-            q3 = Vector256.FusedMultiplyAdd(y, Vector256.Load(b3 + i + 8), q3);
+            var x = Vector512.Load(a + i);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b0 + i), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b1 + i), c1);
+            c2 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b2 + i), c2);
+            c3 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b3 + i), c3);
         }
+        Vector256<float> p0 = c0.GetLower(), p1 = c1.GetLower(), p2 = c2.GetLower(), p3 = c3.GetLower();
         if (i <= n - 8)
         {
             var x = Vector256.Load(a + i);
@@ -61,10 +63,10 @@ public static class Simd
             p3 = Vector256.FusedMultiplyAdd(x, Vector256.Load(b3 + i), p3);
             i += 8;
         }
-        s[0] = Vector256.Sum(p0 + q0);
-        s[1] = Vector256.Sum(p1 + q1);
-        s[2] = Vector256.Sum(p2 + q2);
-        s[3] = Vector256.Sum(p3 + q3);
+        s[0] = Vector256.Sum(p0 + c0.GetUpper());
+        s[1] = Vector256.Sum(p1 + c1.GetUpper());
+        s[2] = Vector256.Sum(p2 + c2.GetUpper());
+        s[3] = Vector256.Sum(p3 + c3.GetUpper());
         if (i == n) return;
         s[0] = Tail(s[0], a, b0, i, n);
         s[1] = Tail(s[1], a, b1, i, n);
@@ -100,8 +102,19 @@ public static class Simd
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static unsafe void Axpy4(float a0, float* x0, float a1, float* x1, float a2, float* x2, float a3, float* x3, float* y, int n)
     {
-        Vector256<float> v0 = Vector256.Create(a0), v1 = Vector256.Create(a1), v2 = Vector256.Create(a2), v3 = Vector256.Create(a3);
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> w0 = Vector512.Create(a0), w1 = Vector512.Create(a1), w2 = Vector512.Create(a2), w3 = Vector512.Create(a3);
+            for (; i <= n - 16; i += 16)
+            {
+                var t = Vector512.FusedMultiplyAdd(w0, Vector512.Load(x0 + i), Vector512.Load(y + i));
+                t = Vector512.FusedMultiplyAdd(w1, Vector512.Load(x1 + i), t);
+                t = Vector512.FusedMultiplyAdd(w2, Vector512.Load(x2 + i), t);
+                Vector512.FusedMultiplyAdd(w3, Vector512.Load(x3 + i), t).Store(y + i);
+            }
+        }
+        Vector256<float> v0 = Vector256.Create(a0), v1 = Vector256.Create(a1), v2 = Vector256.Create(a2), v3 = Vector256.Create(a3);
         for (; i <= n - 8; i += 8)
         {
             var t = Vector256.FusedMultiplyAdd(v0, Vector256.Load(x0 + i), Vector256.Load(y + i));
