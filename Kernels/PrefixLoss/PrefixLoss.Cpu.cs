@@ -5,7 +5,8 @@ public static partial class PrefixLoss
     /// <summary>
     /// Fast CPU path: rows in parallel. Per row, one forward sweep over the entries builds each prefix error in place in
     /// the row's gGroup block (e_g starts as a copy of e_{g−1}), a backward sweep turns the block into suffix sums G, and a
-    /// second sweep over the entries takes the value gradients while the block is still in cache.
+    /// second sweep over the entries takes the value gradients while the block is still in cache. Both sweeps take four
+    /// entries at a time (<see cref="Simd.Axpy4"/>, <see cref="Simd.Dot4"/>; bit-identical to one axpy or dot each).
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,
         ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, ReadOnlySpan<int> ends,
@@ -51,7 +52,9 @@ public static partial class PrefixLoss
 
         private Span<float> Block(int r, int g) => new(o.GGroup + ((long)r * n + g) * d, d);
 
-        private ReadOnlySpan<float> WRow(int p) => new(w + (long)c.Indices[p] * d, d);
+        private float* W(int p) => w + (long)c.Indices[p] * d;
+
+        private ReadOnlySpan<float> WRow(int p) => new(W(p), d);
 
         private void Forward(int r)
         {
@@ -63,7 +66,9 @@ public static partial class PrefixLoss
                 e = Block(r, g);
                 if (g > 0) Block(r, g - 1).CopyTo(e);
                 o.GroupOffsets[r * n + g] = p;
-                for (; p < end && c.Indices[p] < ends[g]; p++) Simd.Axpy(c.Values[p], WRow(p), e);
+                int groupEnd = p;
+                while (groupEnd < end && c.Indices[groupEnd] < ends[g]) groupEnd++;
+                p = AddRows(p, groupEnd, e);
                 o.Sse[r * n + g] = Simd.Dot(e, e);
             }
         }
@@ -86,8 +91,32 @@ public static partial class PrefixLoss
             {
                 var gg = Block(r, g);
                 int groupEnd = g + 1 < n ? o.GroupOffsets[r * n + g + 1] : end;
-                for (; p < groupEnd; p++) o.GValues[p] = Simd.Dot(gg, WRow(p));
+                p = Dots(p, groupEnd, gg);
             }
+        }
+
+        // e += Σ values[p]·W[indices[p]] over [p, to), four entries at a time (Simd.Axpy4: the same chain as an axpy each).
+        private int AddRows(int p, int to, Span<float> e)
+        {
+            fixed (float* pe = e)
+                for (; p <= to - 4; p += 4)
+                    Simd.Axpy4(c.Values[p], W(p), c.Values[p + 1], W(p + 1), c.Values[p + 2], W(p + 2), c.Values[p + 3], W(p + 3), pe, d);
+            for (; p < to; p++) Simd.Axpy(c.Values[p], WRow(p), e);
+            return p;
+        }
+
+        // gValues[p] = ⟨gg, W[indices[p]]⟩ over [p, to), four entries at a time (Simd.Dot4: each bit-identical to Simd.Dot).
+        private int Dots(int p, int to, ReadOnlySpan<float> gg)
+        {
+            float* s = stackalloc float[4];
+            fixed (float* pg = gg)
+                for (; p <= to - 4; p += 4)
+                {
+                    Simd.Dot4(pg, W(p), W(p + 1), W(p + 2), W(p + 3), d, s);
+                    for (int q = 0; q < 4; q++) o.GValues[p + q] = s[q];
+                }
+            for (; p < to; p++) o.GValues[p] = Simd.Dot(gg, WRow(p));
+            return p;
         }
     }
 }
