@@ -5,12 +5,22 @@ public static partial class SparseDecode
     /// <summary>
     /// Bytes of W that one latent-range pass of the CPU decode gathers from (12 MiB, a share of a server L3; ours):
     /// a W larger than this is decoded in <see cref="CpuPasses"/> passes over consecutive latent ranges, so its rows are
-    /// read from the L3 instead of from memory (at d 768, F 16384, k 128: ~44 → ~22–27 ms on a 32 MB-L3 EPYC).
+    /// read from the L3 instead of from memory (at d 768, F 16384, k 128: ~37–45 → ~22–24 ms on a 32 MB-L3 EPYC).
     /// </summary>
     public const long CpuPassBytes = 12L << 20;
 
-    /// <summary>Latent-range passes of the CPU decode for W [F, d]: ⌈F·d·4 / <see cref="CpuPassBytes"/>⌉ (at most F).</summary>
-    public static int CpuPasses(int f, int d) => (int)Math.Clamp(((long)f * d * sizeof(float) + CpuPassBytes - 1) / CpuPassBytes, 1, Math.Max(1, f));
+    /// <summary>
+    /// Latent-range passes of the CPU gathers from W [F, d] for codes with CSR <paramref name="offsets"/> [B+1]:
+    /// ⌈F·d·4 / <see cref="CpuPassBytes"/>⌉ (at most F), or 1 when the rows hold fewer than 8 entries per pass on average
+    /// (each pass sweeps every output row once; below that the sweeps cost more than the L3 saves — measured crossover
+    /// at d 768, F 16384: k 32; ours).
+    /// </summary>
+    public static int CpuPasses(ReadOnlySpan<int> offsets, int f, int d)
+    {
+        int b = offsets.Length - 1;
+        long passes = Math.Clamp(((long)f * d * sizeof(float) + CpuPassBytes - 1) / CpuPassBytes, 1, Math.Max(1, f));
+        return offsets[b] >= 8 * passes * b ? (int)passes : 1;
+    }
 
     /// <summary>
     /// Fast CPU path: in <see cref="CpuPasses"/> passes over latent ranges, rows in parallel; each row's entries in the
@@ -20,7 +30,7 @@ public static partial class SparseDecode
     /// </summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,
         ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) =>
-        Cpu(offsets, indices, values, w, bias, output, CpuPasses(w.Length / Math.Max(1, bias.Length), bias.Length));
+        Cpu(offsets, indices, values, w, bias, output, CpuPasses(offsets, w.Length / Math.Max(1, bias.Length), bias.Length));
 
     /// <summary><see cref="Cpu(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/> in a given number of latent-range passes.</summary>
     internal static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,

@@ -12,7 +12,7 @@ public static partial class SparseDecodeGrad
         ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, float scale, float shift,
         Span<float> xhat, Span<float> grad, Span<float> sse, Span<float> gValues) =>
         Cpu(offsets, indices, values, w, bias, x, scale, shift, xhat, grad, sse, gValues,
-            SparseDecode.CpuPasses(w.Length / Math.Max(1, bias.Length), bias.Length));
+            SparseDecode.CpuPasses(offsets, w.Length / Math.Max(1, bias.Length), bias.Length));
 
     /// <summary>The fast CPU path in a given number of latent-range passes (1: one fused pass per row).</summary>
     internal static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,

@@ -12,7 +12,7 @@ public static partial class ValueGrad
         ReadOnlySpan<float> w, float shift, Span<float> gValues)
     {
         int b = offsets.Length - 1, d = gOut.Length / Math.Max(1, b);
-        Cpu(offsets, indices, gOut, w, shift, gValues, SparseDecode.CpuPasses(w.Length / Math.Max(1, d), d));
+        Cpu(offsets, indices, gOut, w, shift, gValues, SparseDecode.CpuPasses(offsets, w.Length / Math.Max(1, d), d));
     }
 
     /// <summary><see cref="Cpu(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{float}, ReadOnlySpan{float}, float, Span{float})"/> in a given number of latent-range passes.</summary>
