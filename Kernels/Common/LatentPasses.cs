@@ -3,9 +3,9 @@ using System.Buffers;
 namespace SaeGpu.Kernels;
 
 /// <summary>
-/// The latent-range passes of the CPU gathers from W [F, d] (<see cref="SparseDecode.CpuPasses"/>): pass s covers latents
-/// [F·s/passes, F·(s+1)/passes), empty ranges skipped (so only the first starts at latent 0); in each, rows run in
-/// parallel and each sees the positions of its entries in the range, in order.
+/// The latent-range passes of the CPU gathers from W [F, d] (<see cref="SparseDecode.CpuPasses"/>): with passes clamped
+/// to [1, max(F, 1)], pass s covers latents [F·s/passes, F·(s+1)/passes) — never empty when F ≥ 1, so only the first
+/// starts at latent 0; in each, rows run in parallel and each sees the positions of its entries in the range, in order.
 /// </summary>
 internal static unsafe class LatentPasses
 {
@@ -14,10 +14,10 @@ internal static unsafe class LatentPasses
     {
         int longest = 0;
         for (int r = 0; r < b; r++) longest = Math.Max(longest, offsets[r + 1] - offsets[r]);
+        passes = Math.Clamp(passes, 1, Math.Max(1, f));
         for (int s = 0; s < passes; s++)
         {
             int l0 = (int)((long)f * s / passes), l1 = (int)((long)f * (s + 1) / passes);
-            if (l1 == l0) continue;
             Simd.ParallelChunks(b, (lo, hi) =>
             {
                 int[] list = ArrayPool<int>.Shared.Rent(longest + 1);

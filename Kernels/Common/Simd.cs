@@ -134,8 +134,8 @@ public static class Simd
 
     /// <summary>
     /// o[i] += Σ_q rows.Weight(q)·rows.Row(q)[i] for i in [0, d), q = q0 … q1 − 1 in order: per element the same FMA chain
-    /// (and scalar tail) as one <see cref="Axpy"/> per q, but each 128-float (AVX-512) or 64-float slice of o is summed in registers over all q
-    /// before it is stored, instead of loading and storing o for every q.
+    /// (and scalar tail) as one <see cref="Axpy"/> per q, but each 128-float (AVX-512) or 64-float slice of o is summed in
+    /// registers over all q before it is stored, instead of loading and storing o for every q.
     /// </summary>
     internal static unsafe void AccumulateRows<TRows>(TRows rows, int q0, int q1, float* o, int d) where TRows : struct, IWeightedRows
     {
