@@ -10,9 +10,11 @@ namespace SaeGpu.Kernels;
 public static partial class MatchingPursuit
 {
     /// <summary>
-    /// Scalar oracle with float64 correlations and residual. Returns the smallest relative margin
-    /// (|c_{j*}| − |c_runner-up|)/|c_{j*}| over all steps (runner-up = the largest |c| strictly below the winner's): how far
-    /// each choice is from being decided by rounding.
+    /// Scalar oracle with float64 correlations and residual. Returns the smallest margin (|c_{j*}| − |c_runner-up|)/‖x_row‖
+    /// over all steps and rows (runner-up = the largest |c| strictly below the winner's): how far each choice is from being
+    /// decided by rounding. The margin is relative to the row's input norm, not to |c_{j*}|: a float32 pursuit's
+    /// correlations carry rounding errors of order ε·‖x_row‖, so once the residual has shrunk to that level its picks are
+    /// noise however large their relative gap.
     /// </summary>
     public static double Reference(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices,
         Span<float> values, Span<float> residual)
@@ -25,7 +27,9 @@ public static partial class MatchingPursuit
         offsets[0] = 0;
         for (int row = 0; row < b; row++)
         {
-            for (int i = 0; i < d; i++) r[i] = x[row * d + i];
+            double norm = 0;
+            for (int i = 0; i < d; i++) { r[i] = x[row * d + i]; norm += r[i] * r[i]; }
+            norm = Math.Sqrt(norm);
             var code = new SortedDictionary<int, double>();
             for (int step = 0; step < k; step++)
             {
@@ -39,7 +43,7 @@ public static partial class MatchingPursuit
                 double top = Math.Abs(c[best]), runner = 0;
                 if (top == 0) break;
                 for (int j = 0; j < n; j++) if (Math.Abs(c[j]) < top) runner = Math.Max(runner, Math.Abs(c[j]));
-                margin = Math.Min(margin, (top - runner) / top);
+                margin = Math.Min(margin, (top - runner) / norm);
                 code[best] = code.GetValueOrDefault(best) + c[best];
                 for (int i = 0; i < d; i++) r[i] -= c[best] * atoms[best * d + i];
             }

@@ -18,7 +18,7 @@ public class ReferenceTests
         Assert.Equal([0, 1], indices[..2]);
         Assert.Equal([3f, 1f], values[..2]);
         Assert.Equal([0f, 0f], residual);
-        Assert.Equal((3 - 4 * h) / 3, margin, 5); // step 1: winner 3, runner-up 4·√½
+        Assert.Equal((3 - 4 * h) / Math.Sqrt(10), margin, 5); // step 1: winner 3, runner-up 4·√½; ‖x‖ = √10
     }
 
     [Fact]

@@ -144,8 +144,12 @@ public static class OpCases
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v];
     }
 
-    /// <summary>Smallest reference margin for which <see cref="MatchingPursuit"/> compares outputs (below it rounding may decide a pick).</summary>
-    public const double PursuitMargin = 1e-3;
+    /// <summary>
+    /// Smallest reference margin (relative to ‖x_row‖, see <see cref="SaeGpu.Kernels.MatchingPursuit.Reference"/>) of the
+    /// pursuit steps <see cref="MatchingPursuit"/> compares: ~100× the float32 correlations' typical rounding error
+    /// (ε·(√d + steps)·‖x_row‖); below it rounding may decide a pick.
+    /// </summary>
+    public const double PursuitMargin = 1e-4;
 
     /// <summary>Generated x [B, d] and unit atoms [F, d] (a zero row becomes a unit coordinate vector).</summary>
     public static (float[] X, float[] Atoms) PursuitInputs(Shape s)
@@ -161,26 +165,35 @@ public static class OpCases
         return (s.Values(s.B * s.D, 45), atoms);
     }
 
-    /// <summary>Reference margin of the pursuit on <see cref="PursuitInputs"/> with k = K.</summary>
-    public static double PursuitMarginOf(Shape s)
+    /// <summary>
+    /// Steps of the pursuit the properties compare: the largest k ≤ K whose reference margin over its k steps is at least
+    /// <see cref="PursuitMargin"/> (0 when the first pick is already a near-tie). Later picks are made on residuals at
+    /// rounding level, where float32 and the float64 oracle pick different atoms.
+    /// </summary>
+    public static int DecisiveSteps(Shape s)
     {
         var (x, atoms) = PursuitInputs(s);
-        return SaeGpu.Kernels.MatchingPursuit.Reference(x, atoms, s.K, new int[s.B + 1], new int[s.B * s.K], new float[s.B * s.K], new float[s.B * s.D]);
+        int k = s.K;
+        while (k > 0 && SaeGpu.Kernels.MatchingPursuit.Reference(x, atoms, k, new int[s.B + 1], new int[s.B * k],
+                   new float[s.B * k], new float[s.B * s.D]) < PursuitMargin)
+            k--;
+        return k;
     }
 
     /// <summary>
-    /// offsets, indices (as floats), values and residual of matching pursuit with k = K; no outputs when the reference's
-    /// margin is below <see cref="PursuitMargin"/> (a near-tie that float32 rounding may break the other way).
+    /// offsets, indices (as floats), values and residual of matching pursuit with k = <see cref="DecisiveSteps"/>; no outputs
+    /// when that is 0.
     /// </summary>
     public static float[][] MatchingPursuit(Backend be, Shape s)
     {
-        if (PursuitMarginOf(s) < PursuitMargin) return [];
+        int k = DecisiveSteps(s);
+        if (k == 0) return [];
         var (xh, ah) = PursuitInputs(s);
         using var x = be.FromHost<float>(xh);
         using var atoms = be.FromHost<float>(ah);
-        using var codes = PoisonedCodes(be, s, (long)s.B * s.K);
+        using var codes = PoisonedCodes(be, s, (long)s.B * k);
         using var residual = Poisoned(be, s.B * s.D);
-        be.MatchingPursuit(x, atoms, s.K, codes, residual);
+        be.MatchingPursuit(x, atoms, k, codes, residual);
         var (o, i, v) = codes.ToHost();
         return [[.. o.Select(a => (float)a)], [.. i.Select(a => (float)a)], v, be.ToHost(residual)];
     }
