@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 
 public static partial class Adam
 {
-    /// <summary>Fast CPU path: chunks in parallel, Vector256 arithmetic with a scalar tail.</summary>
+    /// <summary>Fast CPU path: chunks of whole vectors in parallel, Vector256 arithmetic with a scalar tail.</summary>
     public static void Cpu(ReadOnlySpan<float> grad, Step s, Span<float> param, Span<float> m, Span<float> v)
     {
         unsafe
@@ -12,7 +12,7 @@ public static partial class Adam
             fixed (float* pg = grad) fixed (float* pp = param) fixed (float* pm = m) fixed (float* pv = v)
             {
                 var job = new Job(pg, pp, pm, pv, s);
-                Simd.ParallelChunks(param.Length, job.Range, 4096);
+                Simd.ParallelVectorChunks(param.Length, job.Range, 4096);
             }
         }
     }

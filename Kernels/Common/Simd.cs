@@ -209,6 +209,14 @@ public static class Simd
         for (; i < n; i++) Unsafe.Add(ref py, i) *= a;
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> over [0, n) split into about 4·cores contiguous chunks of whole 8-float vectors: every
+    /// chunk but the last starts and ends at a multiple of 8, so a Vector256 loop with a scalar tail treats each element
+    /// the same whatever the number of cores (results of element-wise ops do not depend on the machine).
+    /// </summary>
+    public static void ParallelVectorChunks(int n, Action<int, int> body, int minChunk) =>
+        ParallelChunks((n + 7) / 8, (lo, hi) => body(lo * 8, Math.Min(n, hi * 8)), Math.Max(1, minChunk / 8));
+
     /// <summary>Runs <paramref name="body"/> over [0, n) split into about 4·cores contiguous chunks.</summary>
     public static void ParallelChunks(int n, Action<int, int> body, int minChunk = 1)
     {

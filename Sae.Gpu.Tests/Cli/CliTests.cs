@@ -327,4 +327,35 @@ public class CliTests : TempDirectory
         Assert.True(json.RootElement.GetProperty("verify_ok").GetBoolean());
         Assert.True(json.RootElement.GetProperty("encode_gflops").GetDouble() > 0);
     }
+
+    /// <summary>
+    /// A seeded CPU training run gives the same SAE bit for bit whatever the number of cores (.NET's
+    /// DOTNET_PROCESSOR_COUNT in a child `sae train`): no reduction's order and no chunk's vector/scalar split depends on
+    /// it. d 20 and F 2000 put the element-wise ops' chunk borders off the 8-float vectors when chunks are split by cores.
+    /// </summary>
+    [Fact]
+    public void Train_SameSae_OnAnyNumberOfCores()
+    {
+        byte[] Train(int cores)
+        {
+            string ckpt = Path.Combine(Dir, $"c{cores}.saeckpt");
+            var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "sae.dll"), "train", "--steps", "30", "--batch", "256",
+                         "--d", "20", "--features", "24", "--latents", "2000", "--k", "4", "--backend", "cpu", "--out", ckpt })
+                start.ArgumentList.Add(arg);
+            start.Environment["DOTNET_PROCESSOR_COUNT"] = cores.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            string stderr = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"sae train with {cores} cores exited {process.ExitCode}: {stderr}{stdout.Result}");
+            return File.ReadAllBytes(ckpt);
+        }
+
+        Assert.Equal(Train(1), Train(3));
+    }
 }
