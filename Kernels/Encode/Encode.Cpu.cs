@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
@@ -77,12 +78,13 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         return Element(s, xr, j, i);
     }
 
-    // A 4×4 register block; rows or latents past an edge repeat the last valid one and are not stored.
+    // A 4×4 register block; rows or latents past an edge repeat the last valid one and are not stored. After the loop
+    // only the sums and the arguments are live, so the loop keeps its ten pointers and counters in registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Block(int r, int nr, int c, int nc, float* o, long stride)
     {
+        var j = Block4(c, nc);
         float* x0 = xc + (long)r * d, x1 = x0 + Math.Min(1, nr - 1) * d, x2 = x0 + Math.Min(2, nr - 1) * d, x3 = x0 + Math.Min(3, nr - 1) * d;
-        var j = new Latents4(Latent(c), Latent(c + Math.Min(1, nc - 1)), Latent(c + Math.Min(2, nc - 1)), Latent(c + Math.Min(3, nc - 1)));
         float* w0 = w + (long)j.J0 * d, w1 = w + (long)j.J1 * d, w2 = w + (long)j.J2 * d, w3 = w + (long)j.J3 * d;
         Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default;
         Vector256<float> c10 = default, c11 = default, c12 = default, c13 = default;
@@ -106,29 +108,73 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
             c30 = Vector256.FusedMultiplyAdd(a, b0, c30); c31 = Vector256.FusedMultiplyAdd(a, b1, c31);
             c32 = Vector256.FusedMultiplyAdd(a, b2, c32); c33 = Vector256.FusedMultiplyAdd(a, b3, c33);
         }
-        StoreRow(o, nc, x0, j, i, c00, c01, c02, c03);
-        if (nr > 1) StoreRow(o + stride, nc, x1, j, i, c10, c11, c12, c13);
-        if (nr > 2) StoreRow(o + 2 * stride, nc, x2, j, i, c20, c21, c22, c23);
-        if (nr > 3) StoreRow(o + 3 * stride, nc, x3, j, i, c30, c31, c32, c33);
+        // All lane sums before any call: accumulators live across a call would be spilled inside the loop.
+        var s0 = LaneSums4(c00, c01, c02, c03);
+        var s1 = LaneSums4(c10, c11, c12, c13);
+        var s2 = LaneSums4(c20, c21, c22, c23);
+        var s3 = LaneSums4(c30, c31, c32, c33);
+        if (nr == 4 && nc == 4 && i == d)
+        {
+            var bias4 = Bias4(c);
+            (bias4 + s0).Store(o);
+            (bias4 + s1).Store(o + stride);
+            (bias4 + s2).Store(o + 2 * stride);
+            (bias4 + s3).Store(o + 3 * stride);
+        }
+        else Edge(r, nr, c, nc, o, stride, i, s0, s1, s2, s3);
+    }
+
+    // The block's four latents; past an edge the last valid one repeats.
+    private Latents4 Block4(int c, int nc) =>
+        new(Latent(c), Latent(c + Math.Min(1, nc - 1)), Latent(c + Math.Min(2, nc - 1)), Latent(c + Math.Min(3, nc - 1)));
+
+    private Vector128<float> Bias4(int c) => latents == null
+        ? Vector128.Load(bias + c)
+        : Vector128.Create(bias[latents[c]], bias[latents[c + 1]], bias[latents[c + 2]], bias[latents[c + 3]]);
+
+    // A block at an edge of the tile or of d: each stored element is (bias + lane sum) + scalar tail, as in Element.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Edge(int r, int nr, int c, int nc, float* o, long stride, int tail, Vector128<float> s0, Vector128<float> s1,
+        Vector128<float> s2, Vector128<float> s3)
+    {
+        var j = Block4(c, nc);
+        ReadOnlySpan<Vector128<float>> sums = [s0, s1, s2, s3];
+        for (int q = 0; q < nr; q++)
+        {
+            float* xr = xc + (long)(r + q) * d, oq = o + q * stride;
+            oq[0] = bias[j.J0] + sums[q][0] + Tail(xr, j.J0, tail);
+            if (nc > 1) oq[1] = bias[j.J1] + sums[q][1] + Tail(xr, j.J1, tail);
+            if (nc > 2) oq[2] = bias[j.J2] + sums[q][2] + Tail(xr, j.J2, tail);
+            if (nc > 3) oq[3] = bias[j.J3] + sums[q][3] + Tail(xr, j.J3, tail);
+        }
     }
 
     private readonly record struct Latents4(int J0, int J1, int J2, int J3);
 
-    private void StoreRow(float* o, int nc, float* xr, Latents4 j, int tail, Vector256<float> s0, Vector256<float> s1,
-        Vector256<float> s2, Vector256<float> s3)
-    {
-        o[0] = Element(s0, xr, j.J0, tail);
-        if (nc > 1) o[1] = Element(s1, xr, j.J1, tail);
-        if (nc > 2) o[2] = Element(s2, xr, j.J2, tail);
-        if (nc > 3) o[3] = Element(s3, xr, j.J3, tail);
-    }
+    // (bias + lane sum) + scalar tail: every element's arithmetic, in a block or alone.
+    private float Element(Vector256<float> s, float* xr, int j, int tail) => bias[j] + LaneSums4(s, s, s, s).ToScalar() + Tail(xr, j, tail);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private float Element(Vector256<float> s, float* xr, int j, int tail)
+    private float Tail(float* xr, int j, int tail)
     {
         float* wj = w + (long)j * d;
         float t = 0;
         for (int i = tail; i < d; i++) t += xr[i] * wj[i];
-        return bias[j] + Vector256.Sum(s) + t;
+        return t;
+    }
+
+    /// <summary>
+    /// The lane sums of four accumulators, each in <see cref="Vector256.Sum{T}(Vector256{T})"/>'s order
+    /// ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)): three horizontal adds and one 128-bit add for all four where the
+    /// CPU has AVX.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<float> LaneSums4(Vector256<float> s0, Vector256<float> s1, Vector256<float> s2, Vector256<float> s3)
+    {
+        if (Avx.IsSupported)
+        {
+            var h = Avx.HorizontalAdd(Avx.HorizontalAdd(s0, s1), Avx.HorizontalAdd(s2, s3));
+            return h.GetLower() + h.GetUpper();
+        }
+        return Vector128.Create(Vector256.Sum(s0), Vector256.Sum(s1), Vector256.Sum(s2), Vector256.Sum(s3));
     }
 }
