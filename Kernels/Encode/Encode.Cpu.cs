@@ -138,14 +138,12 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         Vector128<float> s2, Vector128<float> s3)
     {
         var j = Block4(c, nc);
+        ReadOnlySpan<int> latent = [j.J0, j.J1, j.J2, j.J3];
         ReadOnlySpan<Vector128<float>> sums = [s0, s1, s2, s3];
         for (int q = 0; q < nr; q++)
         {
-            float* xr = xc + (long)(r + q) * d, oq = o + q * stride;
-            oq[0] = bias[j.J0] + sums[q][0] + Tail(xr, j.J0, tail);
-            if (nc > 1) oq[1] = bias[j.J1] + sums[q][1] + Tail(xr, j.J1, tail);
-            if (nc > 2) oq[2] = bias[j.J2] + sums[q][2] + Tail(xr, j.J2, tail);
-            if (nc > 3) oq[3] = bias[j.J3] + sums[q][3] + Tail(xr, j.J3, tail);
+            float* xr = xc + (long)(r + q) * d;
+            for (int n = 0; n < nc; n++) o[q * stride + n] = bias[latent[n]] + sums[q][n] + Tail(xr, latent[n], tail);
         }
     }
 
