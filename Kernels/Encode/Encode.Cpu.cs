@@ -132,7 +132,7 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         ? Vector128.Load(bias + c)
         : Vector128.Create(bias[latents[c]], bias[latents[c + 1]], bias[latents[c + 2]], bias[latents[c + 3]]);
 
-    // A block at an edge of the tile or of d: each stored element is (bias + lane sum) + scalar tail, as in Element.
+    // A block at an edge of the tile or of d: each stored element as in Element.
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void Edge(int r, int nr, int c, int nc, float* o, long stride, int tail, Vector128<float> s0, Vector128<float> s1,
         Vector128<float> s2, Vector128<float> s3)
@@ -143,21 +143,23 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         for (int q = 0; q < nr; q++)
         {
             float* xr = xc + (long)(r + q) * d;
-            for (int n = 0; n < nc; n++) o[q * stride + n] = bias[latent[n]] + sums[q][n] + Tail(xr, latent[n], tail);
+            for (int n = 0; n < nc; n++) o[q * stride + n] = WithTail(bias[latent[n]] + sums[q][n], xr, latent[n], tail);
         }
     }
 
     private readonly record struct Latents4(int J0, int J1, int J2, int J3);
 
-    // (bias + lane sum) + scalar tail: every element's arithmetic, in a block or alone.
-    private float Element(Vector256<float> s, float* xr, int j, int tail) => bias[j] + LaneSums4(s, s, s, s).ToScalar() + Tail(xr, j, tail);
+    // (bias + lane sum), then + the scalar tail when d has one: every element's arithmetic, in a block or alone.
+    private float Element(Vector256<float> s, float* xr, int j, int tail) =>
+        WithTail(bias[j] + LaneSums4(s, s, s, s).ToScalar(), xr, j, tail);
 
-    private float Tail(float* xr, int j, int tail)
+    private float WithTail(float value, float* xr, int j, int tail)
     {
+        if (tail == d) return value;
         float* wj = w + (long)j * d;
         float t = 0;
         for (int i = tail; i < d; i++) t += xr[i] * wj[i];
-        return t;
+        return value + t;
     }
 
     /// <summary>
