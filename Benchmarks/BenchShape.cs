@@ -65,7 +65,7 @@ public abstract class CpuSaeBenchmark
 
     /// <summary>A TopK Matryoshka SAE of the shape with the paper's five default prefixes (see SaeConfig.DefaultMatryoshkaWidths).</summary>
     protected Sae CreateMatryoshkaSae(BenchShape s) =>
-        Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K, Architecture.TopK, SaeConfig.DefaultMatryoshkaWidths(s.F)), seed: 0);
+        Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K, "topk", SaeConfig.DefaultMatryoshkaWidths(s.F)), seed: 0);
 
     /// <summary>Frees the SAE and backend.</summary>
     protected void DisposeSae()

@@ -49,7 +49,7 @@ public static class BenchCommand
             MeanActive: Math.Min(model.K, Math.Max(model.Latents / 4, 1))));
         var x = new float[(long)batch * model.InputDim];
         source.NextBatch(x);
-        var results = new Dictionary<string, object> { ["backend"] = backend.Name, ["arch"] = model.Architecture.Name(), ["d"] = model.InputDim, ["latents"] = model.Latents, ["k"] = model.K, ["batch"] = batch };
+        var results = new Dictionary<string, object> { ["backend"] = backend.Name, ["arch"] = model.Architecture, ["d"] = model.InputDim, ["latents"] = model.Latents, ["k"] = model.K, ["batch"] = batch };
         if (backend is GpuBackend g) results["device"] = g.DeviceName;
         int exit = 0;
         if (verify is not null && !Verify(backend, verify, model, x, batch, output, results)) exit = 3;

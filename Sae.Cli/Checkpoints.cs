@@ -64,7 +64,7 @@ public sealed class Checkpoints(Sae sae, string outPath, float inputScale, strin
     private void WriteHistory(Trainer trainer)
     {
         history.WriteCsv(metricsPath);
-        string name = $"{sae.Config.Architecture.Name()} SAE, F = {sae.Config.Latents}, k = {sae.Config.K}";
+        string name = $"{sae.Config.Architecture} SAE, F = {sae.Config.Latents}, k = {sae.Config.K}";
         history.PlotCurves(SaeFiles.CompanionPath(outPath, "training_curves.png"), name);
         TrainingHistory.PlotDensity(trainer.Frequency.Values, SaeFiles.CompanionPath(outPath, "feature_density.png"), $"Feature density at step {trainer.StepsTaken}: {name}");
     }

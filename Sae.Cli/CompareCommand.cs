@@ -13,14 +13,13 @@ namespace SaeGpu.Cli;
 public static class CompareCommand
 {
     /// <summary>Usage text.</summary>
-    public const string Usage = """
+    public static string Usage { get; } = """
         sae compare [options]    Train every architecture on the same synthetic data at matched L0; print a table.
           --archs A,B,...        architectures to compare (default: all; matryoshka names as for train also work)
           --backend NAME --latents F --k K --batch B --steps N --seed S --d D --features N --mean-active A
                                  as for 'train' (same defaults)
           --aux KIND             none | auxk | aux-zipf (default auxk)
-          --gba-interval N       steps between GBA bias updates (default 50)
-          --beta B               g-SAE's β (default 1)
+          --NAME VALUE           any architecture option (see 'sae train --help'), applied to the architectures that have it
           --json                 also print one JSON array with the rows as the last line
         """;
 
@@ -32,16 +31,17 @@ public static class CompareCommand
         var data = TrainCommand.ReadData(o);
         int latents = o.Int("latents", 512), k = o.Int("k", 8);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
-            AuxLoss: TrainCommand.ReadAux(o), GbaInterval: o.Int("gba-interval", 50), GradientBeta: o.Double("beta", 1));
-        var models = (o.String("archs") ?? string.Join(',', ArchitectureNames.All)).Split(',', StringSplitOptions.RemoveEmptyEntries)
+            AuxLoss: TrainCommand.ReadAux(o));
+        var models = (o.String("archs") ?? string.Join(',', SaeConfig.Architectures)).Split(',', StringSplitOptions.RemoveEmptyEntries)
             .Select(a => ModelOptions.FromName(a, data.InputDim, latents, k, null)).ToArray();
+        var options = ModelOptions.ReadArchitectureOptions(o, models.Select(m => m.Architecture));
         string? backendName = o.String("backend");
         bool json = o.Flag("json");
         o.RejectUnknown("compare");
         try
         {
             data.Validate();
-            foreach (var m in models) train.Validate(m.Validate());
+            foreach (var m in models) ModelOptions.WithOptionsOf(train, options, m.Architecture).Validate(m.Validate());
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
 
@@ -55,7 +55,7 @@ public static class CompareCommand
         foreach (var model in models)
         {
             using var sae = Sae.CreateRandom(backend, model, train.Seed);
-            var r = SyntheticRun.Run(sae, train, TrainCommand.Source(data), 0, output);
+            var r = SyntheticRun.Run(sae, ModelOptions.WithOptionsOf(train, options, model.Architecture), TrainCommand.Source(data), 0, output);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
             rows.Add(new()

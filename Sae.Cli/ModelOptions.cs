@@ -37,7 +37,7 @@ public static class ModelOptions
         name = name.Trim().ToLowerInvariant();
         if (widths is { Count: > 0 } && widths[^1] < latents) widths = [.. widths, latents];
         if (!name.StartsWith(MatryoshkaPrefix, StringComparison.Ordinal)) return new SaeConfig(d, latents, k, ParseArch(name), widths);
-        var selection = name == MatryoshkaPrefix ? Architecture.BatchTopK : ParseArch(name[(MatryoshkaPrefix.Length + 1)..]);
+        var selection = name == MatryoshkaPrefix ? "batchtopk" : ParseArch(name[(MatryoshkaPrefix.Length + 1)..]);
         return new SaeConfig(d, latents, k, selection, widths ?? SaeConfig.DefaultMatryoshkaWidths(latents));
     }
 
@@ -49,11 +49,39 @@ public static class ModelOptions
         MinPrefix = o.Int("min-prefix", 1),
     };
 
-    /// <summary>Parses an architecture name as a <see cref="CliException"/> on error.</summary>
-    public static Architecture ParseArch(string name)
+    /// <summary>Checks an architecture name (a <see cref="CliException"/> when unknown) and returns it.</summary>
+    public static string ParseArch(string name) =>
+        SaeConfig.Architectures.Contains(name) ? name
+            : throw new CliException($"--arch: unknown architecture '{name}'; expected one of: {string.Join(", ", SaeConfig.Architectures)}, or matryoshka, matryoshka-topk, matryoshka-abstopk, matryoshka-batchtopk.");
+
+    /// <summary>
+    /// Reads the training options of <paramref name="architectures"/> (each <c>--name value</c>, see
+    /// <see cref="TrainConfig.OptionsOf"/>); null when none is given.
+    /// </summary>
+    public static Dictionary<string, double>? ReadArchitectureOptions(CliOptions o, IEnumerable<string> architectures)
     {
-        try { return ArchitectureNames.Parse(name); }
-        catch (ArgumentException e) { throw new CliException($"--arch: {e.Message} Or matryoshka, matryoshka-topk, matryoshka-abstopk, matryoshka-batchtopk."); }
+        var given = new Dictionary<string, double>();
+        foreach (var option in architectures.Distinct().SelectMany(TrainConfig.OptionsOf).DistinctBy(x => x.Name))
+            if (o.DoubleOrNull(option.Name) is { } v) given[option.Name] = v;
+        return given.Count == 0 ? null : given;
+    }
+
+    /// <summary><paramref name="train"/> with those of <paramref name="given"/> options that <paramref name="architecture"/> has.</summary>
+    public static TrainConfig WithOptionsOf(TrainConfig train, IReadOnlyDictionary<string, double>? given, string architecture)
+    {
+        var names = TrainConfig.OptionsOf(architecture).Select(x => x.Name).ToHashSet();
+        var own = given?.Where(kv => names.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        return train with { ArchitectureOptions = own is { Count: > 0 } ? own : null };
+    }
+
+    /// <summary>Usage lines of every architecture's options.</summary>
+    public static string ArchitectureOptionsUsage()
+    {
+        var lines = new List<string> { "  Architecture options (--NAME VALUE; only the chosen architecture's are accepted):" };
+        foreach (string arch in SaeConfig.Architectures)
+            foreach (var option in TrainConfig.OptionsOf(arch))
+                lines.Add(string.Create(CultureInfo.InvariantCulture, $"    {arch,-15} --{option.Name,-20} {option.Description} (default {option.Default:G6}; {option.Range})"));
+        return string.Join("\n", lines);
     }
 
     /// <summary>A comma-separated integer list option, or null when absent.</summary>

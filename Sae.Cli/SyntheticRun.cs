@@ -43,7 +43,7 @@ public static class SyntheticRun
     /// </summary>
     public static RunResult? Run(Sae sae, TrainConfig train, IActivationSource source, int logEvery, TextWriter output, RunHooks hooks)
     {
-        var trained = ConsoleProgress.Run(output, $"train {sae.Config.Architecture.Name()}", train.Steps,
+        var trained = ConsoleProgress.Run(output, $"train {sae.Config.Architecture}", train.Steps,
             (report, log) => Train(sae, train, source, logEvery, log, hooks, report));
         if (trained is null) return null;
         var (fvu, l0, recovery, prefixFvu, downstream) = Evaluate(sae, source, train.BatchSize);
@@ -60,7 +60,7 @@ public static class SyntheticRun
         using var trainer = new Trainer(sae, train);
         hooks.Restore?.Invoke(trainer);
         var batch = new float[(long)train.BatchSize * sae.Config.InputDim];
-        var withGradients = sae.Config.Architecture == Architecture.GSae ? source as IGradientSource
+        var withGradients = sae.Config.NeedsDownstreamGradients ? source as IGradientSource
             ?? throw new ArgumentException("g-SAE trains on a source with downstream gradients (IGradientSource).") : null;
         var gradients = withGradients is null ? [] : new float[batch.Length];
         var clock = Stopwatch.StartNew();
@@ -90,7 +90,7 @@ public static class SyntheticRun
         var xhat = sae.Decode(codes);
         var (offsets, _, _) = codes.ToHost();
         var recovery = source is IGroundTruthSource truth
-            ? GroundTruthRecovery.Compute(truth.Directions, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim, signed: sae.Config.Architecture == Architecture.AbsTopK)
+            ? GroundTruthRecovery.Of(sae, truth.Directions)
             : null;
         return (Metrics.Fvu(x, xhat, sae.Config.InputDim), (double)offsets[rows] / rows, recovery,
             sae.Config.IsMatryoshka ? PrefixMetrics.PrefixFvu(sae, x) : null, (source as DownstreamActivations)?.DownstreamFvu(x, xhat));

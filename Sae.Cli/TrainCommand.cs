@@ -13,7 +13,7 @@ namespace SaeGpu.Cli;
 public static class TrainCommand
 {
     /// <summary>Usage text.</summary>
-    public const string Usage = """
+    public static string Usage { get; } = """
         sae train [options]      Train an SAE on synthetic activations with known features, or on activation files.
           --data PATH            .npy (float32/float16) or .safetensors file, or a folder of shards (streamed; see README)
           --tensor NAME          safetensors tensor to read (default: the only 2-D one)
@@ -36,13 +36,6 @@ public static class TrainCommand
           --dead-after T         a latent is dead after T tokens without firing (default 10000000)
           --aux KIND             none | auxk | aux-zipf auxiliary loss (default auxk, coefficient 1/32)
           --aux-k K              latents of the auxiliary term per token (default d/2)
-          --l1 L                 initial L1 (relu) / L0 (jumprelu) coefficient, then steered to L0 = k
-          --afa-coef L           top-AFA's optional loss coefficient (default 0)
-          --gba-interval N       steps between GBA bias updates (default 50)
-          --beta B               g-SAE: β of the score z·(1 + β·|d_j·g|) (default 1); the data gets a downstream loss on
-                                 every 4th feature, whose gradient g is fed with each batch
-          --posterior-sigma S    vSAE: posterior standard deviation (default 1)
-          --kl L                 vSAE: KL weight (default 1 = the ELBO with unit observation variance)
         """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
           --log-every N          progress line every N steps (default steps/10)
           --out PATH             where to save: a folder in SAELens format (default sae), or a .saeckpt native file
@@ -52,7 +45,8 @@ public static class TrainCommand
                                  only --log-every, --json, --checkpoint-every, --stop-after and --backend may be given too.
                                  On the cpu and reference backends the result equals an uninterrupted run bit for bit.
           --json                 print one JSON object with the final metrics as the last line
-        """;
+        g-SAE trains on the synthetic data with a downstream loss on every 4th feature, whose gradient is fed with each batch.
+        """ + "\n" + ModelOptions.ArchitectureOptionsUsage();
 
     /// <summary>Runs the command with <paramref name="args"/> (after the word <c>train</c>); returns the exit code.</summary>
     public static int Run(IEnumerable<string> args, TextWriter output)
@@ -66,11 +60,8 @@ public static class TrainCommand
         int steps = o.Int("steps", 1500);
         var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
             WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
-            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), AfaCoefficient: o.Double("afa-coef", 0),
-            GbaInterval: o.Int("gba-interval", 50), GradientBeta: o.Double("beta", 1), PosteriorSigma: o.Double("posterior-sigma", 1),
-            KlWeight: o.Double("kl", 1));
+            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), ArchitectureOptions: ModelOptions.ReadArchitectureOptions(o, [model.Architecture]));
         train = ModelOptions.ReadTraining(o, train);
-        if (o.DoubleOrNull("l1") is { } l1) train = train with { L1Coefficient = l1, L0Coefficient = l1 };
         int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
         string outPath = o.String("out", "sae")!;
         bool json = o.Flag("json");
@@ -85,7 +76,7 @@ public static class TrainCommand
             if (logEvery < 1) throw new ArgumentException($"--log-every must be ≥ 1, got {logEvery}.");
             if (checkpointEvery < 0) throw new ArgumentException($"--checkpoint-every must be ≥ 0, got {checkpointEvery}.");
             if (stopAfter is < 1) throw new ArgumentException($"--stop-after must be ≥ 1, got {stopAfter}.");
-            if (files is not null && model.Architecture == Architecture.GSae)
+            if (files is not null && model.NeedsDownstreamGradients)
                 throw new ArgumentException("g-SAE trains with downstream gradients, which activation files do not carry; use the synthetic data.");
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
@@ -140,7 +131,7 @@ public static class TrainCommand
             summary["widths"] = model.MatryoshkaWidths!;
             summary["prefix_fvu"] = prefixFvu;
         }
-        if (final.DownstreamFvu is { } downstream && model.Architecture == Architecture.GSae)
+        if (final.DownstreamFvu is { } downstream && model.NeedsDownstreamGradients)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Downstream FVU (relevant features, held-out): {downstream:F4}"));
             summary["downstream_fvu"] = downstream;

@@ -15,7 +15,7 @@ namespace SaeGpu.Cli;
 public sealed class TrainingHistory
 {
     /// <summary>Columns of the CSV file.</summary>
-    public const string CsvHeader = "step,loss,fvu,l0,dead_fraction,aux_loss,learning_rate";
+    public const string CsvHeader = "step,loss,mse,fvu,l0,dead_fraction,aux_loss,learning_rate";
 
     private readonly List<StepResult> steps = [];
 
@@ -31,7 +31,7 @@ public sealed class TrainingHistory
         var text = new StringBuilder(CsvHeader).Append('\n');
         foreach (var s in steps)
             text.Append(string.Create(CultureInfo.InvariantCulture,
-                $"{s.Step},{s.Loss:R},{s.Fvu:R},{s.L0:R},{s.DeadFraction:R},{s.AuxLoss:R},{s.LearningRate:R}\n"));
+                $"{s.Step},{s.Loss:R},{s.Mse:R},{s.Fvu:R},{s.L0:R},{s.DeadFraction:R},{s.AuxLoss:R},{s.LearningRate:R}\n"));
         AtomicFile.Write(path, w => w.Write(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
@@ -50,9 +50,10 @@ public sealed class TrainingHistory
             var v = lines[i].Split(',');
             try
             {
-                if (v.Length != 7) throw new FormatException($"{v.Length} fields instead of 7");
+                if (v.Length != 8) throw new FormatException($"{v.Length} fields instead of 8");
                 double D(int j) => double.Parse(v[j], CultureInfo.InvariantCulture);
-                var row = new StepResult(int.Parse(v[0], CultureInfo.InvariantCulture), D(1), D(2), D(3), D(4), D(6), D(5));
+                var row = new StepResult(Step: int.Parse(v[0], CultureInfo.InvariantCulture), Loss: D(1), Mse: D(2), Fvu: D(3), L0: D(4),
+                    DeadFraction: D(5), AuxLoss: D(6), LearningRate: D(7));
                 if (row.Step <= upToStep) history.Add(row);
             }
             catch (FormatException e) { throw new InvalidDataException($"'{path}' line {i + 1}: {e.Message}"); }

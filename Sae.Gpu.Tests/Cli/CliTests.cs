@@ -213,10 +213,10 @@ public class CliTests : TempDirectory
     public void TrainingHistory_ReadCsv_ThrowsForAMalformedRow_NamingFileAndLine()
     {
         string path = Path.Combine(Dir, "metrics.csv");
-        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,4,0,0,0.001", "2,0.5,x,4,0,0,0.001"]);
+        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,0.5,4,0,0,0.001", "2,0.5,0.5,x,4,0,0,0.001"]);
         var e = Assert.Throws<InvalidDataException>(() => TrainingHistory.ReadCsv(path, 10));
         Assert.Contains("metrics.csv' line 3", e.Message);
-        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,4,0,0,0.001", "2,0.5,0.4,4,0,0,0.001"]);
+        File.WriteAllLines(path, [TrainingHistory.CsvHeader, "1,0.5,0.5,0.5,4,0,0,0.001", "2,0.5,0.5,0.4,4,0,0,0.001"]);
         Assert.Equal(0.5, Assert.Single(TrainingHistory.ReadCsv(path, 1).Steps).Fvu);
     }
 

@@ -28,7 +28,7 @@ public class CheckpointTests : TempDirectory
     [Fact]
     public void SaveThenLoad_KeepsMatryoshkaWidths()
     {
-        var config = new SaeConfig(4, 16, 2, Architecture.BatchTopK, [2, 6, 16]);
+        var config = new SaeConfig(4, 16, 2, "batchtopk", [2, 6, 16]);
         using var sae = Sae.CreateRandom(TestBackends.Cpu, config, seed: 1);
         string path = Path.Combine(Dir, "m.saeckpt");
         Checkpoint.Save(sae, path);
@@ -38,34 +38,61 @@ public class CheckpointTests : TempDirectory
         Assert.Equal(sae.ToHost().WDec, loaded.ToHost().WDec);
     }
 
-    [Fact]
-    public void Load_ReadsVersion2Checkpoints()
+    // The layout of versions 2 and 3: int32 d, F, k, architecture number (v3: width count and widths), then W_enc, b_enc,
+    // W_dec, b_dec and thresholds [F] as float32.
+    private static void WriteLegacy(string path, bool v3, int d, int f, int k, int arch, int[] widths, float[][] arrays)
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2), seed: 6);
-        string path = Path.Combine(Dir, "v2.saeckpt");
-        Checkpoint.Save(sae, path);
-        var bytes = File.ReadAllBytes(path).ToList();
-        bytes.RemoveRange(8 + 16, 4); // version 3's width count (0 for a plain SAE)
-        var v2 = bytes.ToArray();
-        "SAEGPU02"u8.CopyTo(v2);
-        File.WriteAllBytes(path, v2);
+        using var w = new BinaryWriter(File.Create(path));
+        w.Write(v3 ? "SAEGPU03"u8 : "SAEGPU02"u8);
+        foreach (int v in new[] { d, f, k, arch }) w.Write(v);
+        if (v3)
+        {
+            w.Write(widths.Length);
+            foreach (int m in widths) w.Write(m);
+        }
+        foreach (var a in arrays) foreach (float v in a) w.Write(v);
+    }
+
+    [Theory]
+    [InlineData(false, 0, "topk")]
+    [InlineData(true, 0, "topk")]
+    [InlineData(true, 6, "jumprelu")]
+    [InlineData(true, 8, "gba")]
+    public void Load_ReadsVersion2And3Checkpoints(bool v3, int archNumber, string arch)
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, arch), seed: 6);
+        var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
+        float[] thresholds = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f];
+        string path = Path.Combine(Dir, "legacy.saeckpt");
+        WriteLegacy(path, v3, 3, 5, 2, archNumber, [], [wEnc, bEnc, wDec, bDec, thresholds]);
         using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
         Assert.Equal(sae.Config, loaded.Config);
-        Assert.Equal(sae.ToHost().WEnc, loaded.ToHost().WEnc);
+        Assert.Equal(wEnc, loaded.ToHost().WEnc);
+        Assert.Equal(bDec, loaded.ToHost().BDec);
+        if (arch == "jumprelu") Assert.Equal(thresholds, TestBackends.Cpu.ToHost(loaded.Parameter("threshold")));
+        else Assert.Equal(4, loaded.Parameters.Count);
     }
 
     [Fact]
     public void Load_ThrowsForBadMatryoshkaWidths_NamingFile()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 16, 2, Architecture.TopK, [4, 16]), seed: 1);
         string path = Path.Combine(Dir, "w.saeckpt");
-        Checkpoint.Save(sae, path);
-        var bytes = File.ReadAllBytes(path);
-        BitConverter.GetBytes(20).CopyTo(bytes, 8 + 16 + 4 + 4); // last width 16 → 20 ≠ F
-        File.WriteAllBytes(path, bytes);
+        var (fd, f, d) = (64, 16, 4);
+        WriteLegacy(path, true, d, f, 2, 0, [4, 20], [new float[fd], new float[f], new float[fd], new float[d], new float[f]]);
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
         Assert.Contains(path, e.Message);
         Assert.Contains("MatryoshkaWidths", e.Message);
+    }
+
+    [Fact]
+    public void SaveThenLoad_KeepsLatentParameters()
+    {
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, "jumprelu"), seed: 6);
+        TestBackends.Cpu.Upload<float>([0.5f, 0, 2, 3, 4], sae.Parameter("threshold"));
+        string path = Path.Combine(Dir, "j.saeckpt");
+        Checkpoint.Save(sae, path);
+        using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
+        Assert.Equal([0.5f, 0, 2, 3, 4], TestBackends.Cpu.ToHost(loaded.Parameter("threshold")));
     }
 
     [Fact]

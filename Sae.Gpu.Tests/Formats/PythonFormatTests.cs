@@ -8,7 +8,7 @@ namespace SaeGpu.Tests.Formats;
 /// <summary>SAELens and sparsify folders: round trips of every architecture and hand-written fixtures in the published layouts.</summary>
 public class PythonFormatTests : TempDirectory
 {
-    public static TheoryData<string> Names() => [.. ArchitectureNames.All];
+    public static TheoryData<string> Names() => [.. SaeConfig.Architectures];
 
     private static float[] Rows(int n, int d, int seed)
     {
@@ -20,10 +20,9 @@ public class PythonFormatTests : TempDirectory
     [MemberData(nameof(Names))]
     public void SaeLens_SaveThenLoad_KeepsConfigWeightsAndInference(string name)
     {
-        var arch = ArchitectureNames.Parse(name);
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, arch), seed: 2);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, name), seed: 2);
         TestBackends.Cpu.Upload<float>(Rows(1, 10, 3).Select(v => v * 0.1f).ToArray(), sae.BEnc);
-        TestBackends.Cpu.Upload<float>(Rows(1, 10, 4).Select(MathF.Abs).ToArray(), sae.Thresholds);
+        foreach (var (_, t) in sae.Parameters.Skip(4)) TestBackends.Cpu.Upload<float>(Rows(1, 10, 4).Select(MathF.Abs).ToArray(), t);
         string dir = Path.Combine(Dir, name);
         SaeLensFormat.Save(sae, dir);
         using var loaded = SaeLensFormat.Load(TestBackends.Reference, dir);
@@ -38,7 +37,7 @@ public class PythonFormatTests : TempDirectory
     [Fact]
     public void SaeLens_KeepsMatryoshkaWidths()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.BatchTopK, [2, 8]), seed: 1);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "batchtopk", [2, 8]), seed: 1);
         SaeLensFormat.Save(sae, Path.Combine(Dir, "m"));
         using var loaded = SaeLensFormat.Load(TestBackends.Cpu, Path.Combine(Dir, "m"));
         Assert.Equal([2, 8], loaded.Config.MatryoshkaWidths!);
@@ -58,7 +57,7 @@ public class PythonFormatTests : TempDirectory
         SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
             [("W_enc", [2, 3], [1f, 0, 1, 0, 1, 1]), ("W_dec", [3, 2], [1f, 0, 0, 1, 0.6f, 0.8f]), ("b_enc", [3], [0f, 0, -1.5f]), ("b_dec", [2], [0f, 0])]);
         using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
-        Assert.Equal(new SaeConfig(2, 3, 1, Architecture.TopK), sae.Config);
+        Assert.Equal(new SaeConfig(2, 3, 1, "topk"), sae.Config);
         using var codes = sae.Encode([2f, 0.5f, 1f, 3f]);
         var (offsets, indices, values) = codes.ToHost();
         // Token (2, 0.5): pre = (2, 0.5, 1) → latent 0 (2). Token (1, 3): pre = (1, 3, 2.5) → latent 1 (3).
@@ -101,7 +100,7 @@ public class PythonFormatTests : TempDirectory
         SafeTensorsFile.Write(Path.Combine(dir, "sae.safetensors"),
             [("encoder.weight", [2, 2], [1f, 0, 0, 1]), ("encoder.bias", [2], [0f, 0.5f]), ("W_dec", [2, 2], [1f, 0, 0, 1]), ("b_dec", [2], [1f, 1f])]);
         using var sae = SparsifyFormat.Load(TestBackends.Cpu, dir);
-        Assert.Equal(new SaeConfig(2, 2, 1, Architecture.TopK), sae.Config);
+        Assert.Equal(new SaeConfig(2, 2, 1, "topk"), sae.Config);
         using var codes = sae.Encode([3f, 2f]);
         var (_, indices, values) = codes.ToHost();
         // x − b_dec = (2, 1); pre = (2, 1.5) → latent 0 with 2.

@@ -49,32 +49,32 @@ public class ArgumentValidationTests
 
     [Fact] public void TrainConfig_ThrowsForZeroAuxK() => Throws<ArgumentException>(() => new TrainConfig(AuxK: 0).Validate(), "AuxK");
     [Fact] public void TrainConfig_ThrowsForNegativeAuxCoefficient() => Throws<ArgumentException>(() => new TrainConfig(AuxCoefficient: -1).Validate(), "AuxCoefficient");
-    [Fact] public void TrainConfig_ThrowsForZeroJumpReluBandwidth() => Throws<ArgumentException>(() => new TrainConfig(JumpReluBandwidth: 0).Validate(), "JumpReluBandwidth");
-    [Fact] public void TrainConfig_ThrowsForZeroGbaGroups() => Throws<ArgumentException>(() => new TrainConfig(GbaGroups: 0).Validate(), "GbaGroups");
-    [Fact] public void TrainConfig_ThrowsForGbaHighFrequencyAboveOne() => Throws<ArgumentException>(() => new TrainConfig(GbaHighFrequency: 2).Validate(), "GbaHighFrequency");
-    [Fact] public void TrainConfig_ThrowsForThresholdEmaOfOne() => Throws<ArgumentException>(() => new TrainConfig(ThresholdEma: 1).Validate(), "ThresholdEma");
-    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotEndingAtF() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.TopK, [2, 6]).Validate(), "end with Latents");
-    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotIncreasing() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.TopK, [4, 4, 8]).Validate(), "strictly increasing");
-    [Fact] public void SaeConfig_ThrowsForMatryoshkaWithReluSelection() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, Architecture.Relu, [4, 8]).Validate(), "relu");
+    [Fact] public void TrainConfig_ThrowsForZeroJumpReluBandwidth() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["bandwidth"] = 0 }).Validate(new SaeConfig(4, 8, 2, "jumprelu")), "[\"bandwidth\"]");
+    [Fact] public void TrainConfig_ThrowsForZeroGbaGroups() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["gba-groups"] = 0 }).Validate(new SaeConfig(4, 8, 2, "gba")), "integer ≥ 1");
+    [Fact] public void TrainConfig_ThrowsForGbaHighFrequencyAboveOne() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["gba-high-frequency"] = 2 }).Validate(new SaeConfig(4, 8, 2, "gba")), "gba-high-frequency");
+    [Fact] public void TrainConfig_ThrowsForThresholdEmaOfOne() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["threshold-ema"] = 1 }).Validate(new SaeConfig(4, 8, 2, "batchtopk")), "threshold-ema");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotEndingAtF() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "topk", [2, 6]).Validate(), "end with Latents");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWidthsNotIncreasing() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "topk", [4, 4, 8]).Validate(), "strictly increasing");
+    [Fact] public void SaeConfig_ThrowsForMatryoshkaWithReluSelection() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "relu", [4, 8]).Validate(), "relu");
     [Fact] public void TrainConfig_ThrowsForNegativePrefixWeight() => Throws<ArgumentException>(() => new TrainConfig(PrefixWeights: [1, -1]).Validate(), "PrefixWeights");
     [Fact] public void TrainConfig_ThrowsForOneRandomPrefix() => Throws<ArgumentException>(() => new TrainConfig(RandomPrefixes: 1).Validate(), "RandomPrefixes");
-    [Fact] public void TrainConfig_ThrowsForNegativeGradientBeta() => Throws<ArgumentException>(() => new TrainConfig(GradientBeta: -1).Validate(), "GradientBeta");
-    [Fact] public void TrainConfig_ThrowsForNegativePosteriorSigma() => Throws<ArgumentException>(() => new TrainConfig(PosteriorSigma: -1).Validate(), "PosteriorSigma");
-    [Fact] public void TrainConfig_ThrowsForNaNKlWeight() => Throws<ArgumentException>(() => new TrainConfig(KlWeight: double.NaN).Validate(), "KlWeight");
+    [Fact] public void TrainConfig_ThrowsForNegativeGradientBeta() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["beta"] = -1 }).Validate(new SaeConfig(4, 8, 2, "gsae")), "beta");
+    [Fact] public void TrainConfig_ThrowsForNegativePosteriorSigma() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["posterior-sigma"] = -1 }).Validate(new SaeConfig(4, 8, 2, "vsae")), "posterior-sigma");
+    [Fact] public void TrainConfig_ThrowsForNaNKlWeight() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["kl"] = double.NaN }).Validate(new SaeConfig(4, 8, 2, "vsae")), "kl");
     [Fact] public void DownstreamActivations_ThrowsForWrongGradientLength() => Throws<ArgumentException>(() => new DownstreamActivations(new SyntheticActivations(new SyntheticOptions(InputDim: 2, Features: 4, MeanActive: 1))).NextBatch(new float[4], new float[2]), "Gradients");
     [Fact] public void TrainConfig_ThrowsForZeroMinPrefix() => Throws<ArgumentException>(() => new TrainConfig(MinPrefix: 0).Validate(), "MinPrefix");
 
     [Fact]
     public void Trainer_ThrowsForPrefixWeightCountMismatch()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.TopK, [4, 8]), seed: 1);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [4, 8]), seed: 1);
         Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, PrefixWeights: [1, 1, 1])), "PrefixWeights has 3");
     }
 
     [Fact]
     public void Trainer_ThrowsForMorePrefixesThanSizes()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.TopK, [8]), seed: 1);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [8]), seed: 1);
         Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, RandomPrefixes: 9)), "RandomPrefixes = 9");
     }
 
@@ -120,8 +120,9 @@ public class ArgumentValidationTests
     [Fact] public void SparseCodes_FromHost_ThrowsForOffsetsPastTheEntries() => Throws<ArgumentException>(() => SparseCodes.FromHost(TestBackends.Cpu, [0, 3], [1], [1f]), "nnz");
     [Fact] public void PrefixFvu_ThrowsForAPlainSae() => Throws<ArgumentException>(() => PrefixMetrics.PrefixFvu(Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1), new float[8]), "Matryoshka");
 
-    [Fact] public void SaeConfig_ThrowsForUndefinedArchitecture() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, (Architecture)42).Validate(), "Architecture");
-    [Fact] public void ArchitectureNames_ThrowsForUnknownName() => Throws<ArgumentException>(() => ArchitectureNames.Parse("topq"), "feature-choice");
+    [Fact] public void SaeConfig_ThrowsForUnknownArchitecture_ListingTheNames() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "topq").Validate(), "feature-choice");
+    [Fact] public void TrainConfig_ThrowsForAnOptionTheArchitectureLacks() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["l1"] = 1 }).Validate(new SaeConfig(4, 8, 2, "topk")), "topk has no option 'l1'");
+    [Fact] public void TrainConfig_OptionsOf_ThrowsForUnknownArchitecture() => Throws<ArgumentException>(() => TrainConfig.OptionsOf("topq"), "topq");
     [Fact] public void FiringHistogram_ThrowsForNegativeFrequency() => Throws<ArgumentException>(() => FiringHistogram.Compute([0.1, -1]), "-1");
 
     [Fact]

@@ -1,3 +1,4 @@
+using SaeGpu.Architectures;
 using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
@@ -19,22 +20,21 @@ public class GSaeVSaeTests
     {
         var be = TestBackends.ByName(backend);
         // W_dec = I (d = F = 2), pre = (1, 0.9), g = (0, 1): scores (1, 0.9·(1 + β)); β = 1 picks latent 1, β = 0 latent 0.
-        using var sae = Sae.FromWeights(be, new SaeConfig(2, 2, 1, Architecture.GSae), [1, 0, 0, 1], [0, 0], [1, 0, 0, 1], [0, 0]);
-        using var sparsifier = new Sparsifier(sae, 1);
+        using var sae = Sae.FromWeights(be, new SaeConfig(2, 2, 1, "gsae"), [1, 0, 0, 1], [0, 0], [1, 0, 0, 1], [0, 0]);
+        using var scratch = new GSaeArchitecture.GradientScoreScratch(sae, 1);
         using var pre = be.FromHost<float>([1f, 0.9f]);
         using var x = be.FromHost<float>([0f, 0f]);
         using var g = be.FromHost<float>([0f, 1f]);
         using var codes = new SparseCodes(be, 1, 1);
-        sparsifier.SelectForTraining(pre, x, codes, g, beta: 1);
+        GSaeArchitecture.SelectByGradientScore(sae, pre, g, 1, scratch, codes);
         var (o, i, v) = codes.ToHost();
         Assert.Equal([0, 1], o);
         Assert.Equal([1], i);
         Assert.Equal([0.9f], v);
-        sparsifier.SelectForTraining(pre, x, codes, g, beta: 0);
+        GSaeArchitecture.SelectByGradientScore(sae, pre, g, 0, scratch, codes);
         (_, i, v) = codes.ToHost();
         Assert.Equal([0], i);
         Assert.Equal([1f], v);
-        Assert.Throws<ArgumentException>(() => sparsifier.SelectForTraining(pre, x, codes));
     }
 
     [Fact]
@@ -47,19 +47,19 @@ public class GSaeVSaeTests
         var source = new DownstreamActivations(new SyntheticActivations(new SyntheticOptions(InputDim: d, Features: n, MeanActive: 3,
             ZipfExponent: 0, Noise: 0, Offset: 0, Seed: 5)), relevantEvery: 2);
         var be = TestBackends.Cpu;
-        using var sae = Sae.FromWeights(be, new SaeConfig(d, n, 1, Architecture.GSae), source.Directions, new float[n], source.Directions, new float[d]);
+        using var sae = Sae.FromWeights(be, new SaeConfig(d, n, 1, "gsae"), source.Directions, new float[n], source.Directions, new float[d]);
         var (xh, gh) = (new float[b * d], new float[b * d]);
         source.NextBatch(xh, gh);
         using var x = be.FromHost<float>(xh);
         using var g = be.FromHost<float>(gh);
         using var pre = be.Allocate<float>((long)b * n);
         be.Encode(x, sae.BDec, sae.WEnc, sae.BEnc, pre);
-        using var sparsifier = new Sparsifier(sae, b);
+        using var scratch = new GSaeArchitecture.GradientScoreScratch(sae, b);
         using var codes = new SparseCodes(be, b, b);
         var relevant = source.Relevant.ToHashSet();
         double RelevantShare(float beta)
         {
-            sparsifier.SelectForTraining(pre, x, codes, g, beta);
+            GSaeArchitecture.SelectByGradientScore(sae, pre, g, beta, scratch, codes);
             var (o, idx, _) = codes.ToHost();
             return Enumerable.Range(0, b).Where(t => o[t + 1] > o[t]).Average(t => relevant.Contains(idx[o[t]]) ? 1.0 : 0.0);
         }
@@ -70,7 +70,7 @@ public class GSaeVSaeTests
     [Fact]
     public void GSae_Step_ThrowsWithoutGradients()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, Architecture.GSae), seed: 1);
+        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "gsae"), seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 2));
         Assert.Contains("downstream gradients", Assert.Throws<ArgumentException>(() => trainer.Step(new float[8])).Message);
     }
@@ -81,7 +81,7 @@ public class GSaeVSaeTests
         float[] Run(int seed)
         {
             var data = new SyntheticActivations(new SyntheticOptions(InputDim: 8, Features: 16, MeanActive: 2, Seed: 1));
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 2, Architecture.VSae), seed: 1);
+            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 2, "vsae"), seed: 1);
             using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 32, Steps: 5, Seed: seed));
             var x = new float[32 * 8];
             for (int s = 0; s < 5; s++) { data.NextBatch(x); trainer.Step(x); }
@@ -97,8 +97,9 @@ public class GSaeVSaeTests
         double MeanCode(double kl)
         {
             var data = new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 32, MeanActive: 3, Seed: 1));
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 64, 3, Architecture.VSae), seed: 2);
-            using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 300, KlWeight: kl, PosteriorSigma: 0.1)))
+            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 64, 3, "vsae"), seed: 2);
+            using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 300,
+                ArchitectureOptions: new Dictionary<string, double> { ["kl"] = kl, ["posterior-sigma"] = 0.1 })))
             {
                 var x = new float[256 * 16];
                 for (int s = 0; s < 300; s++) { data.NextBatch(x); trainer.Step(x); }

@@ -26,8 +26,8 @@ public class GradientTests
     [MemberData(nameof(Cases))]
     public void Backward_MatchesFiniteDifferences(string backend, string archName)
     {
-        var arch = ArchitectureNames.Parse(archName);
-        var config = new TrainConfig(BatchSize: B, Steps: 1, L1Coefficient: L1, AuxLoss: AuxLossKind.None);
+        var arch = archName;
+        var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, ArchitectureOptions: ArchOptions.For(arch, ("l1", L1)));
         CheckAgainstFiniteDifferences(backend, arch, config, warmUpSteps: 0);
     }
 
@@ -39,7 +39,7 @@ public class GradientTests
     {
         // One step with a 1-token dead window marks every latent that did not fire as dead, so the second pass runs AuxK.
         var config = new TrainConfig(BatchSize: B, Steps: 2, AuxLoss: AuxLossKind.AuxK, AuxK: KAux, AuxCoefficient: Alpha, DeadAfterTokens: 1);
-        CheckAgainstFiniteDifferences(backend, Architecture.TopK, config, warmUpSteps: 1, seed: AuxSeed);
+        CheckAgainstFiniteDifferences(backend, "topk", config, warmUpSteps: 1, seed: AuxSeed);
     }
 
     // An initialization under which a latent stays silent in the warm-up step, so AuxK has a dead latent to select (the
@@ -55,7 +55,7 @@ public class GradientTests
     public void Backward_Matryoshka_MatchesFiniteDifferences(string backend, string archName)
     {
         var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, PrefixWeights: PrefixWeights);
-        CheckAgainstFiniteDifferences(backend, ArchitectureNames.Parse(archName), config, warmUpSteps: 0, Widths);
+        CheckAgainstFiniteDifferences(backend, archName, config, warmUpSteps: 0, Widths);
     }
 
     [Theory]
@@ -65,8 +65,9 @@ public class GradientTests
     public void Backward_VSaeKlTerm_MatchesFiniteDifferences(string backend)
     {
         // σ = 0 makes the sampled code the mean, so the loss is deterministic: MSE + λ·2/(B·d)·Σ ½μ² over kept latents.
-        var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, PosteriorSigma: 0, KlWeight: Kl);
-        CheckAgainstFiniteDifferences(backend, Architecture.VSae, config, warmUpSteps: 0);
+        var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None,
+            ArchitectureOptions: new Dictionary<string, double> { ["posterior-sigma"] = 0, ["kl"] = Kl });
+        CheckAgainstFiniteDifferences(backend, "vsae", config, warmUpSteps: 0);
     }
 
     private const double Kl = 0.7;
@@ -74,7 +75,7 @@ public class GradientTests
     private static readonly int[] Widths = [2, 6, F];
     private static readonly double[] PrefixWeights = [0.5, 1, 2.5];
 
-    private static void CheckAgainstFiniteDifferences(string backend, Architecture arch, TrainConfig config, int warmUpSteps,
+    private static void CheckAgainstFiniteDifferences(string backend, string arch, TrainConfig config, int warmUpSteps,
         int[]? widths = null, int seed = 5)
     {
         var be = TestBackends.ByName(backend);
@@ -88,7 +89,7 @@ public class GradientTests
         trainer.ComputeGradients(x);
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         double[][] p = [Doubles(wEnc), Doubles(bEnc), Doubles(wDec), Doubles(bDec)];
-        var problem = new Problem(arch, arch == Architecture.Relu ? trainer.SparsityCoefficient!.Value : 0,
+        var problem = new Problem(arch, arch == "relu" ? trainer.SparsityCoefficient!.Value : 0,
             config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x, widths);
         problem.DetachResidual(p);
         if (problem.AuxMask is not null) Assert.True(problem.AuxActive(p), "the AuxK case selects no dead latent: it tests nothing");
@@ -110,7 +111,7 @@ public class GradientTests
     /// Independent float64 forward: pre, selection, decode, element-MSE (Matryoshka: Σ_i w_i·MSE of each prefix decode, weights
     /// normalized), L1 term and the AuxK term.
     /// </summary>
-    private sealed class Problem(Architecture arch, double l1, int[]? auxMask, float[] x, int[]? widths)
+    private sealed class Problem(string arch, double l1, int[]? auxMask, float[] x, int[]? widths)
     {
         private double[] residual = [];
 
@@ -155,7 +156,7 @@ public class GradientTests
                 }
                 l1Sum += codes.Sum(c => c.Value);
             }
-            double kl = arch == Architecture.VSae ? Kl * 2.0 / (B * D) * Enumerable.Range(0, B).Sum(r => Row(p, r).Codes.Sum(c => c.Value * c.Value / 2)) : 0;
+            double kl = arch == "vsae" ? Kl * 2.0 / (B * D) * Enumerable.Range(0, B).Sum(r => Row(p, r).Codes.Sum(c => c.Value * c.Value / 2)) : 0;
             return mse / (B * D) + l1 / B * l1Sum + kl + (auxMask is null ? 0 : Alpha * AuxLoss(p));
         }
 
@@ -183,8 +184,8 @@ public class GradientTests
             var pre = Pre(p, r);
             var chosen = arch switch
             {
-                Architecture.AbsTopK => Enumerable.Range(0, F).Where(j => pre[j] != 0).OrderByDescending(j => Math.Abs(pre[j])).ThenBy(j => j).Take(K),
-                Architecture.Relu => Enumerable.Range(0, F).Where(j => pre[j] > 0),
+                "abstopk" => Enumerable.Range(0, F).Where(j => pre[j] != 0).OrderByDescending(j => Math.Abs(pre[j])).ThenBy(j => j).Take(K),
+                "relu" => Enumerable.Range(0, F).Where(j => pre[j] > 0),
                 _ => Enumerable.Range(0, F).Where(j => pre[j] > 0).OrderByDescending(j => pre[j]).ThenBy(j => j).Take(K),
             };
             var codes = chosen.Select(j => (j, pre[j])).ToList();

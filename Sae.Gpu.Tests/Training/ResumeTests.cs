@@ -13,21 +13,21 @@ public class ResumeTests : TempDirectory
     private const int D = 12, F = 40, K = 3, B = 32, Steps = 24, StopAt = 11;
 
     [Theory]
-    [InlineData(Architecture.TopK, false)]
-    [InlineData(Architecture.BatchTopK, false)]
-    [InlineData(Architecture.FeatureChoice, false)]
-    [InlineData(Architecture.Relu, false)]
-    [InlineData(Architecture.JumpRelu, false)]
-    [InlineData(Architecture.TopAfa, false)]
-    [InlineData(Architecture.Gba, false)]
-    [InlineData(Architecture.GSae, false)]
-    [InlineData(Architecture.VSae, false)]
-    [InlineData(Architecture.TopK, true)]
-    public void Resume_EqualsTheUninterruptedRun_BitForBit(Architecture arch, bool matryoshka)
+    [InlineData("topk", false)]
+    [InlineData("batchtopk", false)]
+    [InlineData("feature-choice", false)]
+    [InlineData("relu", false)]
+    [InlineData("jumprelu", false)]
+    [InlineData("topafa", false)]
+    [InlineData("gba", false)]
+    [InlineData("gsae", false)]
+    [InlineData("vsae", false)]
+    [InlineData("topk", true)]
+    public void Resume_EqualsTheUninterruptedRun_BitForBit(string arch, bool matryoshka)
     {
         var model = new SaeConfig(D, F, K, arch, matryoshka ? [8, 20, F] : null);
-        var train = new TrainConfig(BatchSize: B, Steps: Steps, GbaInterval: 4, DeadAfterTokens: 64, RandomPrefixes: matryoshka ? 3 : 0,
-            AuxLoss: matryoshka ? AuxLossKind.AuxZipf : AuxLossKind.AuxK);
+        var train = new TrainConfig(BatchSize: B, Steps: Steps, DeadAfterTokens: 64, RandomPrefixes: matryoshka ? 3 : 0,
+            AuxLoss: matryoshka ? AuxLossKind.AuxZipf : AuxLossKind.AuxK, ArchitectureOptions: ArchOptions.For(arch, ("gba-interval", 4)));
         byte[] uninterrupted = Train(model, train, 0, Steps, null);
         string state = Path.Combine(Dir, "run.saestate");
         Train(model, train, 0, StopAt, state);

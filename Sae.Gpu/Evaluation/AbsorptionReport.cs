@@ -44,7 +44,7 @@ public sealed record AbsorptionReport(double Fvu, double L0, GroundTruthRecovery
         double fvu = Metrics.Fvu(x, sae.Decode(codes), d);
         var (offsets, indices, _) = codes.ToHost();
         var (latent, cosine) = GroundTruthRecovery.BestMatches(source.Directions, sae.Backend.ToHost(sae.WDec), d,
-            signed: sae.Config.Architecture == Architecture.AbsTopK);
+            signed: sae.Config.Strategy.SignedCodes);
         var (absorption, missAlone, measured) = ParentMisses(source, active, offsets, indices, latent);
         var levels = Enumerable.Range(0, source.Options.Levels).Select(l =>
         {

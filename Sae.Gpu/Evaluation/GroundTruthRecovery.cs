@@ -20,6 +20,15 @@ public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMa
         return Summarize(cosine, threshold);
     }
 
+    /// <summary>
+    /// <see cref="Compute"/> for <paramref name="sae"/>'s decoder rows, signed when its architecture's codes can be negative.
+    /// </summary>
+    public static GroundTruthRecovery Of(Model.Sae sae, ReadOnlySpan<float> trueDirections, double threshold = DefaultThreshold)
+    {
+        ArgumentNullException.ThrowIfNull(sae);
+        return Compute(trueDirections, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim, threshold, sae.Config.Strategy.SignedCodes);
+    }
+
     /// <summary>Recovered fraction (m_n ≥ <paramref name="threshold"/>) and mean of the best cosines m_n [N].</summary>
     public static GroundTruthRecovery Summarize(IReadOnlyCollection<double> cosine, double threshold = DefaultThreshold) =>
         new((double)cosine.Count(c => c >= threshold) / cosine.Count, cosine.Average());

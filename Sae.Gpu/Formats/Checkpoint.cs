@@ -1,38 +1,48 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using SaeGpu.Compute;
 using SaeGpu.Model;
 
 namespace SaeGpu.Formats;
 
 /// <summary>
-/// SaeGpu's native checkpoint: magic <c>SAEGPU03</c>, then int32 d, F, k, architecture, n (number of Matryoshka widths, 0 for
-/// a plain SAE) and the n widths, then float32 little-endian arrays W_enc [F, d], b_enc [F], W_dec [F, d], b_dec [d],
-/// thresholds [F]. <see cref="Load"/> also reads the earlier <c>SAEGPU02</c> (no width fields). Written atomically (temporary file in the same folder, then rename),
-/// so an interrupted save never destroys an existing checkpoint.
+/// SaeGpu's native checkpoint, version 4: magic <c>SAEGPU04</c>; the config as a JSON object (a 7-bit-encoded byte length,
+/// then UTF-8: <c>architecture</c>, <c>d_in</c>, <c>latents</c>, <c>k</c> and, for a Matryoshka SAE, <c>matryoshka_widths</c>);
+/// an int32 tensor count; then each parameter of <see cref="Sae.Parameters"/> in order as its name (length-prefixed UTF-8),
+/// an int64 element count and float32 little-endian values. <see cref="Load"/> also reads versions 3 and 2
+/// (<c>SAEGPU03</c>: int32 d, F, k, architecture number, Matryoshka width count and widths, then W_enc, b_enc, W_dec, b_dec
+/// and thresholds [F]; <c>SAEGPU02</c>: no width fields). Written atomically (temporary file in the same folder, then
+/// rename), so an interrupted save never destroys an existing checkpoint.
 /// </summary>
 public static class Checkpoint
 {
-    private static readonly byte[] Magic = "SAEGPU03"u8.ToArray();
+    private static readonly byte[] Magic = "SAEGPU04"u8.ToArray();
+    private static readonly byte[] MagicV3 = "SAEGPU03"u8.ToArray();
     private static readonly byte[] MagicV2 = "SAEGPU02"u8.ToArray();
-    private const int HeaderInts = 4;
+
+    // The architecture numbers of versions 2 and 3 (the order of the architecture enum those versions were written with).
+    private static readonly string[] LegacyArchitectures =
+        ["topk", "abstopk", "batchtopk", "mutual-choice", "feature-choice", "relu", "jumprelu", "topafa", "gba", "gsae", "vsae"];
 
     /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> atomically.</summary>
     public static void Save(Sae sae, string path)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
-        var thresholds = sae.Backend.ToHost(sae.Thresholds);
+        var tensors = sae.Parameters.Select(p => (p.Name, Values: sae.Backend.ToHost(p.Tensor))).ToArray();
         AtomicFile.Write(path, w =>
         {
             w.Write(Magic);
-            w.Write(sae.Config.InputDim);
-            w.Write(sae.Config.Latents);
-            w.Write(sae.Config.K);
-            w.Write((int)sae.Config.Architecture);
-            var widths = sae.Config.MatryoshkaWidths ?? [];
-            w.Write(widths.Count);
-            foreach (int m in widths) w.Write(m);
-            foreach (var a in new[] { wEnc, bEnc, wDec, bDec, thresholds }) foreach (float v in a) w.Write(v);
+            w.Write(ConfigJson(sae.Config));
+            w.Write(tensors.Length);
+            foreach (var (name, values) in tensors)
+            {
+                w.Write(name);
+                w.Write((long)values.Length);
+                WriteFloats(w, values);
+            }
         });
     }
 
@@ -41,35 +51,122 @@ public static class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
-        using var r = new BinaryReader(File.OpenRead(path));
-        var magic = r.BaseStream.Length < Magic.Length + 4 * HeaderInts ? [] : r.ReadBytes(Magic.Length);
-        bool v3 = magic.AsSpan().SequenceEqual(Magic);
-        if (!v3 && !magic.AsSpan().SequenceEqual(MagicV2))
-            throw new InvalidDataException($"'{path}' is not a SaeGpu checkpoint (missing magic SAEGPU03 or SAEGPU02).");
-        var config = ReadConfig(r, v3, path);
-        int nWidths = config.MatryoshkaWidths?.Count ?? 0;
-        long fd = (long)config.Latents * config.InputDim;
-        long expected = Magic.Length + 4 * HeaderInts + (v3 ? 4 * (1 + nWidths) : 0) + 4 * (2 * fd + 2L * config.Latents + config.InputDim);
-        if (r.BaseStream.Length != expected)
-            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; header (d={config.InputDim}, F={config.Latents}, k={config.K}, {config.Architecture}) needs {expected}.");
-        float[] Read(long n) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = r.ReadSingle(); return a; }
-        return Sae.FromWeights(backend, config, Read(fd), Read(config.Latents), Read(fd), Read(config.InputDim), Read(config.Latents));
-    }
-
-    private static SaeConfig ReadConfig(BinaryReader r, bool v3, string path)
-    {
-        var config = new SaeConfig(r.ReadInt32(), r.ReadInt32(), r.ReadInt32(), (Architecture)r.ReadInt32());
+        using var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
+        var magic = r.BaseStream.Length < Magic.Length ? [] : r.ReadBytes(Magic.Length);
         try
         {
-            if (v3)
-            {
-                int n = r.ReadInt32();
-                if (n < 0 || 4L * n > r.BaseStream.Length - r.BaseStream.Position)
-                    throw new ArgumentException($"width count {n} does not fit the file.");
-                if (n > 0) config = config with { MatryoshkaWidths = [.. Enumerable.Range(0, n).Select(_ => r.ReadInt32())] };
-            }
-            return config.Validate();
+            if (magic.AsSpan().SequenceEqual(Magic)) return ReadV4(backend, r, path);
+            if (magic.AsSpan().SequenceEqual(MagicV3) || magic.AsSpan().SequenceEqual(MagicV2))
+                return ReadLegacy(backend, r, path, v3: magic.AsSpan().SequenceEqual(MagicV3));
         }
-        catch (ArgumentException e) { throw new InvalidDataException($"'{path}': bad header: {e.Message}"); }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"'{path}': bad checkpoint: {e.Message}", e);
+        }
+        throw new InvalidDataException($"'{path}' is not a SaeGpu checkpoint (missing magic SAEGPU04, SAEGPU03 or SAEGPU02).");
+    }
+
+    private static string ConfigJson(SaeConfig c)
+    {
+        var json = new JsonObject { ["architecture"] = c.Architecture, ["d_in"] = c.InputDim, ["latents"] = c.Latents, ["k"] = c.K };
+        if (c.MatryoshkaWidths is { } m) json["matryoshka_widths"] = new JsonArray([.. m.Select(v => (JsonNode?)v)]);
+        return json.ToJsonString();
+    }
+
+    private static Sae ReadV4(Backend backend, BinaryReader r, string path)
+    {
+        var json = JsonNode.Parse(r.ReadString())?.AsObject() ?? throw new InvalidDataException($"'{path}': the config is not a JSON object.");
+        int Int(JsonNode? node, string key) => node is JsonValue v && v.TryGetValue(out int i)
+            ? i : throw new InvalidDataException($"'{path}': config field '{key}' is missing or not an integer.");
+        string arch = json["architecture"] is JsonValue a && a.TryGetValue(out string? archName)
+            ? archName : throw new InvalidDataException($"'{path}': config field 'architecture' is missing or not a string.");
+        int[]? widths = json["matryoshka_widths"] is JsonArray m ? [.. m.Select(n => Int(n, "matryoshka_widths"))] : null;
+        var config = BadHeader(path, () => new SaeConfig(Int(json["d_in"], "d_in"), Int(json["latents"], "latents"), Int(json["k"], "k"), arch, widths).Validate());
+        var expected = ExpectedTensors(config);
+        long needed = r.BaseStream.Position + 4 + expected.Sum(t => NameBytes(t.Name) + 8 + 4 * t.Length);
+        if (r.BaseStream.Length != needed)
+            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; its header ({Describe(config)}) needs {needed}.");
+        int count = r.ReadInt32();
+        if (count != expected.Length) throw new InvalidDataException($"'{path}' holds {count} tensors; a {config.Architecture} SAE has {expected.Length}.");
+        var values = new Dictionary<string, float[]>();
+        foreach (var (name, length) in expected)
+        {
+            string saved = r.ReadString();
+            long n = r.ReadInt64();
+            if (saved != name || n != length)
+                throw new InvalidDataException($"'{path}': tensor '{saved}' of {n} values where '{name}' of {length} was expected.");
+            values[name] = ReadFloats(r, n);
+        }
+        return Build(backend, config, values, path);
+    }
+
+    private static Sae ReadLegacy(Backend backend, BinaryReader r, string path, bool v3)
+    {
+        if (r.BaseStream.Length < Magic.Length + 16) throw new InvalidDataException($"'{path}' is too short for a checkpoint header.");
+        int d = r.ReadInt32(), f = r.ReadInt32(), k = r.ReadInt32(), arch = r.ReadInt32();
+        int[]? widths = null;
+        if (v3)
+        {
+            int n = r.ReadInt32();
+            if (n < 0 || 4L * n > r.BaseStream.Length - r.BaseStream.Position)
+                throw new InvalidDataException($"'{path}': bad header: width count {n} does not fit the file.");
+            if (n > 0) widths = [.. Enumerable.Range(0, n).Select(_ => r.ReadInt32())];
+        }
+        string name = arch >= 0 && arch < LegacyArchitectures.Length ? LegacyArchitectures[arch] : $"number {arch}";
+        var config = BadHeader(path, () => new SaeConfig(d, f, k, name, widths).Validate());
+        long fd = (long)f * d;
+        long expected = r.BaseStream.Position + 4 * (2 * fd + 2L * f + d);
+        if (r.BaseStream.Length != expected)
+            throw new InvalidDataException($"'{path}' has {r.BaseStream.Length} bytes; its header ({Describe(config)}) needs {expected}.");
+        var values = new Dictionary<string, float[]>
+        {
+            ["W_enc"] = ReadFloats(r, fd), ["b_enc"] = ReadFloats(r, f), ["W_dec"] = ReadFloats(r, fd), ["b_dec"] = ReadFloats(r, d),
+        };
+        var thresholds = ReadFloats(r, f);
+        if (config.Strategy.LatentParameters.Contains("threshold")) values["threshold"] = thresholds;
+        return Build(backend, config, values, path);
+    }
+
+    /// <summary>The parameters a checkpoint of <paramref name="config"/> holds, with their lengths, in <see cref="Sae.Parameters"/> order.</summary>
+    private static (string Name, long Length)[] ExpectedTensors(SaeConfig config)
+    {
+        long fd = (long)config.Latents * config.InputDim;
+        return [("W_enc", fd), ("b_enc", config.Latents), ("W_dec", fd), ("b_dec", config.InputDim),
+                .. config.Strategy.LatentParameters.Select(n => (n, (long)config.Latents))];
+    }
+
+    private static Sae Build(Backend backend, SaeConfig config, Dictionary<string, float[]> values, string path)
+    {
+        var latent = values.Where(v => !Sae.WeightNames.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value);
+        return BadHeader(path, () => Sae.FromWeights(backend, config, values["W_enc"], values["b_enc"], values["W_dec"], values["b_dec"], latent));
+    }
+
+    private static T BadHeader<T>(string path, Func<T> build)
+    {
+        try { return build(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"'{path}': bad header: {e.Message}", e); }
+    }
+
+    private static string Describe(SaeConfig c) => $"d={c.InputDim}, F={c.Latents}, k={c.K}, {c.Architecture}";
+
+    private static long NameBytes(string name)
+    {
+        int n = Encoding.UTF8.GetByteCount(name), prefix = 1;
+        for (int v = n >> 7; v > 0; v >>= 7) prefix++;
+        return prefix + n;
+    }
+
+    private static void WriteFloats(BinaryWriter w, float[] values)
+    {
+        if (!BitConverter.IsLittleEndian) foreach (float v in values) w.Write(v);
+        else w.Write(MemoryMarshal.AsBytes(values.AsSpan()));
+    }
+
+    private static float[] ReadFloats(BinaryReader r, long n)
+    {
+        var a = new float[n];
+        if (!BitConverter.IsLittleEndian) for (long i = 0; i < n; i++) a[i] = r.ReadSingle();
+        else r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(a.AsSpan()));
+        return a;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SaeGpu.Architectures;
 using SaeGpu.Compute;
 using SaeGpu.Model;
 
@@ -7,12 +8,17 @@ namespace SaeGpu.Formats;
 
 /// <summary>
 /// SAELens's on-disk format: a folder with <c>cfg.json</c> and <c>sae_weights.safetensors</c> holding W_enc [d_in, d_sae]
-/// (the transpose of SaeGpu's W_enc [F, d]), W_dec [d_sae, d_in], b_enc [d_sae], b_dec [d_in] and, for "jumprelu",
-/// threshold [d_sae]. Architectures map as SAELens runs them at inference: TopK-family selections (topk, gsae, vsae) →
-/// "topk" with "k"; thresholded selections (jumprelu, batchtopk, mutual-choice, feature-choice — SAELens also saves
-/// BatchTopK as jumprelu with its threshold) → "jumprelu"; relu and gba → "standard". abstopk and topafa have no SAELens
+/// (the transpose of SaeGpu's W_enc [F, d]), W_dec [d_sae, d_in], b_enc [d_sae] (gated: b_gate), b_dec [d_in] and the
+/// architecture's latent parameters (jumprelu: threshold; gated: r_mag, b_mag). Each SaeGpu architecture names the SAELens
+/// architecture it runs as at inference (its <see cref="Architectures.SaeLensLayout"/>): per-token TopK rules → "topk" with
+/// "k"; thresholded selections → "jumprelu"; relu and gba → "standard"; gated → "gated". abstopk and topafa have no SAELens
 /// equivalent: they are written as "topk" (SAELens would apply ReLU and a fixed k) and restored exactly by SaeGpu from
-/// <c>metadata.saegpu_architecture</c>, which also keeps k and Matryoshka widths.
+/// <c>metadata.saegpu_architecture</c>, which also keeps k and Matryoshka widths. Saved cfgs are in the SAELens 6 layout and
+/// say so in <c>metadata.sae_lens_version</c>. Loading also reads the layout before SAELens 6 (no version, or one below 6):
+/// <c>architecture</c> "standard" (or absent) with <c>activation_fn</c> (or <c>activation_fn_str</c>) "relu", or "topk" with
+/// <c>activation_fn_kwargs.k</c>; a <c>finetuning_scaling_factor</c> is folded into W_dec's rows (ours: it scales the codes
+/// before decoding). What SaeGpu cannot represent is refused, naming the field: another activation function (e.g.
+/// "tanh-relu"), normalize_activations other than "none", apply_b_dec_to_input = false, rescale_acts_by_decoder_norm.
 /// </summary>
 public static class SaeLensFormat
 {
@@ -22,13 +28,8 @@ public static class SaeLensFormat
     /// <summary>The weights file name.</summary>
     public const string WeightsFile = "sae_weights.safetensors";
 
-    /// <summary>The SAELens architecture string SaeGpu writes for <paramref name="arch"/>.</summary>
-    public static string ArchitectureName(Architecture arch) => arch switch
-    {
-        Architecture.Relu or Architecture.Gba => "standard",
-        Architecture.JumpRelu or Architecture.BatchTopK or Architecture.MutualChoice or Architecture.FeatureChoice => "jumprelu",
-        _ => "topk",
-    };
+    /// <summary>The SAELens layout version SaeGpu writes into <c>metadata.sae_lens_version</c>.</summary>
+    public const string LayoutVersion = "6.0.0";
 
     /// <summary>Writes <paramref name="sae"/> into folder <paramref name="dir"/> (both files atomically).</summary>
     public static void Save(Sae sae, string dir)
@@ -36,22 +37,22 @@ public static class SaeLensFormat
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
         var c = sae.Config;
+        var layout = c.Strategy.SaeLens;
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
-        string arch = ArchitectureName(c.Architecture);
         var tensors = new List<(string, long[], float[])>
         {
             ("W_enc", [c.InputDim, c.Latents], Transpose(wEnc, c.Latents, c.InputDim)), ("W_dec", [c.Latents, c.InputDim], wDec),
-            ("b_enc", [c.Latents], bEnc), ("b_dec", [c.InputDim], bDec),
+            (layout.EncoderBias, [c.Latents], bEnc), ("b_dec", [c.InputDim], bDec),
         };
-        if (arch == "jumprelu") tensors.Add(("threshold", [c.Latents], sae.Backend.ToHost(sae.Thresholds)));
-        var metadata = new JsonObject { ["saegpu_architecture"] = c.Architecture.Name(), ["saegpu_k"] = c.K };
+        foreach (var (name, values) in sae.LatentToHost()) tensors.Add((name, [c.Latents], values));
+        var metadata = new JsonObject { ["saegpu_architecture"] = c.Architecture, ["saegpu_k"] = c.K, ["sae_lens_version"] = LayoutVersion };
         if (c.MatryoshkaWidths is { } m) metadata["matryoshka_widths"] = new JsonArray([.. m.Select(v => (JsonNode?)v)]);
         var cfg = new JsonObject
         {
-            ["architecture"] = arch, ["d_in"] = c.InputDim, ["d_sae"] = c.Latents, ["dtype"] = "float32", ["device"] = "cpu",
+            ["architecture"] = layout.Architecture, ["d_in"] = c.InputDim, ["d_sae"] = c.Latents, ["dtype"] = "float32", ["device"] = "cpu",
             ["apply_b_dec_to_input"] = true, ["normalize_activations"] = "none", ["reshape_activations"] = "none", ["metadata"] = metadata,
         };
-        if (arch == "topk") cfg["k"] = c.K;
+        if (layout.WritesK) cfg["k"] = c.K;
         Directory.CreateDirectory(dir);
         SafeTensorsFile.Write(Path.Combine(dir, WeightsFile), tensors);
         AtomicFile.Write(Path.Combine(dir, ConfigFile), w => w.Write(System.Text.Encoding.UTF8.GetBytes(cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
@@ -64,36 +65,74 @@ public static class SaeLensFormat
         string cfgPath = Path.Combine(dir, ConfigFile);
         var cfg = PythonConfig.Read(cfgPath);
         int d = PythonConfig.Int(cfg, "d_in", cfgPath), f = PythonConfig.Int(cfg, "d_sae", cfgPath);
-        string arch = PythonConfig.String(cfg, "architecture", cfgPath);
-        if (cfg["apply_b_dec_to_input"] is JsonValue v && !v.GetValue<bool>())
-            throw new InvalidDataException($"'{cfgPath}': apply_b_dec_to_input = false is not supported (SaeGpu encodes x − b_dec).");
-        if ((string?)cfg["normalize_activations"] is { } norm && norm != "none")
-            throw new InvalidDataException($"'{cfgPath}': normalize_activations '{norm}' is not supported; fold the scaling into the weights first.");
+        CheckForwardPass(cfg, cfgPath);
         var meta = cfg["metadata"] as JsonObject;
-        var model = new SaeConfig(d, f, Math.Clamp(PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]) ?? 1, 1, f), ArchitectureOf(arch, meta, cfgPath),
-            (meta?["matryoshka_widths"] as JsonArray)?.Select(n => (int)n!).ToArray());
+        var (arch, k) = ArchitectureOf(cfg, meta, cfgPath);
+        var widths = meta?["matryoshka_widths"] is JsonArray m ? m.Select(n => PythonConfig.Count(n) ?? throw new InvalidDataException(
+            $"'{cfgPath}': metadata.matryoshka_widths must hold integers.")).ToArray() : null;
+        var model = new SaeConfig(d, f, k, arch.Name, widths);
         string weights = Path.Combine(dir, WeightsFile);
         using var st = SafeTensorsFile.Open(weights);
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
         var wEnc = Transpose(Tensor("W_enc", d, f), d, f);
-        float[]? threshold = arch == "jumprelu" ? Tensor("threshold", f) : null;
-        return PythonConfig.Build(backend, model, wEnc, Tensor("b_enc", f), Tensor("W_dec", f, d), Tensor("b_dec", d), threshold, cfgPath);
+        var wDec = Tensor("W_dec", f, d);
+        if (ScalingFactor(cfg, st, f, cfgPath) is { } scale)
+            for (int j = 0; j < f; j++) for (int i = 0; i < d; i++) wDec[(long)j * d + i] *= scale[j];
+        var latent = arch.LatentParameters.ToDictionary(n => n, n => Tensor(n, f));
+        return PythonConfig.Build(backend, model, wEnc, Tensor(arch.SaeLens.EncoderBias, f), wDec, Tensor("b_dec", d), latent, cfgPath);
     }
 
-    private static Architecture ArchitectureOf(string arch, JsonObject? meta, string path)
+    // Settings of SAELens's forward pass that SaeGpu's encode (x − b_dec, no input normalization) cannot reproduce.
+    private static void CheckForwardPass(JsonObject cfg, string path)
     {
+        if (cfg["apply_b_dec_to_input"] is JsonValue v && v.TryGetValue(out bool apply) && !apply)
+            throw new InvalidDataException($"'{path}': apply_b_dec_to_input = false is not supported (SaeGpu encodes x − b_dec).");
+        if (cfg["normalize_activations"] is JsonValue n && !(n.TryGetValue(out string? mode) ? mode == "none" : n.TryGetValue(out bool on) && !on))
+            throw new InvalidDataException($"'{path}': normalize_activations {n.ToJsonString()} is not supported; fold the scaling into the weights first.");
+        if (cfg["rescale_acts_by_decoder_norm"] is JsonValue r && r.TryGetValue(out bool rescale) && rescale)
+            throw new InvalidDataException($"'{path}': rescale_acts_by_decoder_norm = true is not supported (SaeGpu's TopK selects on the raw pre-activations).");
+    }
+
+    // The architecture and k: SaeGpu's own metadata when present, else SAELens 6's architecture names, else the layout before 6.
+    private static (Architectures.Architecture Arch, int K) ArchitectureOf(JsonObject cfg, JsonObject? meta, string path)
+    {
+        int? k = PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]);
         if ((string?)meta?["saegpu_architecture"] is { } ours)
+            return (ArchitectureRegistry.Find(ours) ?? throw new InvalidDataException(
+                $"'{path}': metadata.saegpu_architecture '{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}."), k ?? 1);
+        string arch = (string?)cfg["architecture"] ?? "standard";
+        if (IsBeforeVersion6(cfg, meta))
         {
-            try { return ArchitectureNames.Parse(ours); }
-            catch (ArgumentException e) { throw new InvalidDataException($"'{path}': metadata.saegpu_architecture: {e.Message}"); }
+            string fn = (string?)(cfg["activation_fn"] ?? cfg["activation_fn_str"]) ?? "relu";
+            if (fn == "topk" && arch is "standard" or "topk")
+            {
+                arch = "topk";
+                k = PythonConfig.Count((cfg["activation_fn_kwargs"] as JsonObject)?["k"]) ?? k
+                    ?? throw new InvalidDataException($"'{path}': activation_fn 'topk' needs activation_fn_kwargs.k.");
+            }
+            else if (fn != "relu")
+                throw new InvalidDataException($"'{path}': activation_fn '{fn}' with architecture '{arch}' cannot be represented in SaeGpu (supported: relu, or topk with activation_fn_kwargs.k).");
         }
-        return arch switch
-        {
-            "topk" => Architecture.TopK,
-            "jumprelu" => Architecture.JumpRelu,
-            "standard" => Architecture.Relu,
-            _ => throw new InvalidDataException($"'{path}': SAELens architecture '{arch}' is not supported; expected topk, jumprelu or standard."),
-        };
+        var found = ArchitectureRegistry.FromSaeLens(arch) ?? throw new InvalidDataException(
+            $"'{path}': SAELens architecture '{arch}' is not supported; expected one of: {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SaeLens.LoadsAs).Select(a => a.SaeLens.Architecture))}.");
+        if (found.SaeLens.WritesK && k is null) throw new InvalidDataException($"'{path}': a '{arch}' SAE needs 'k'.");
+        return (found, k ?? 1);
+    }
+
+    // SAELens ≥ 6 writes metadata.sae_lens_version (older files have none, or only sae_lens_training_version).
+    private static bool IsBeforeVersion6(JsonObject cfg, JsonObject? meta)
+    {
+        string? version = (string?)(cfg["sae_lens_version"] ?? meta?["sae_lens_version"]);
+        return version is null || !int.TryParse(version.Split('.')[0], out int major) || major < 6;
+    }
+
+    // The pre-6 finetuning_scaling_factor [d_sae] (codes are multiplied by it before decoding), when the cfg turns it on.
+    private static float[]? ScalingFactor(JsonObject cfg, SafeTensorsFile st, int f, string path)
+    {
+        if (!(cfg["finetuning_scaling_factor"] is JsonValue v && v.TryGetValue(out bool on) && on)) return null;
+        string name = st.Tensors.ContainsKey("finetuning_scaling_factor") ? "finetuning_scaling_factor" : "scaling_factor";
+        if (!st.Tensors.ContainsKey(name)) throw new InvalidDataException($"'{path}': finetuning_scaling_factor is true but '{st.Path}' has no scaling factor tensor.");
+        return PythonConfig.Tensor(st, name, f);
     }
 
     /// <summary>[rows, cols] → [cols, rows].</summary>
@@ -128,7 +167,7 @@ public static class SparsifyFormat
         int f = (int)enc.Shape[0], d = (int)enc.Shape[1];
         if (cfg["d_in"] is JsonValue din && (int)din != d) throw new InvalidDataException($"'{cfgPath}': d_in {(int)din} disagrees with encoder.weight [{f}, {d}].");
         int k = PythonConfig.Int(cfg, "k", cfgPath);
-        var model = new SaeConfig(d, f, Math.Clamp(k, 1, f), Architecture.TopK);
+        var model = new SaeConfig(d, f, k, "topk");
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
         return PythonConfig.Build(backend, model, Tensor("encoder.weight", f, d), Tensor("encoder.bias", f), Tensor("W_dec", f, d), Tensor("b_dec", d), null, cfgPath);
     }
@@ -166,9 +205,10 @@ internal static class PythonConfig
         return st.ReadFloats(name);
     }
 
-    public static Sae Build(Backend backend, SaeConfig model, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec, float[]? thresholds, string path)
+    public static Sae Build(Backend backend, SaeConfig model, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+        IReadOnlyDictionary<string, float[]>? latent, string path)
     {
-        try { return Sae.FromWeights(backend, model.Validate(), wEnc, bEnc, wDec, bDec, thresholds); }
+        try { return Sae.FromWeights(backend, model.Validate(), wEnc, bEnc, wDec, bDec, latent); }
         catch (ArgumentException e) { throw new InvalidDataException($"'{path}': {e.Message}"); }
     }
 }

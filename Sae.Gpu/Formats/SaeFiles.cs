@@ -29,7 +29,7 @@ public static class SaeFiles
         ArgumentNullException.ThrowIfNull(sae);
         if (inputScale == 1f) { Save(sae, path); return; }
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
-        using var copy = Sae.FromWeights(sae.Backend, sae.Config, wEnc, bEnc, wDec, bDec, sae.Backend.ToHost(sae.Thresholds));
+        using var copy = Sae.FromWeights(sae.Backend, sae.Config, wEnc, bEnc, wDec, bDec, sae.LatentToHost());
         copy.FoldInputScale(inputScale);
         Save(copy, path);
     }

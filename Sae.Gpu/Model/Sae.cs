@@ -4,12 +4,14 @@ namespace SaeGpu.Model;
 
 /// <summary>
 /// A sparse autoencoder's weights on one backend: W_enc [F, d], b_enc [F], W_dec [F, d] (unit-norm rows), b_dec [d],
-/// and per-latent thresholds [F] for the threshold-based architectures. Encode: <c>pre = (x − b_dec)·W_encᵀ + b_enc</c>,
-/// then the architecture's <see cref="Sparsifier"/> (e.g. <c>a = TopK_k(ReLU(pre))</c>) as CSR <see cref="SparseCodes"/>;
+/// and the architecture's per-latent parameters [F] (e.g. JumpReLU's thresholds). Encode: <c>pre = (x − b_dec)·W_encᵀ + b_enc</c>,
+/// then the architecture's selection (e.g. <c>a = TopK_k(ReLU(pre))</c>) as CSR <see cref="SparseCodes"/>;
 /// decode: <c>x̂ = a·W_dec + b_dec</c>. Owns device memory: dispose it.
 /// </summary>
 public sealed class Sae : IDisposable
 {
+    private readonly (string Name, Tensor<float> Tensor)[] latentParameters;
+
     private Sae(Backend backend, SaeConfig config)
     {
         Backend = backend;
@@ -19,7 +21,7 @@ public sealed class Sae : IDisposable
         BEnc = backend.Allocate<float>(f);
         WDec = backend.Allocate<float>((long)f * d);
         BDec = backend.Allocate<float>(d);
-        Thresholds = backend.Allocate<float>(f);
+        latentParameters = [.. config.Strategy.LatentParameters.Select(n => (n, backend.Allocate<float>(f)))];
     }
 
     /// <summary>The backend holding the weights.</summary>
@@ -40,14 +42,24 @@ public sealed class Sae : IDisposable
     /// <summary>Decoder bias b_dec [d] (also subtracted from x before encoding).</summary>
     public Tensor<float> BDec { get; }
 
-    /// <summary>
-    /// Per-latent thresholds [F]: JumpReLU's trained θ; the inference thresholds estimated during training for
-    /// BatchTopK / Mutual Choice (one global value, broadcast) and Feature Choice (one per latent); unused otherwise.
-    /// </summary>
-    public Tensor<float> Thresholds { get; }
+    /// <summary>The names of the four weights every SAE has, in <see cref="Parameters"/> order.</summary>
+    public static IReadOnlyList<string> WeightNames { get; } = ["W_enc", "b_enc", "W_dec", "b_dec"];
 
     /// <summary>
-    /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = s·W_dec (s = <see cref="EncoderInitScale"/>), b_enc = 0, b_dec = 0
+    /// Every parameter tensor with its name: W_enc [F, d], b_enc [F], W_dec [F, d], b_dec [d], then the architecture's latent
+    /// parameters [F] (e.g. JumpReLU's <c>threshold</c>), in that order.
+    /// </summary>
+    public IReadOnlyList<(string Name, Tensor<float> Tensor)> Parameters =>
+        [("W_enc", WEnc), ("b_enc", BEnc), ("W_dec", WDec), ("b_dec", BDec), .. latentParameters];
+
+    /// <summary>The parameter called <paramref name="name"/> (see <see cref="Parameters"/>); throws naming the valid ones.</summary>
+    public Tensor<float> Parameter(string name) =>
+        Parameters.FirstOrDefault(p => p.Name == name).Tensor
+        ?? throw new ArgumentException($"The {Config.Architecture} SAE has no parameter '{name}'; it has {string.Join(", ", Parameters.Select(p => p.Name))}.", nameof(name));
+
+    /// <summary>
+    /// New SAE with W_dec rows drawn uniformly on the unit sphere (seeded), W_enc = s·W_dec (s = the architecture's
+    /// <see cref="Architectures.Architecture.EncoderInitScale"/>), b_enc = 0, b_dec = 0, latent parameters 0
     /// (the trainer sets b_dec to the first batch's mean). The rows come from a stream salted with <see cref="InitSalt"/>:
     /// SaeGpu's synthetic sources draw their true feature directions from <c>new Random(seed)</c> with the same row
     /// generator, so an unsalted initialization with the data's seed would start with the true features as decoder rows.
@@ -59,14 +71,17 @@ public sealed class Sae : IDisposable
         var sae = new Sae(backend, config);
         var w = RandomUnitRows(config.Latents, config.InputDim, new Random(unchecked(seed * 1_000_003 + InitSalt)));
         backend.Upload<float>(w, sae.WDec);
-        float scale = EncoderInitScale(config.Architecture);
+        float scale = config.Strategy.EncoderInitScale;
         backend.Upload<float>(scale == 1 ? w : [.. w.Select(v => v * scale)], sae.WEnc);
         return sae;
     }
 
-    /// <summary>SAE from host weights (shapes as on the properties); throws naming the first array of the wrong length.</summary>
+    /// <summary>
+    /// SAE from host weights (shapes as on the properties) and the architecture's latent parameters by name (each [F]; missing
+    /// ones start at 0); throws naming the first array of the wrong length or an unknown name.
+    /// </summary>
     public static Sae FromWeights(Backend backend, SaeConfig config, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
-        float[]? thresholds = null)
+        IReadOnlyDictionary<string, float[]>? latent = null)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(config);
@@ -76,9 +91,16 @@ public sealed class Sae : IDisposable
         Check(nameof(bEnc), bEnc, config.Latents);
         Check(nameof(wDec), wDec, fd);
         Check(nameof(bDec), bDec, config.InputDim);
-        if (thresholds is not null) Check(nameof(thresholds), thresholds, config.Latents);
+        var names = config.Strategy.LatentParameters;
+        foreach (var (name, values) in latent ?? new Dictionary<string, float[]>())
+        {
+            if (!names.Contains(name))
+                throw new ArgumentException($"The {config.Architecture} SAE has no latent parameter '{name}' (it has: {(names.Count == 0 ? "none" : string.Join(", ", names))}).", nameof(latent));
+            Check(name, values, config.Latents);
+        }
         var sae = new Sae(backend, config);
-        if (thresholds is not null) backend.Upload<float>(thresholds, sae.Thresholds);
+        foreach (var (name, t) in sae.latentParameters)
+            if (latent?.GetValueOrDefault(name) is { } values) backend.Upload<float>(values, t);
         backend.Upload<float>(wEnc, sae.WEnc);
         backend.Upload<float>(bEnc, sae.BEnc);
         backend.Upload<float>(wDec, sae.WDec);
@@ -86,14 +108,17 @@ public sealed class Sae : IDisposable
         return sae;
     }
 
+    /// <summary>Copies the latent parameters to the host, by name.</summary>
+    public Dictionary<string, float[]> LatentToHost() => latentParameters.ToDictionary(p => p.Name, p => Backend.ToHost(p.Tensor));
+
     /// <summary>Copies the four weight arrays to the host.</summary>
     public (float[] WEnc, float[] BEnc, float[] WDec, float[] BDec) ToHost() =>
         (Backend.ToHost(WEnc), Backend.ToHost(BEnc), Backend.ToHost(WDec), Backend.ToHost(BDec));
 
     /// <summary>
     /// Encodes host rows x [B, d] (B = x.Length / d) to sparse codes on this SAE's backend with the architecture's
-    /// inference rule (see <see cref="Sparsifier.SelectForInference"/>; per-token TopK rules fused with the encode, without
-    /// a [B, F] matrix); the caller disposes the codes.
+    /// inference rule (its <see cref="Architectures.Selector"/>; per-token TopK rules fused with the encode, without a [B, F]
+    /// matrix); the caller disposes the codes.
     /// </summary>
     public SparseCodes Encode(ReadOnlySpan<float> x)
     {
@@ -102,16 +127,10 @@ public sealed class Sae : IDisposable
             throw new ArgumentException($"Input has {x.Length} values, which is not a positive multiple of d = {d}.", nameof(x));
         int b = x.Length / d;
         using var xt = Backend.FromHost(x);
-        using var sparsifier = new Sparsifier(this, b);
-        var codes = new SparseCodes(Backend, b, sparsifier.InferenceCapacity);
-        if (sparsifier.FusesInference)
-        {
-            sparsifier.EncodeAndSelect(xt, codes);
-            return codes;
-        }
-        using var pre = Backend.Allocate<float>((long)b * Config.Latents);
-        Backend.Encode(xt, BDec, WEnc, BEnc, pre);
-        sparsifier.SelectForInference(pre, xt, codes);
+        using var selector = Config.Strategy.CreateSelector(this, b);
+        var codes = new SparseCodes(Backend, b, selector.Capacity);
+        using var pre = selector.Fused ? null : Backend.Allocate<float>((long)b * Config.Latents);
+        selector.Encode(xt, pre, codes);
         return codes;
     }
 
@@ -139,22 +158,11 @@ public sealed class Sae : IDisposable
         Apply(BDec, 1 / scale);
     }
 
-    /// <summary>Frees the four weight tensors.</summary>
+    /// <summary>Frees the weight tensors.</summary>
     public void Dispose()
     {
-        WEnc.Dispose();
-        BEnc.Dispose();
-        WDec.Dispose();
-        BDec.Dispose();
-        Thresholds.Dispose();
+        foreach (var (_, t) in Parameters) t.Dispose();
     }
-
-    /// <summary>
-    /// Norm of the initial encoder rows: 1 (W_enc = W_dec) for per-token and batch-budget selections; 0.1 for the
-    /// penalty-driven ReLU and JumpReLU, where every positive pre-activation fires at first (ours, after Anthropic's
-    /// small-norm initialization): full-norm rows make the first reconstructions overshoot by orders of magnitude.
-    /// </summary>
-    public static float EncoderInitScale(Architecture arch) => arch is Architecture.Relu or Architecture.JumpRelu ? 0.1f : 1f;
 
     /// <summary>Salt of the initialization stream of <see cref="CreateRandom"/> (seed·1,000,003 + salt).</summary>
     public const int InitSalt = 0x5AE1;

@@ -1,3 +1,5 @@
+using SaeGpu.Architectures;
+
 namespace SaeGpu.Model;
 
 /// <summary>Shape and sparsifier of a sparse autoencoder: input width d, number of latents F, sparsity k, architecture.</summary>
@@ -7,15 +9,27 @@ namespace SaeGpu.Model;
 /// k, 1 ≤ k ≤ F: active latents per row for TopK/AbsTopK, the mean per row for BatchTopK/Mutual Choice/Feature Choice,
 /// the cap on top-AFA's per-token count, and the target L0 of the ReLU, JumpReLU and GBA controllers.
 /// </param>
-/// <param name="Architecture">How the code is selected.</param>
+/// <param name="Architecture">
+/// How the code is selected, by name (<see cref="Architectures"/> lists them: topk, abstopk, batchtopk, …); stored trimmed
+/// and in lower case.
+/// </param>
 /// <param name="MatryoshkaWidths">
 /// Nested dictionary sizes m_1 &lt; … &lt; m_n = F of a Matryoshka SAE (Bussmann et al., arXiv 2503.17547): every prefix
 /// W_dec[0 : m_i] must reconstruct x on its own during training. Null for a plain SAE. Allowed with TopK, AbsTopK and
 /// BatchTopK selection. Inference encodes and decodes with all F latents, as for the plain architecture.
 /// </param>
-public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Architecture = Architecture.TopK,
+public sealed record SaeConfig(int InputDim, int Latents, int K, string Architecture = "topk",
     IReadOnlyList<int>? MatryoshkaWidths = null)
 {
+    /// <summary>The architecture's name, trimmed and in lower case.</summary>
+    public string Architecture { get; init; } = (Architecture ?? "").Trim().ToLowerInvariant();
+
+    /// <summary>The names of all architectures, in listing order.</summary>
+    public static IReadOnlyList<string> Architectures => ArchitectureRegistry.Names;
+
+    /// <summary>The architecture's strategy (throws for an unknown name).</summary>
+    internal global::SaeGpu.Architectures.Architecture Strategy => ArchitectureRegistry.Get(Architecture);
+
     /// <summary>Value equality, comparing <see cref="MatryoshkaWidths"/> element by element.</summary>
     public bool Equals(SaeConfig? other) =>
         other is not null && (InputDim, Latents, K, Architecture) == (other.InputDim, other.Latents, other.K, other.Architecture)
@@ -24,11 +38,17 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Ar
     /// <summary>Hash consistent with <see cref="Equals(SaeConfig?)"/>.</summary>
     public override int GetHashCode() => HashCode.Combine(InputDim, Latents, K, Architecture, MatryoshkaWidths?.Count ?? -1);
 
+    /// <summary>
+    /// True when training needs, with each batch x [B, d], the gradients ∂L/∂x [B, d] of a downstream loss (g-SAE's selection;
+    /// pass them to <see cref="Training.Trainer.Step(ReadOnlySpan{float}, ReadOnlySpan{float})"/>).
+    /// </summary>
+    public bool NeedsDownstreamGradients => Strategy.NeedsDownstreamGradients;
+
     /// <summary>True when <see cref="MatryoshkaWidths"/> is set.</summary>
     public bool IsMatryoshka => MatryoshkaWidths is not null;
 
     /// <summary>Display name: the architecture's CLI name, prefixed with "matryoshka-" for a Matryoshka SAE.</summary>
-    public string Name => IsMatryoshka ? "matryoshka-" + Architecture.Name() : Architecture.Name();
+    public string Name => IsMatryoshka ? "matryoshka-" + Architecture : Architecture;
 
     /// <summary>
     /// The paper's Gemma group fractions [1/32, 1/16, 1/8, 1/4, rest] (§4.3) as nested sizes for F latents: cumulative
@@ -54,7 +74,8 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Ar
         if (InputDim < 1) throw new ArgumentException($"SaeConfig.InputDim must be ≥ 1, got {InputDim}.");
         if (Latents < 1) throw new ArgumentException($"SaeConfig.Latents must be ≥ 1, got {Latents}.");
         if (K < 1 || K > Latents) throw new ArgumentException($"SaeConfig.K must be in [1, Latents = {Latents}], got {K}.");
-        if (!Enum.IsDefined(Architecture)) throw new ArgumentException($"SaeConfig.Architecture {(int)Architecture} is not defined.");
+        if (ArchitectureRegistry.Find(Architecture) is null)
+            throw new ArgumentException($"SaeConfig.Architecture: unknown architecture '{Architecture}'; expected one of: {string.Join(", ", Architectures)}.");
         if ((long)Latents * InputDim > int.MaxValue)
             throw new ArgumentException($"SaeConfig: Latents·InputDim = {(long)Latents * InputDim} exceeds {int.MaxValue} elements.");
         if (MatryoshkaWidths is { } m) ValidateWidths(m);
@@ -63,8 +84,8 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, Architecture Ar
 
     private void ValidateWidths(IReadOnlyList<int> m)
     {
-        if (Architecture is not (Architecture.TopK or Architecture.AbsTopK or Architecture.BatchTopK))
-            throw new ArgumentException($"SaeConfig.MatryoshkaWidths work with topk, abstopk or batchtopk selection, not {Architecture.Name()}.");
+        if (!Strategy.SupportsMatryoshka)
+            throw new ArgumentException($"SaeConfig.MatryoshkaWidths work with {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SupportsMatryoshka))} selection, not {Architecture}.");
         if (m.Count == 0 || m[^1] != Latents)
             throw new ArgumentException($"SaeConfig.MatryoshkaWidths must end with Latents = {Latents}, got [{string.Join(", ", m)}].");
         for (int i = 0; i < m.Count; i++)

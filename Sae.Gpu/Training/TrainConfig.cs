@@ -1,3 +1,5 @@
+using SaeGpu.Architectures;
+
 namespace SaeGpu.Training;
 
 /// <summary>Auxiliary loss for dead or under-used latents.</summary>
@@ -35,19 +37,6 @@ public enum AuxLossKind
 /// <param name="AuxLoss">Auxiliary loss for dead (AuxK) or dead and under-used (aux_zipf) latents.</param>
 /// <param name="AuxK">k_aux; null → d/2 (dictionary_learning's choice).</param>
 /// <param name="AuxCoefficient">α of the auxiliary loss (Gao et al.: 1/32).</param>
-/// <param name="L1Coefficient">Initial λ of ReLU's L1 penalty λ/B · Σ a_j‖d_j‖; a controller then steers L0 to k.</param>
-/// <param name="L0Coefficient">Initial λ of JumpReLU's L0 penalty λ/B · Σ H(pre − θ); steered like L1Coefficient.</param>
-/// <param name="SparsityControlRate">Per-step multiplicative rate r of the controller: λ ← λ·exp(r·clamp(L0/k − 1, −1, 1)).</param>
-/// <param name="JumpReluBandwidth">ε of the straight-through rectangle kernel (ours: 0.05 for unnormalized inputs).</param>
-/// <param name="JumpReluInitialThreshold">Initial θ of every latent.</param>
-/// <param name="AfaCoefficient">λ_AFA of top-AFA's optional loss λ·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² (0 = off).</param>
-/// <param name="GbaGroups">GBA: number of latent groups K.</param>
-/// <param name="GbaInterval">GBA: optimizer steps between bias updates, the buffer spanning them (50, the schedule in the paper's summaries; short runs want fewer).</param>
-/// <param name="GbaHighFrequency">GBA: target frequency of the first group; null → chosen so the targets' mean L0 is k.</param>
-/// <param name="GbaFrequencyRatio">GBA: ratio of the first to the last group's target frequency (geometric in between).</param>
-/// <param name="GbaGamma">GBA: step γ of the bias updates.</param>
-/// <param name="GbaEpsilon">GBA: a latent firing less often than this is revived.</param>
-/// <param name="ThresholdEma">Decay of the EMA that estimates inference thresholds (BatchTopK, Mutual/Feature Choice).</param>
 /// <param name="PrefixWeights">
 /// Matryoshka: weight w_i of each prefix's element-MSE in L = Σ_i w_i·MSE_i, one per <see cref="Model.SaeConfig.MatryoshkaWidths"/>
 /// entry; null → equal weights 1/n (the dictionary_learning code's mean over prefixes).
@@ -58,12 +47,12 @@ public enum AuxLossKind
 /// toy code) plus F — weighted equally.
 /// </param>
 /// <param name="MinPrefix">Matryoshka: smallest size m0 the random prefixes draw.</param>
-/// <param name="GradientBeta">g-SAE: β of the selection score z·(1 + β·|d_j·g|) (the paper's value was not available; ours).</param>
-/// <param name="PosteriorSigma">vSAE: fixed standard deviation σ of the Gaussian posterior N(μ, σ²) (1, the paper's fixed unit variance).</param>
-/// <param name="KlWeight">
-/// vSAE: weight λ of KL(N(μ, σ²) ‖ N(0, 1)) summed over each token's kept latents, on the scale where λ = 1 is the
-/// evidence lower bound with unit observation variance: loss = MSE + λ·2/(B·d)·Σ_b Σ_j ½(μ² + σ² − 1 − ln σ²) (ours).
+/// <param name="ArchitectureOptions">
+/// Hyper-parameters of the SAE's architecture by name (e.g. <c>l1</c> for ReLU, <c>gba-interval</c> for GBA);
+/// <see cref="OptionsOf"/> lists each architecture's options with defaults and ranges. Options not given take their defaults;
+/// a name the architecture does not have is an error.
 /// </param>
+/// <param name="InitializeDecoderBias">When true, the first <see cref="Trainer.Step(ReadOnlySpan{float})"/> sets b_dec to its batch's mean.</param>
 public sealed record TrainConfig(
     int BatchSize = 1024,
     int Steps = 1000,
@@ -78,25 +67,11 @@ public sealed record TrainConfig(
     AuxLossKind AuxLoss = AuxLossKind.AuxK,
     int? AuxK = null,
     double AuxCoefficient = 1.0 / 32,
-    double L1Coefficient = 1e-5,
-    double L0Coefficient = 1e-4,
-    double SparsityControlRate = 0.02,
-    double JumpReluBandwidth = 0.05,
-    double JumpReluInitialThreshold = 0.1,
-    double AfaCoefficient = 0,
-    int GbaGroups = 10,
-    int GbaInterval = 50,
-    double? GbaHighFrequency = null,
-    double GbaFrequencyRatio = 100,
-    double GbaGamma = 0.01,
-    double GbaEpsilon = 1e-6,
-    double ThresholdEma = 0.99,
     IReadOnlyList<double>? PrefixWeights = null,
     int RandomPrefixes = 0,
     int MinPrefix = 1,
-    double GradientBeta = 1.0,
-    double PosteriorSigma = 1.0,
-    double KlWeight = 1.0)
+    IReadOnlyDictionary<string, double>? ArchitectureOptions = null,
+    bool InitializeDecoderBias = true)
 {
     /// <summary>2e-4 / √(F / 16384): the peak rate used when <see cref="LearningRate"/> is null.</summary>
     public static double DefaultLearningRate(int latents) => 2e-4 / Math.Sqrt(latents / 16384.0);
@@ -120,37 +95,24 @@ public sealed record TrainConfig(
         if (!Enum.IsDefined(AuxLoss)) throw new ArgumentException($"TrainConfig.AuxLoss {(int)AuxLoss} is not defined.");
         if (AuxK is < 1) throw new ArgumentException($"TrainConfig.AuxK must be ≥ 1, got {AuxK}.");
         if (!(AuxCoefficient >= 0)) throw new ArgumentException($"TrainConfig.AuxCoefficient must be ≥ 0, got {AuxCoefficient}.");
-        if (!(L1Coefficient >= 0)) throw new ArgumentException($"TrainConfig.L1Coefficient must be ≥ 0, got {L1Coefficient}.");
-        if (!(L0Coefficient >= 0)) throw new ArgumentException($"TrainConfig.L0Coefficient must be ≥ 0, got {L0Coefficient}.");
-        if (!(SparsityControlRate >= 0)) throw new ArgumentException($"TrainConfig.SparsityControlRate must be ≥ 0, got {SparsityControlRate}.");
-        if (!(JumpReluBandwidth > 0)) throw new ArgumentException($"TrainConfig.JumpReluBandwidth must be > 0, got {JumpReluBandwidth}.");
-        if (!(JumpReluInitialThreshold >= 0)) throw new ArgumentException($"TrainConfig.JumpReluInitialThreshold must be ≥ 0, got {JumpReluInitialThreshold}.");
-        if (!(AfaCoefficient >= 0)) throw new ArgumentException($"TrainConfig.AfaCoefficient must be ≥ 0, got {AfaCoefficient}.");
-        if (GbaGroups < 1) throw new ArgumentException($"TrainConfig.GbaGroups must be ≥ 1, got {GbaGroups}.");
-        if (GbaInterval < 1) throw new ArgumentException($"TrainConfig.GbaInterval must be ≥ 1, got {GbaInterval}.");
-        if (GbaHighFrequency is { } h && !(h > 0 && h <= 1)) throw new ArgumentException($"TrainConfig.GbaHighFrequency must be in (0, 1], got {h}.");
-        if (!(GbaFrequencyRatio >= 1)) throw new ArgumentException($"TrainConfig.GbaFrequencyRatio must be ≥ 1, got {GbaFrequencyRatio}.");
-        if (!(GbaGamma > 0)) throw new ArgumentException($"TrainConfig.GbaGamma must be > 0, got {GbaGamma}.");
-        if (!(GbaEpsilon >= 0)) throw new ArgumentException($"TrainConfig.GbaEpsilon must be ≥ 0, got {GbaEpsilon}.");
-        if (!(ThresholdEma >= 0 && ThresholdEma < 1)) throw new ArgumentException($"TrainConfig.ThresholdEma must be in [0, 1), got {ThresholdEma}.");
         if (PrefixWeights is { } pw && (pw.Count == 0 || pw.Any(v => !(v >= 0 && double.IsFinite(v))) || !(pw.Sum() > 0)))
             throw new ArgumentException($"TrainConfig.PrefixWeights must be non-negative finite numbers with a positive sum, got [{string.Join(", ", pw)}].");
         if (RandomPrefixes is < 0 or 1) throw new ArgumentException($"TrainConfig.RandomPrefixes must be 0 (fixed widths) or ≥ 2, got {RandomPrefixes}.");
         if (MinPrefix < 1) throw new ArgumentException($"TrainConfig.MinPrefix must be ≥ 1, got {MinPrefix}.");
-        if (!(GradientBeta >= 0 && double.IsFinite(GradientBeta))) throw new ArgumentException($"TrainConfig.GradientBeta must be ≥ 0, got {GradientBeta}.");
-        if (!(PosteriorSigma >= 0 && double.IsFinite(PosteriorSigma))) throw new ArgumentException($"TrainConfig.PosteriorSigma must be ≥ 0, got {PosteriorSigma}.");
-        if (!(KlWeight >= 0 && double.IsFinite(KlWeight))) throw new ArgumentException($"TrainConfig.KlWeight must be ≥ 0, got {KlWeight}.");
         return this;
     }
 
     /// <summary>
-    /// <see cref="Validate()"/>, then the checks that depend on the SAE: Matryoshka options need Matryoshka widths, one
-    /// prefix weight per width, and room for the random prefix sizes.
+    /// <see cref="Validate()"/>, then the checks that depend on the SAE: every architecture option is one of the architecture's
+    /// and in its range; Matryoshka options need Matryoshka widths, one prefix weight per width, and room for the random
+    /// prefix sizes.
     /// </summary>
     public TrainConfig Validate(Model.SaeConfig model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Validate();
+        model.Validate();
+        ValidateOptions(model.Strategy);
         if (model.MatryoshkaWidths is not { } widths)
         {
             if (RandomPrefixes > 0 || PrefixWeights is not null)
@@ -162,6 +124,27 @@ public sealed record TrainConfig(
         if (RandomPrefixes > 0 && RandomPrefixes - 1 > model.Latents - MinPrefix)
             throw new ArgumentException($"TrainConfig.RandomPrefixes = {RandomPrefixes} needs {RandomPrefixes - 1} distinct sizes in [MinPrefix = {MinPrefix}, F − 1 = {model.Latents - 1}].");
         return this;
+    }
+
+    /// <summary>The training options of architecture <paramref name="architecture"/> (see <see cref="Model.SaeConfig.Architectures"/>), with defaults and ranges.</summary>
+    public static IReadOnlyList<ArchitectureOption> OptionsOf(string architecture) => ArchitectureRegistry.Get(architecture).Options;
+
+    /// <summary>The value of <paramref name="architecture"/>'s option <paramref name="name"/> in this config: given, or its default.</summary>
+    internal double OptionValue(Architecture architecture, string name)
+    {
+        var option = architecture.Option(name);
+        return ArchitectureOptions is { } given && given.TryGetValue(name, out double v) ? v : option.Default;
+    }
+
+    private void ValidateOptions(Architecture architecture)
+    {
+        foreach (var (name, value) in ArchitectureOptions ?? new Dictionary<string, double>())
+        {
+            var option = architecture.Options.FirstOrDefault(o => o.Name == name)
+                ?? throw new ArgumentException($"TrainConfig.ArchitectureOptions: {architecture.Name} has no option '{name}'" +
+                    (architecture.Options.Count == 0 ? " (it has none)." : $"; its options are {string.Join(", ", architecture.Options.Select(o => o.Name))}."));
+            option.Validate(value, architecture.Name);
+        }
     }
 
     /// <summary>

@@ -1,0 +1,27 @@
+using SaeGpu.Compute;
+using SaeGpu.Model;
+
+namespace SaeGpu.Architectures;
+
+/// <summary>
+/// BatchTopK (Bussmann et al.): in training, the k·B largest positive entries of the whole pre [B, F]
+/// (<see cref="Backend.BatchTopKThreshold"/>), so rows vary around k; inference keeps pre above the learned threshold.
+/// </summary>
+internal class BatchTopKArchitecture : BatchBudgetArchitecture
+{
+    /// <inheritdoc />
+    public override string Name => "batchtopk";
+
+    /// <inheritdoc />
+    public override string Summary => "the k·B largest positive pre of the whole batch (Bussmann et al.); inference above a learned threshold";
+
+    /// <inheritdoc />
+    public override int Order => 30;
+
+    /// <inheritdoc />
+    public override bool SupportsMatryoshka => true;
+
+    /// <inheritdoc />
+    protected override void BatchThresholds(Sae sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts) =>
+        sae.Backend.BatchTopKThreshold(pre, sae.Config.K * rows, thresholds, cuts);
+}

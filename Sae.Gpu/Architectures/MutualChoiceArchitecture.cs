@@ -1,0 +1,20 @@
+namespace SaeGpu.Architectures;
+
+/// <summary>
+/// Mutual Choice (arXiv 2411.02124): the total budget k·B allocated freely between tokens and features — the same selection
+/// as <see cref="BatchTopKArchitecture"/> (the paper's abstract defines no other constraint; our reading).
+/// </summary>
+internal sealed class MutualChoiceArchitecture : BatchTopKArchitecture
+{
+    /// <inheritdoc />
+    public override string Name => "mutual-choice";
+
+    /// <inheritdoc />
+    public override string Summary => "the budget k·B shared freely by tokens and features (arXiv 2411.02124; BatchTopK's selection, our reading)";
+
+    /// <inheritdoc />
+    public override int Order => 40;
+
+    /// <inheritdoc />
+    public override bool SupportsMatryoshka => false;
+}

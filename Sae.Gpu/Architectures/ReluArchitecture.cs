@@ -1,0 +1,64 @@
+using SaeGpu.Model;
+using SaeGpu.Training;
+
+namespace SaeGpu.Architectures;
+
+/// <summary>
+/// ReLU with an L1 penalty: a = ReLU(pre), loss + <c>λ/B·Σ_b Σ_j a_bj·‖d_j‖</c> (decoder rows are unit norm, so the
+/// penalty's value gradient is the constant λ/B). λ starts at option <c>l1</c> and a <see cref="SparsityController"/> steers it
+/// so L0 approaches k (ours: every architecture can then be compared at matched L0). Encoder rows start at 0.1 of the decoder's
+/// norm (ours, after Anthropic's small-norm initialization: with full-norm rows every positive pre fires at first and the
+/// first reconstructions overshoot by orders of magnitude). SAELens "standard".
+/// </summary>
+internal sealed class ReluArchitecture : Architecture
+{
+    /// <inheritdoc />
+    public override string Name => "relu";
+
+    /// <inheritdoc />
+    public override string Summary => "ReLU(pre) with an L1 penalty weighted by decoder norms, λ steered to L0 = k (ours)";
+
+    /// <inheritdoc />
+    public override int Order => 60;
+
+    /// <inheritdoc />
+    public override float EncoderInitScale => 0.1f;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ArchitectureOption> Options { get; } =
+        [ArchitectureOption.NonNegative("l1", 1e-5, "initial λ of the L1 penalty λ/B·Σ a_j‖d_j‖, then steered to L0 = k"), SparsityController.RateOption];
+
+    /// <inheritdoc />
+    public override SaeLensLayout SaeLens { get; } = new("standard", LoadsAs: true);
+
+    /// <inheritdoc />
+    public override Selector CreateSelector(Sae sae, int rows) => new ThresholdSelector(sae, rows, null);
+
+    /// <inheritdoc />
+    public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));
+
+    private sealed class Training(Trainer trainer, Selector selector) : ArchitectureTraining(trainer, selector)
+    {
+        private readonly SparsityController lambda = SparsityController.For(trainer, "l1");
+        private readonly float[] sums = new float[trainer.Sae.Config.Latents];
+
+        public override double? SparsityCoefficient => lambda.Value;
+
+        public override float ValueGradientShift => (float)(lambda.Value / Trainer.BatchSize);
+
+        // The penalty's value λ/B·Σ a from the per-latent value sums of the decoder-gradient stage.
+        public override double AddParameterGradients()
+        {
+            Backend.Download(Trainer.ValueSums, sums);
+            double total = 0;
+            foreach (float s in sums) total += s;
+            return lambda.Value / Trainer.BatchSize * total;
+        }
+
+        public override void Observe() => lambda.Observe(Trainer.L0);
+
+        public override void WriteState(BinaryWriter writer) => lambda.WriteState(writer);
+
+        public override void ReadState(BinaryReader reader) => lambda.ReadState(reader);
+    }
+}

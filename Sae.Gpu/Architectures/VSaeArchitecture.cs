@@ -1,0 +1,89 @@
+using SaeGpu.Compute;
+using SaeGpu.Model;
+using SaeGpu.Training;
+
+namespace SaeGpu.Architectures;
+
+/// <summary>
+/// vSAE (arXiv 2509.22994): TopK on μ = ReLU(pre); in training the kept codes are sampled ã = μ + σ·ξ, ξ ~ N(0, 1) (seeded,
+/// resumable), and <c>λ·2/(B·d)·Σ_b Σ_kept ½(μ² + σ² − 1 − ln σ²)</c> — KL(N(μ, σ²) ‖ N(0, 1)) on the scale where λ = 1 is
+/// the evidence lower bound with unit observation variance (ours) — is added; inference uses μ (SAELens "topk").
+/// </summary>
+internal sealed class VSaeArchitecture : Architecture
+{
+    /// <inheritdoc />
+    public override string Name => "vsae";
+
+    /// <inheritdoc />
+    public override string Summary => "TopK on μ = ReLU(pre); kept codes sampled μ + σ·ξ in training, plus a KL term toward N(0, 1) (arXiv 2509.22994)";
+
+    /// <inheritdoc />
+    public override int Order => 110;
+
+    /// <inheritdoc />
+    public override IReadOnlyList<ArchitectureOption> Options { get; } =
+    [
+        ArchitectureOption.NonNegative("posterior-sigma", 1, "fixed standard deviation σ of the Gaussian posterior N(μ, σ²) (1, the paper's unit variance)"),
+        ArchitectureOption.NonNegative("kl", 1, "weight λ of the KL term (1 = the ELBO with unit observation variance; ours)"),
+    ];
+
+    /// <inheritdoc />
+    public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);
+
+    /// <inheritdoc />
+    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows);
+
+    /// <inheritdoc />
+    public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));
+
+    private sealed class Training : ArchitectureTraining
+    {
+        private readonly Tensor<float> mu, noise;
+        private readonly float[] noiseHost;
+        private readonly ResumableRandom rng;
+        private readonly double sigma, kl;
+
+        public Training(Trainer trainer, Selector selector) : base(trainer, selector)
+        {
+            (mu, noise) = (Backend.Allocate<float>(Capacity), Backend.Allocate<float>(Capacity));
+            noiseHost = new float[Capacity];
+            rng = new ResumableRandom(unchecked(trainer.Config.Seed * 131 + 3));
+            (sigma, kl) = (trainer.Option("posterior-sigma"), trainer.Option("kl"));
+        }
+
+        // Keep μ, then ã = μ + σ·ξ on the kept entries (reparameterization: ∂ã/∂μ = 1).
+        public override void Select()
+        {
+            base.Select();
+            Backend.Copy(Trainer.Codes.Values, mu);
+            for (int i = 0; i < noiseHost.Length; i++) noiseHost[i] = (float)Sae.Gaussian(rng);
+            Backend.Upload<float>(noiseHost, noise);
+            Backend.Axpy((float)sigma, noise, Trainer.Codes.Values);
+        }
+
+        // ∂/∂μ of λ·2/(B·d)·Σ ½μ² is λ·2/(B·d)·μ. The reported term leaves out the σ constants when σ = 0 (where ln σ² = −∞).
+        public override double AddValueGradients()
+        {
+            double scale = 2 * kl / ((double)Trainer.BatchSize * Sae.Config.InputDim);
+            Backend.Axpy((float)scale, mu, Trainer.GradValues);
+            var (offsets, _, _) = Trainer.Codes.ToHost();
+            var m = Backend.ToHost(mu);
+            int kept = offsets[^1];
+            double sum = 0;
+            for (int p = 0; p < kept; p++) sum += 0.5 * m[p] * m[p];
+            if (sigma > 0) sum += kept * 0.5 * (sigma * sigma - 1 - Math.Log(sigma * sigma));
+            return scale * sum;
+        }
+
+        public override void WriteState(BinaryWriter writer) => rng.WriteState(writer);
+
+        public override void ReadState(BinaryReader reader) => rng.ReadState(reader);
+
+        public override void Dispose()
+        {
+            mu.Dispose();
+            noise.Dispose();
+            base.Dispose();
+        }
+    }
+}
