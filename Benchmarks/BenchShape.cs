@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Benchmarks;
 
@@ -35,7 +34,7 @@ public abstract class CpuSaeBenchmark
             : ["768x16384x32x4096", "768x4096x32x1024"];
 
     protected Backend Backend { get; private set; } = null!;
-    protected Sae Sae { get; private set; } = null!;
+    protected SparseAutoencoder Sae { get; private set; } = null!;
 
     /// <summary>A host batch [B, d] of the shape (uniform in [−0.5, 0.5), seeded).</summary>
     protected static float[] RandomBatch(BenchShape s, int seed)
@@ -59,13 +58,13 @@ public abstract class CpuSaeBenchmark
     {
         var s = BenchShape.Parse(Shape);
         Backend = new CpuBackend();
-        Sae = Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K), seed: 0);
+        Sae = SparseAutoencoder.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K), seed: 0);
         return s;
     }
 
     /// <summary>A TopK Matryoshka SAE of the shape with the paper's five default prefixes (see SaeConfig.DefaultMatryoshkaWidths).</summary>
-    protected Sae CreateMatryoshkaSae(BenchShape s) =>
-        Sae.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K, "topk", SaeConfig.DefaultMatryoshkaWidths(s.F)), seed: 0);
+    protected SparseAutoencoder CreateMatryoshkaSae(BenchShape s) =>
+        SparseAutoencoder.CreateRandom(Backend, new SaeConfig(s.D, s.F, s.K, "topk", SaeConfig.DefaultMatryoshkaWidths(s.F)), seed: 0);
 
     /// <summary>Frees the SAE and backend.</summary>
     protected void DisposeSae()

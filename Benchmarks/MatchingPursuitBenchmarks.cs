@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Benchmarks;
 
@@ -22,7 +21,7 @@ public class MatchingPursuitBenchmarks
         backend = new CpuBackend();
         var rng = new Random(3);
         x = backend.FromHost<float>(Enumerable.Range(0, B * D).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray());
-        using (var random = Sae.CreateRandom(backend, new SaeConfig(D, Atoms, 1), seed: 4)) atoms = backend.FromHost<float>(backend.ToHost(random.WDec));
+        using (var random = SparseAutoencoder.CreateRandom(backend, new SaeConfig(D, Atoms, 1), seed: 4)) atoms = backend.FromHost<float>(backend.ToHost(random.WDec));
         (residual, corr) = (backend.Allocate<float>(B * D), backend.Allocate<float>((long)B * Atoms));
         (zeroD, zeroN) = (backend.Allocate<float>(D), backend.Allocate<float>(Atoms));
         codes = new SparseCodes(backend, B, B * K);

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Benchmarks;
 

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using SaeGpu.Data;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Benchmarks;
@@ -16,7 +15,7 @@ namespace SaeGpu.Benchmarks;
 public class TrainStepBenchmarks : CpuSaeBenchmark
 {
     private Trainer trainer = null!, matryoshkaTrainer = null!;
-    private Sae matryoshka = null!;
+    private SparseAutoencoder matryoshka = null!;
     private float[] batch = null!;
     private TorchSae torchDense = null!, torchSparse = null!;
 

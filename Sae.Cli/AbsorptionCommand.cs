@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
@@ -74,16 +73,16 @@ public static class AbsorptionCommand
         var rows = new List<Dictionary<string, object>>();
         foreach (var (label, model, runTrain) in runs)
         {
-            using var sae = Sae.CreateRandom(backend, model, runTrain.Seed);
             var source = new HierarchicalActivations(data);
-            var run = SyntheticRun.Run(sae, runTrain, source, 0, output);
-            var report = AbsorptionReport.Measure(sae, source, evalTokens);
+            using var training = TrainingRun.Start(model, runTrain, source, new TrainingRunOptions(), backend);
+            var run = RunProgress.Run(training, output, 0);
+            var report = AbsorptionReport.Measure(training.Sae, source, evalTokens);
             string levels = string.Concat(report.Levels.Select(l => string.Create(CultureInfo.InvariantCulture, $" {100 * l.RecoveredFraction:F1} |")));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * run.DeadFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {run.Seconds:F1} |"));
+                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * run.Last.DeadFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {run.Seconds:F1} |"));
             rows.Add(new()
             {
-                ["model"] = label, ["fvu"] = report.Fvu, ["l0"] = report.L0, ["dead_fraction"] = run.DeadFraction,
+                ["model"] = label, ["fvu"] = report.Fvu, ["l0"] = report.L0, ["dead_fraction"] = run.Last.DeadFraction,
                 ["mean_max_cosine"] = report.Recovery.MeanMaxCosine, ["recovered_fraction"] = report.Recovery.RecoveredFraction,
                 ["level_recovered_fraction"] = report.Levels.Select(l => l.RecoveredFraction).ToArray(),
                 ["level_mean_max_cosine"] = report.Levels.Select(l => l.MeanMaxCosine).ToArray(),

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Compute;
 using SaeGpu.Data;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
@@ -50,7 +49,7 @@ public static class BenchCommand
         var x = new float[(long)batch * model.InputDim];
         source.NextBatch(x);
         var results = new Dictionary<string, object> { ["backend"] = backend.Name, ["arch"] = model.Architecture, ["d"] = model.InputDim, ["latents"] = model.Latents, ["k"] = model.K, ["batch"] = batch };
-        if (backend is GpuBackend g) results["device"] = g.DeviceName;
+        if (backend.Name is "gpu" or "ilgpu-cpu") results["device"] = backend.DeviceName;
         int exit = 0;
         if (verify is not null && !Verify(backend, verify, model, x, batch, output, results)) exit = 3;
         TimeSteps(backend, model, x, batch, steps, output, results);
@@ -91,18 +90,19 @@ public static class BenchCommand
 
     private static (HashSet<(int, int)> Codes, float[][] Grads) Gradients(Backend be, SaeConfig model, float[] x, int batch)
     {
-        using var sae = Sae.CreateRandom(be, model, seed: 1);
+        using var sae = SparseAutoencoder.Create(model, be, seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: 1));
         trainer.ComputeGradients(x, x); // the batch doubles as g-SAE's downstream gradient (ignored by the others)
-        var (offsets, idx, _) = trainer.Codes.ToHost();
+        var host = new SparseBatch();
+        trainer.Codes.Download(host);
         var codes = new HashSet<(int, int)>();
-        for (int r = 0; r < batch; r++) for (int p = offsets[r]; p < offsets[r + 1]; p++) codes.Add((r, idx[p]));
-        return (codes, [be.ToHost(trainer.GradWEnc), be.ToHost(trainer.GradBEnc), be.ToHost(trainer.GradWDec), be.ToHost(trainer.GradBDec)]);
+        for (int r = 0; r < batch; r++) foreach (int j in host.RowIndices(r)) codes.Add((r, j));
+        return (codes, [.. new[] { "W_enc", "b_enc", "W_dec", "b_dec" }.Select(name => be.ToHost(trainer.Gradient(name)))]);
     }
 
     private static void TimeSteps(Backend be, SaeConfig model, float[] x, int batch, int steps, TextWriter output, Dictionary<string, object> results)
     {
-        using var sae = Sae.CreateRandom(be, model, seed: 2);
+        using var sae = SparseAutoencoder.Create(model, be, seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: batch, Steps: steps + 2));
         trainer.Step(x, x);
         trainer.Step(x, x);
@@ -119,15 +119,18 @@ public static class BenchCommand
 
     private static void TimeEncode(Backend be, SaeConfig model, float[] x, int batch, int steps, TextWriter output, Dictionary<string, object> results)
     {
-        using var sae = Sae.CreateRandom(be, model, seed: 3);
+        using var sae = SparseAutoencoder.Create(model, be, seed: 3);
+        using var wEnc = be.FromHost<float>(sae.GetParameter("W_enc"));
+        using var bEnc = be.FromHost<float>(sae.GetParameter("b_enc"));
+        using var bDec = be.FromHost<float>(sae.GetParameter("b_dec"));
         using var xt = be.FromHost<float>(x);
         using var pre = be.Allocate<float>((long)batch * model.Latents);
         using var codes = new SparseCodes(be, batch, (long)batch * model.K);
-        be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
+        be.Encode(xt, bDec, wEnc, bEnc, pre);
         be.TopK(pre, model.K, absolute: false, null, codes);
         be.Synchronize();
         var clock = Stopwatch.StartNew();
-        for (int s = 0; s < steps; s++) be.Encode(xt, sae.BDec, sae.WEnc, sae.BEnc, pre);
+        for (int s = 0; s < steps; s++) be.Encode(xt, bDec, wEnc, bEnc, pre);
         be.Synchronize();
         double encodeMs = clock.Elapsed.TotalMilliseconds / steps;
         clock.Restart();
@@ -135,7 +138,7 @@ public static class BenchCommand
         be.Synchronize();
         double topkMs = clock.Elapsed.TotalMilliseconds / steps;
         clock.Restart();
-        for (int s = 0; s < steps; s++) be.EncodeTopK(xt, sae.BDec, sae.WEnc, sae.BEnc, null, model.K, absolute: false, null, codes);
+        for (int s = 0; s < steps; s++) be.EncodeTopK(xt, bDec, wEnc, bEnc, null, model.K, absolute: false, null, codes);
         be.Synchronize();
         double fusedMs = clock.Elapsed.TotalMilliseconds / steps;
         double gflops = 2.0 * batch * model.InputDim * model.Latents / (encodeMs / 1000) / 1e9;

@@ -62,9 +62,9 @@ public sealed class CliOptions
     public double? DoubleOrNull(string name) => values.ContainsKey(name) ? Double(name, 0) : Mark<double?>(name, null);
 
     /// <summary>Creates the backend named by <c>--backend</c> (else $SAEGPU_BACKEND, else cpu); an unknown name is a <see cref="CliException"/>.</summary>
-    public static Compute.Backend CreateBackend(string? name)
+    public static Backend CreateBackend(string? name)
     {
-        try { return Compute.Backends.Create(name); }
+        try { return Backend.Create(name); }
         catch (ArgumentException e) { throw new CliException(e.Message); }
     }
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Data;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
@@ -54,14 +53,18 @@ public static class CompareCommand
         var rows = new List<Dictionary<string, object>>();
         foreach (var model in models)
         {
-            using var sae = Sae.CreateRandom(backend, model, train.Seed);
-            var r = SyntheticRun.Run(sae, ModelOptions.WithOptionsOf(train, options, model.Architecture), TrainCommand.Source(data), 0, output);
+            var source = TrainCommand.Source(data);
+            using var run = TrainingRun.Start(model, ModelOptions.WithOptionsOf(train, options, model.Architecture), source, new TrainingRunOptions(), backend);
+            var trained = RunProgress.Run(run, output, 0);
+            var r = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
+            double dead = trained.Last.DeadFraction;
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {model.Name} | {r.Fvu:F4} | {r.L0:F2} | {100 * r.DeadFraction:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {r.Seconds:F1} |"));
+                $"| {model.Name} | {r.Metrics.Fvu:F4} | {r.Metrics.L0:F2} | {100 * dead:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {trained.Seconds:F1} |"));
             rows.Add(new()
             {
-                ["arch"] = model.Name, ["fvu"] = r.Fvu, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
-                ["recovered_fraction"] = r.Recovery!.RecoveredFraction, ["mean_max_cosine"] = r.Recovery!.MeanMaxCosine, ["train_seconds"] = r.Seconds, ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
+                ["arch"] = model.Name, ["fvu"] = r.Metrics.Fvu, ["l0"] = r.Metrics.L0, ["dead_fraction"] = dead,
+                ["recovered_fraction"] = r.Recovery!.RecoveredFraction, ["mean_max_cosine"] = r.Recovery!.MeanMaxCosine, ["train_seconds"] = trained.Seconds,
+                ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
             });
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));

@@ -3,7 +3,6 @@ using System.Text.Json;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 
 namespace SaeGpu.Cli;
 
@@ -47,10 +46,10 @@ public static class DarkMatterCommand
         if (sae.Config.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {sae.Config.InputDim}; the data has d = {data.InputDim} (--d).");
         var x = new float[(long)tokens * data.InputDim];
         new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }).NextBatch(x);
-        var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed);
+        var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed, gpK);
         double l0 = report.L0;
-        int k = gpK ?? Math.Max(1, (int)Math.Round(l0));
-        double gpFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(backend.ToHost(sae.WDec), backend.ToHost(sae.BDec), x, k), data.InputDim);
+        int k = report.PursuitK;
+        double gpFvu = report.PursuitFvu;
         var summary = new Dictionary<string, object>
         {
             ["sae"] = path, ["tokens"] = tokens, ["fit_tokens"] = report.FitTokens, ["fvu"] = report.Fvu, ["l0"] = l0,
@@ -71,7 +70,7 @@ public static class DarkMatterCommand
         return 0;
     }
 
-    private static void Compare(Compute.Backend backend, Sae sae, string other, float[] x, TextWriter output, Dictionary<string, object> summary)
+    private static void Compare(Backend backend, SparseAutoencoder sae, string other, float[] x, TextWriter output, Dictionary<string, object> summary)
     {
         using var b = Load(backend, other);
         if (b.Config.InputDim != sae.Config.InputDim) throw new CliException($"'{other}' has d = {b.Config.InputDim}, not {sae.Config.InputDim}.");
@@ -85,9 +84,9 @@ public static class DarkMatterCommand
         summary["mean_nonlinear_norms"] = new[] { c.MeanNonlinearNormA, c.MeanNonlinearNormB };
     }
 
-    private static Sae Load(Compute.Backend backend, string path)
+    private static SparseAutoencoder Load(Backend backend, string path)
     {
-        try { return SaeFiles.Load(backend, path); }
+        try { return SparseAutoencoder.Load(path, backend); }
         catch (InvalidDataException e) { throw new CliException(e.Message); }
     }
 }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 
 namespace SaeGpu.Cli;
 
@@ -39,7 +38,7 @@ public static class EvalCommand
         if (writeCodes && outPath is null) throw new CliException("encode needs --out CODES.");
         if (tokens < 1 || batch < 1) throw new CliException($"--tokens and --batch must be ≥ 1 (got {tokens}, {batch}).");
         using var backend = CliOptions.CreateBackend(backendName);
-        using var sae = Open(() => SaeFiles.Load(backend, saePath));
+        using var sae = Open(() => SparseAutoencoder.Load(saePath, backend));
         using var data = Open(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
         using var codesOut = writeCodes ? new CodesWriter(outPath!, sae.Config.Latents) : null;
@@ -58,35 +57,16 @@ public static class EvalCommand
         catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ArgumentException) { throw new CliException(e.Message); }
     }
 
-    // One pass over the files in order: error and firing statistics, and each batch's codes appended to `codesOut` when given.
-    private static Result Evaluate(Sae sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)
+    // One pass over the files in order: the library's metrics, and each batch's codes appended to `codesOut` when given.
+    private static Result Evaluate(SparseAutoencoder sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)
     {
-        int d = sae.Config.InputDim, f = sae.Config.Latents;
-        var x = new float[(long)batch * d];
-        var (sum, counts) = (new double[d], new long[f]);
-        double sse = 0, sumSq = 0;
-        long t = 0, nnz = 0;
         var clock = Stopwatch.StartNew();
-        for (int rows; t < tokens && (rows = data.ReadInOrder(x.AsSpan(0, (int)Math.Min(batch, tokens - t) * d))) > 0; t += rows)
+        try
         {
-            var chunk = x.AsSpan(0, rows * d);
-            using var codes = sae.Encode(chunk);
-            var xhat = sae.Decode(codes);
-            var (o, idx, val) = codes.ToHost();
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                double e = chunk[i] - xhat[i];
-                (sse, sumSq, sum[i % d]) = (sse + e * e, sumSq + (double)chunk[i] * chunk[i], sum[i % d] + chunk[i]);
-            }
-            foreach (int j in idx) counts[j]++;
-            nnz += idx.Length;
-            codesOut?.Append(o, idx, val);
+            var m = sae.Evaluate(data.InOrder(batch, tokens), codesOut is null ? null : codesOut.Append);
+            return new Result(m.Tokens, m.Fvu, m.Mse, m.L0, m.DeadFraction, m.Firing, clock.Elapsed.TotalSeconds);
         }
-        if (t == 0) throw new CliException("The activation files hold no rows.");
-        double variance = sumSq - sum.Sum(s => s * s) / t;
-        var firing = FiringHistogram.Compute([.. counts.Select(c => (double)c / t)]);
-        return new Result(t, sse / variance, sse / ((double)t * d), (double)nnz / t, counts.Count(c => c == 0) / (double)f, firing,
-            clock.Elapsed.TotalSeconds);
+        catch (InvalidOperationException) { throw new CliException("The activation files hold no rows."); }
     }
 
     private static void Report(TextWriter output, string saePath, string dataPath, Result r, bool json, string? outPath)

@@ -59,7 +59,7 @@ public static class ExtractCommand
             $"MiniLM layer {layer} (tensor '{extractor.TensorName}') loaded in {clock.Elapsed.TotalSeconds:F1} s; {files.Count} file(s) → {outPath}"));
         clock.Restart();
         using var activations = new NpyWriter(outPath, MiniLmExtractor.Width);
-        using var tokenIds = new NpyWriter(tokensPath, 1, ElementType.Int32);
+        using var tokenIds = NpyWriter.ForInt32(tokensPath, 1);
         bool limited = limit < long.MaxValue;
         ConsoleProgress.Run(output, $"extract layer {layer}", limited ? limit : files.Count, (report, log) =>
         {

@@ -5,7 +5,6 @@ using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
@@ -65,19 +64,10 @@ public static class ItdaCommand
 
         using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(data);
-        var builder = new ItdaBuilder(backend, data.InputDim, options);
-        var x = new float[(long)batch * data.InputDim];
-        var labels = new AtomLabel[batch];
         var clock = Stopwatch.StartNew();
-        long done = 0;
-        for (; done < tokens; done += batch)
-        {
-            source.NextBatch(x);
-            for (int r = 0; r < batch; r++) labels[r] = new AtomLabel((done + r) / seqLen, (int)((done + r) % seqLen));
-            builder.Update(x, labels);
-        }
+        using var dict = ItdaDictionary.Build(source, tokens, batch, seqLen, options, backend);
+        long done = (tokens + batch - 1) / batch * (long)batch;
         double seconds = clock.Elapsed.TotalSeconds;
-        using var dict = builder.Build();
         dict.Save(outPath);
         var (fvu, l0) = Evaluate(dict, source, batch);
         var summary = new Dictionary<string, object>
@@ -95,13 +85,15 @@ public static class ItdaCommand
     private static void CompareWithTopK(Backend backend, SyntheticOptions data, ItdaDictionary dict, int tokens, int batch,
         TextWriter output, Dictionary<string, object> summary)
     {
-        using var sae = Sae.CreateRandom(backend, new SaeConfig(data.InputDim, dict.Size, Math.Min(dict.K, dict.Size)), data.Seed);
-        var run = SyntheticRun.Run(sae, new TrainConfig(BatchSize: batch, Steps: Math.Max(1, tokens / batch), Seed: data.Seed),
-            new SyntheticActivations(data), 0, output);
+        var source = new SyntheticActivations(data);
+        using var training = TrainingRun.Start(new SaeConfig(data.InputDim, dict.Size, Math.Min(dict.K, dict.Size)),
+            new TrainConfig(BatchSize: batch, Steps: Math.Max(1, tokens / batch), Seed: data.Seed), source, new TrainingRunOptions(), backend);
+        var run = RunProgress.Run(training, output, 0);
+        var heldOut = RunProgress.Evaluate(training.Sae, source, batch).Metrics;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"TopK SAE, F {dict.Size}, k {sae.Config.K}, same {tokens} tokens: trained in {run.Seconds:F1} s; held-out FVU {run.Fvu:F4}, L0 {run.L0:F2}"));
-        summary["topk_fvu"] = run.Fvu;
-        summary["topk_l0"] = run.L0;
+            $"TopK SAE, F {dict.Size}, k {training.Sae.Config.K}, same {tokens} tokens: trained in {run.Seconds:F1} s; held-out FVU {heldOut.Fvu:F4}, L0 {heldOut.L0:F2}"));
+        summary["topk_fvu"] = heldOut.Fvu;
+        summary["topk_l0"] = heldOut.L0;
         summary["topk_train_seconds"] = run.Seconds;
     }
 
@@ -109,10 +101,14 @@ public static class ItdaCommand
     {
         var x = new float[(long)rows * dict.InputDim];
         source.NextBatch(x);
-        using var codes = dict.Encode(x);
-        if (codesPath is not null) CodesFile.Save(codes, dict.Size, codesPath);
-        var (offsets, _, _) = codes.ToHost();
-        return (Metrics.Fvu(x, dict.Decode(codes), dict.InputDim), (double)offsets[rows] / rows);
+        var codes = dict.Encode(x);
+        if (codesPath is not null)
+        {
+            using var writer = new CodesWriter(codesPath, dict.Size);
+            writer.Append(codes);
+            writer.Complete();
+        }
+        return (SaeMetrics.ComputeFvu(x, dict.Decode(codes), dict.InputDim), (double)codes.Count / rows);
     }
 
     private static int Encode(IEnumerable<string> args, TextWriter output)
@@ -137,7 +133,7 @@ public static class ItdaCommand
         var o = new CliOptions(args, new HashSet<string>());
         string a = o.String("a") ?? throw new CliException("itda compare needs --a PATH."), b = o.String("b") ?? throw new CliException("itda compare needs --b PATH.");
         o.RejectUnknown("itda compare");
-        using var backend = new ReferenceBackend();
+        using var backend = Backend.Create("reference");
         using var da = LoadDictionary(backend, a);
         using var db = LoadDictionary(backend, b);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -147,7 +143,7 @@ public static class ItdaCommand
 
     private static ItdaDictionary LoadDictionary(Backend backend, string path)
     {
-        try { return ItdaDictionary.Load(backend, path); }
+        try { return ItdaDictionary.Load(path, backend); }
         catch (InvalidDataException e) { throw new CliException(e.Message); }
     }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;

@@ -4,7 +4,6 @@ using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
@@ -83,34 +82,37 @@ public static class TrainCommand
 
         using var backend = CliOptions.CreateBackend(backendName);
         IActivationSource source = files is null ? Source(data) : files;
-        using var sae = Sae.CreateRandom(backend, model, train.Seed);
         string widths = model.MatryoshkaWidths is { } m ? $" widths [{string.Join(", ", m)}]" : "";
         string origin = files is null ? $"synthetic data with {data.Features} features"
             : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {o.String("data")}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, {origin}.");
-        float scale = files?.Scale ?? 1f;
-        var checkpoints = new Checkpoints(sae, outPath, scale, JsonSerializer.Serialize(Without(runArgs, "resume", "stop-after")),
-            (IResumable)source, checkpointEvery, stopAfter, steps, output);
+        var options = new TrainingRunOptions(outPath, checkpointEvery, files?.Scale ?? 1f, JsonSerializer.Serialize(Without(runArgs, "resume", "stop-after")));
+        using var run = OpenRun(model, train, source, options, backend, resumeFrom is not null);
+        if (resumeFrom is not null) output.WriteLine($"Resumed at step {run.Trainer.StepsTaken} from {TrainingRun.StatePath(outPath)}.");
+        run.Saved += (_, _) => Plots.Write(run);
         long bytesBefore = files?.BytesRead ?? 0;
-        var final = SyntheticRun.Run(sae, train, source, logEvery, output, checkpoints.Hooks(resumeFrom));
-        if (final is null) return 0;
+        var trained = RunProgress.Run(run, output, logEvery, stopAfter);
+        if (!trained.Completed)
+        {
+            output.WriteLine($"Stopped after step {trained.StepsTaken}; continue with: sae train --resume {outPath}");
+            return 0;
+        }
         double streamed = (files?.BytesRead ?? 0) - bytesBefore;
-        SaeFiles.Save(sae, outPath, scale);
-        checkpoints.Complete();
+        var final = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
         var summary = new Dictionary<string, object>
         {
-            ["arch"] = model.Name, ["fvu"] = final.Fvu, ["l0"] = final.L0, ["dead_fraction"] = final.DeadFraction,
-            ["steps"] = steps, ["tokens_per_second"] = final.TokensPerSecond, ["train_seconds"] = final.Seconds,
+            ["arch"] = model.Name, ["fvu"] = final.Metrics.Fvu, ["l0"] = final.Metrics.L0, ["dead_fraction"] = trained.Last.DeadFraction,
+            ["steps"] = steps, ["tokens_per_second"] = trained.TokensPerSecond, ["train_seconds"] = trained.Seconds,
             ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
-            ["firing_histogram"] = FiringHistogram.Labels.Zip(final.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
+            ["firing_histogram"] = FiringHistogram.Labels.Zip(trained.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
         if (files is not null)
         {
             long largest = files.Files.Max(f => new FileInfo(f).Length);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Streamed {streamed / 1e6:F1} MB of activations at {streamed / 1e6 / final.Seconds:F1} MB/s while training ({files.Epoch} full passes); largest file {largest / 1e6:F1} MB."));
-            summary["streamed_megabytes_per_second"] = streamed / 1e6 / final.Seconds;
+                $"Streamed {streamed / 1e6:F1} MB of activations at {streamed / 1e6 / trained.Seconds:F1} MB/s while training ({files.Epoch} full passes); largest file {largest / 1e6:F1} MB."));
+            summary["streamed_megabytes_per_second"] = streamed / 1e6 / trained.Seconds;
             summary["largest_file_bytes"] = largest;
         }
         if (final.Recovery is { } recovery)
@@ -121,10 +123,10 @@ public static class TrainCommand
         string recovered = final.Recovery is { } r
             ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * r.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {r.MeanMaxCosine:F3}  ") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Fvu:F4}  L0 {final.L0:F2}  dead {100 * final.DeadFraction:F1}%  {recovered}" +
-            $"{final.TokensPerSecond:F0} tokens/s  → {outPath}"));
-        output.WriteLine($"Firing frequency histogram (latents per decade): {final.Firing}");
-        if (final.PrefixFvu is { } prefixFvu)
+            $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Metrics.Fvu:F4}  L0 {final.Metrics.L0:F2}  dead {100 * trained.Last.DeadFraction:F1}%  {recovered}" +
+            $"{trained.TokensPerSecond:F0} tokens/s  → {outPath}"));
+        output.WriteLine($"Firing frequency histogram (latents per decade): {trained.Firing}");
+        if (final.Metrics.PrefixFvu is { } prefixFvu)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Prefix FVU (held-out): {string.Join("  ", model.MatryoshkaWidths!.Zip(prefixFvu, (w, v) => $"{w}: {v:F4}"))}"));
@@ -140,6 +142,16 @@ public static class TrainCommand
         return 0;
     }
 
+    // A new run, or the run saved at options.OutputPath (its configs were re-read from the state through --resume's note).
+    private static TrainingRun OpenRun(SaeConfig model, TrainConfig train, IActivationSource source, TrainingRunOptions options, Backend backend, bool resume)
+    {
+        try
+        {
+            return resume ? TrainingRun.Resume(options.OutputPath!, source, backend, options) : TrainingRun.Start(model, train, source, options, backend);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException) { throw new CliException(e.Message); }
+    }
+
     private static readonly HashSet<string> Flags = ["json", "help", "normalize"];
     private static readonly string[] ResumeOverrides = ["resume", "log-every", "json", "checkpoint-every", "stop-after", "backend", "help"];
 
@@ -151,10 +163,10 @@ public static class TrainCommand
         if (given.Names.Except(ResumeOverrides).ToArray() is { Length: > 0 } extra)
             throw new CliException($"--resume takes the run's options from its saved state; {string.Join(", ", extra.Select(e => "--" + e))} cannot be changed " +
                                    $"(allowed: {string.Join(", ", ResumeOverrides.Skip(1).Select(e => "--" + e))}).");
-        string state = SaeFiles.StatePath(path);
+        string state = TrainingRun.StatePath(path);
         try
         {
-            var saved = JsonSerializer.Deserialize<List<string>>(TrainingState.ReadHeader(state))
+            var saved = JsonSerializer.Deserialize<List<string>>(TrainingRun.ReadNote(path) ?? "null")
                 ?? throw new InvalidDataException($"'{state}' holds no run options.");
             return ([.. saved, .. Without(args, "resume"), "--out", path], state);
         }
@@ -180,7 +192,7 @@ public static class TrainCommand
     /// The synthetic source of <paramref name="data"/> with its downstream task (every 4th feature relevant): g-SAE trains
     /// with the task's gradients, and every run reports the downstream FVU. The token stream is the plain source's.
     /// </summary>
-    public static DownstreamActivations Source(SyntheticOptions data) => new(new SyntheticActivations(data));
+    public static SyntheticActivations Source(SyntheticOptions data) => new(data with { DownstreamEvery = 4 });
 
     // --data PATH: the activation files (validated now, before any work), or null for the synthetic data.
     private static FileActivations? OpenFiles(CliOptions o, int seed)

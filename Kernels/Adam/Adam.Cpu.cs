@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class Adam
+internal static partial class Adam
 {
     /// <summary>Fast CPU path: chunks of whole vectors in parallel, Vector256 arithmetic with a scalar tail.</summary>
     public static void Cpu(ReadOnlySpan<float> grad, Step s, Span<float> param, Span<float> m, Span<float> v)

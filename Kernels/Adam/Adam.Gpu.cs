@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class Adam
+internal static partial class Adam
 {
     /// <summary>One thread per element.</summary>
     public static void GpuV1(Index1D e, ArrayView<float> grad, ArrayView<float> param, ArrayView<float> m, ArrayView<float> v, Step s)

@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// <c>m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; param ← param − lr · (m / bc1) / (√(v / bc2) + ε)</c>,
 /// with bias corrections bc1 = 1 − β1^t and bc2 = 1 − β2^t supplied by the caller for step t ≥ 1.
 /// </summary>
-public static partial class Adam
+internal static partial class Adam
 {
     /// <summary>Hyper-parameters and bias corrections of one Adam step.</summary>
     /// <param name="Lr">Learning rate of this step.</param>

@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class AfaLossGrad
+internal static partial class AfaLossGrad
 {
     /// <summary>Fast CPU path: rows in parallel.</summary>
     public static void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient,

@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// gradients: for entry p of row b, <c>gValues[p] += coefficient · 2/B · (‖a_b‖ − t_b) · a_p / ‖a_b‖</c> (rows with ‖a_b‖ = 0
 /// are left alone). Shapes: CSR codes (offsets [B+1], values [nnz]), targets t [B], gValues [nnz].
 /// </summary>
-public static partial class AfaLossGrad
+internal static partial class AfaLossGrad
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, ReadOnlySpan<float> targets, float coefficient,

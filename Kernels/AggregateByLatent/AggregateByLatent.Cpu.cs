@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace SaeGpu.Kernels;
 
-public static partial class AggregateByLatent
+internal static partial class AggregateByLatent
 {
     /// <summary>
     /// Fast CPU path: histogram latents and build the latent → entry index by a counting sort (serial, O(nnz)),

@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class AggregateByLatent
+internal static partial class AggregateByLatent
 {
     /// <summary>
     /// Step 1 of 4 on the GPU (counts and cursor zeroed by the caller): one thread per entry slot, latent histogram by

@@ -9,7 +9,7 @@ namespace SaeGpu.Kernels;
 /// With accumulate, gW and gSum are added to instead of overwritten (a second loss term, e.g. AuxK); counts are always
 /// this call's.
 /// </summary>
-public static partial class AggregateByLatent
+internal static partial class AggregateByLatent
 {
     /// <summary>Scalar oracle with float64 accumulation (direct scatter, the definition).</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> g,

@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class Axpy
+internal static partial class Axpy
 {
     /// <summary>Fast CPU path: Vector256 FMA (<see cref="Simd.Axpy"/>) over chunks of whole vectors in parallel.</summary>
     public static unsafe void Cpu(float alpha, ReadOnlySpan<float> x, Span<float> y)

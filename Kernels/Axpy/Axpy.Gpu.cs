@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class Axpy
+internal static partial class Axpy
 {
     /// <summary>One thread per element.</summary>
     public static void GpuV1(Index1D i, ArrayView<float> x, ArrayView<float> y, float alpha)

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 
 namespace SaeGpu.Kernels;
 
-public static partial class BatchTopKThreshold
+internal static partial class BatchTopKThreshold
 {
     private const int Buckets = 1 << 16;
 

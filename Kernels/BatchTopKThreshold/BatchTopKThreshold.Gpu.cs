@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class BatchTopKThreshold
+internal static partial class BatchTopKThreshold
 {
     /// <summary>Threads per group of the counting kernels.</summary>
     public const int GpuGroup = 256;

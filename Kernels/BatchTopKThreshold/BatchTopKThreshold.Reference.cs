@@ -7,7 +7,7 @@ namespace SaeGpu.Kernels;
 /// thresholds[j] = τ and cuts[j] = r* for j ≤ j*, r* − 1 for j &gt; j*. With at most m positive entries all pass
 /// (thresholds 0, cuts −1).
 /// </summary>
-public static partial class BatchTopKThreshold
+internal static partial class BatchTopKThreshold
 {
     /// <summary>Scalar oracle: sort every positive entry.</summary>
     public static void Reference(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts)

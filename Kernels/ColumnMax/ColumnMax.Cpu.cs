@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ColumnMax
+internal static partial class ColumnMax
 {
     /// <summary>Fast CPU path: column blocks in parallel, Vector256 max down the rows.</summary>
     public static void Cpu(ReadOnlySpan<float> pre, Span<float> max)

@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ColumnMax
+internal static partial class ColumnMax
 {
     /// <summary>One thread per column; consecutive threads read consecutive columns of each row.</summary>
     public static void GpuV1(Index1D j, ArrayView<float> pre, ArrayView<float> max, int b)

@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// Largest value of each column, floored at 0: <c>max[j] = max(0, max_b pre[b, j])</c>. Shapes: pre [B, F], max [F].
 /// GBA's per-latent activation scale r_m.
 /// </summary>
-public static partial class ColumnMax
+internal static partial class ColumnMax
 {
     /// <summary>Scalar oracle.</summary>
     public static void Reference(ReadOnlySpan<float> pre, Span<float> max)

@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ColumnTopKThreshold
+internal static partial class ColumnTopKThreshold
 {
     /// <summary>
     /// Fast CPU path: column blocks in parallel; each block scans its columns row by row (cache friendly) into one

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ColumnTopKThreshold
+internal static partial class ColumnTopKThreshold
 {
     /// <summary>Threads per group (one group per column) of <see cref="GpuV1"/>.</summary>
     public const int GpuGroup = 256;

@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// (ties: lower row first). Writes thresholds[j] = the m-th value and cuts[j] = its row, for <see cref="ThresholdSelect"/>;
 /// a column with at most m positive entries keeps them all (threshold 0, cut −1). Shapes: pre [B, F]; thresholds, cuts [F].
 /// </summary>
-public static partial class ColumnTopKThreshold
+internal static partial class ColumnTopKThreshold
 {
     /// <summary>Scalar oracle: sort each column.</summary>
     public static void Reference(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts)

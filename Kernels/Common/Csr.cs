@@ -1,7 +1,7 @@
 namespace SaeGpu.Kernels;
 
 /// <summary>Helpers for the CSR sparse-code layout: offsets [B+1], index [nnz], value [nnz].</summary>
-public static class Csr
+internal static class Csr
 {
     /// <summary>Row of entry <paramref name="p"/>: the r with offsets[r] ≤ p &lt; offsets[r+1] (binary search; empty rows skipped).</summary>
     public static int RowOf(ReadOnlySpan<int> offsets, int p)

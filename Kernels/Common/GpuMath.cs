@@ -3,7 +3,7 @@ using ILGPU;
 namespace SaeGpu.Kernels;
 
 /// <summary>Device-side helpers used inside explicitly grouped ILGPU kernels.</summary>
-public static class GpuMath
+internal static class GpuMath
 {
     /// <summary>Sum over the 32 lanes of a warp; every lane receives the total.</summary>
     public static float WarpSum(float v)

@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// A min-heap of (score, key) pairs under the selection order (<see cref="Csr.Before"/>): the root is the weakest kept
 /// entry — smallest score, and among equal scores the largest key. Used by the CPU path of ColumnTopKThreshold.
 /// </summary>
-public static class Heap
+internal static class Heap
 {
     private static bool Weaker(Span<float> v, Span<int> key, int a, int b) => Csr.Before(v[b], key[b], v[a], key[a]);
 

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace SaeGpu.Kernels;
 
 /// <summary>Every ILGPU kernel entry point in this assembly, for PTX compilation checks and tooling.</summary>
-public static class KernelCatalog
+internal static class KernelCatalog
 {
     /// <summary>One kernel: a display name, its method, and whether it is explicitly grouped (launched with a KernelConfig).</summary>
     /// <param name="Name">Op and version, e.g. <c>Encode.GpuV1</c>.</param>

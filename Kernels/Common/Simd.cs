@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace SaeGpu.Kernels;
 
 /// <summary>Vectorized helpers shared by the fast CPU paths (Vector256 FMA with a scalar tail).</summary>
-public static class Simd
+internal static class Simd
 {
     /// <summary>Σ_i a[i]·b[i] over the common length, float32 accumulation in 8 lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace SaeGpu.Kernels;
 
-public static partial class DecoderBiasGrad
+internal static partial class DecoderBiasGrad
 {
     /// <summary>
     /// Blocks of rows (and of latents) of the CPU path, whose partial sums are added in block order: a fixed count, not the

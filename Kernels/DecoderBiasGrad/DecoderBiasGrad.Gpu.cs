@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class DecoderBiasGrad
+internal static partial class DecoderBiasGrad
 {
     /// <summary>Column slices per group of <see cref="GpuV1"/>: group y handles rows/latents y, y + slices, …</summary>
     public const int GpuSlices = 64;

@@ -6,7 +6,7 @@ namespace SaeGpu.Kernels;
 /// (the second term is Σ_b Σ_{p ∈ row b} gValues[p] · W_enc[indices[p], i], regrouped by latent through gbEnc).
 /// Shapes: gOut [B, d], gbEnc [F], W_enc [F, d], gbDec [d].
 /// </summary>
-public static partial class DecoderBiasGrad
+internal static partial class DecoderBiasGrad
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec)

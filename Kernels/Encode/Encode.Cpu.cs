@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
-public static partial class Encode
+internal static partial class Encode
 {
     /// <summary>Rows of x (and of W_enc) per cache tile of the CPU path.</summary>
     public const int CpuTile = 64;

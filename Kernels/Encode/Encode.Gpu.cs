@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class Encode
+internal static partial class Encode
 {
     /// <summary>Output tile edge (rows of x and rows of W_enc) per thread group of <see cref="GpuV1"/>.</summary>
     public const int GpuTile = 64;

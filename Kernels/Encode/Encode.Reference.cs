@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// Encoder pre-activations: <c>pre[b, j] = Σ_i (x[b, i] − b_dec[i]) · W_enc[j, i] + b_enc[j]</c>.
 /// Shapes: x [B, d], b_dec [d], W_enc [F, d], b_enc [F], pre [B, F]; all row-major.
 /// </summary>
-public static partial class Encode
+internal static partial class Encode
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc,

@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace SaeGpu.Kernels;
 
-public static partial class EncodeTopK
+internal static partial class EncodeTopK
 {
     /// <summary>
     /// Fast CPU path, bit-identical to <see cref="Encode.Cpu"/> then <see cref="MaskLatents.Cpu"/> then <see cref="TopK.Cpu"/>:

@@ -10,7 +10,7 @@ namespace SaeGpu.Kernels;
 /// (in <c>GpuBackend</c>) encodes chunks of latents and merges each chunk's selection with the candidates kept so far
 /// (<see cref="TopK.GpuSelectV2"/> with merge ≠ 0).
 /// </summary>
-public static partial class EncodeTopK
+internal static partial class EncodeTopK
 {
     /// <summary>Scalar oracle: <see cref="Encode.Reference"/>, then <see cref="MaskLatents.Reference"/>, then <see cref="TopK.Reference"/>.</summary>
     public static void Reference(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,

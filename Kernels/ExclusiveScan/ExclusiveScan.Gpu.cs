@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ExclusiveScan
+internal static partial class ExclusiveScan
 {
     /// <summary>Threads in the single group of <see cref="GpuV1"/>.</summary>
     public const int GpuGroup = 256;

@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class GatherCodes
+internal static partial class GatherCodes
 {
     /// <summary>Fast CPU path: rows in parallel.</summary>
     public static unsafe void Cpu(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> pre, Span<float> values)

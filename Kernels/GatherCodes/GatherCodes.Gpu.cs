@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class GatherCodes
+internal static partial class GatherCodes
 {
     /// <summary>One thread per entry slot; slots past offsets[B] are left alone; the row comes from a binary search.</summary>
     public static void GpuV1(Index1D p, ArrayView<int> offsets, ArrayView<int> indices, ArrayView<float> pre, ArrayView<float> values, int f)

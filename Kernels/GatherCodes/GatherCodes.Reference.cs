@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// for entry p of row b (g-SAE chooses latents by a score but keeps the encoder activations). Shapes: CSR offsets [B+1],
 /// indices/values [nnz], pre [B, F].
 /// </summary>
-public static partial class GatherCodes
+internal static partial class GatherCodes
 {
     /// <summary>Scalar oracle.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> pre, Span<float> values)

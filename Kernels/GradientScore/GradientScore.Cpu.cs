@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class GradientScore
+internal static partial class GradientScore
 {
     /// <summary>Fast CPU path: Vector256 over contiguous chunks in parallel.</summary>
     public static unsafe void Cpu(ReadOnlySpan<float> pre, ReadOnlySpan<float> proj, float beta, Span<float> score)

@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class GradientScore
+internal static partial class GradientScore
 {
     /// <summary>One thread per element.</summary>
     public static void GpuV1(Index1D q, ArrayView<float> pre, ArrayView<float> proj, ArrayView<float> score, float beta)

@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// and proj = g·W_decᵀ the projection of the downstream gradient on each decoder row. TopK on the score then chooses the
 /// latents. Shapes: pre, proj, score [B, F].
 /// </summary>
-public static partial class GradientScore
+internal static partial class GradientScore
 {
     /// <summary>Scalar oracle (float64 product).</summary>
     public static void Reference(ReadOnlySpan<float> pre, ReadOnlySpan<float> proj, float beta, Span<float> score)

@@ -1,10 +1,10 @@
 namespace SaeGpu.Kernels;
 
-public static partial class JumpReluThresholdGrad
+internal static partial class JumpReluThresholdGrad
 {
     /// <summary>Fast CPU path: column blocks in parallel scan the rows; in-band entries take a Vector256 dot product.</summary>
     public static void Cpu(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut,
-        ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta)
+        ReadOnlySpan<float> wDec, float eps, float l0Weight, float tanhWeight, float tanhScale, Span<float> gTheta)
     {
         int f = theta.Length, b = pre.Length / f, d = gOut.Length / b;
         unsafe
@@ -20,6 +20,7 @@ public static partial class JumpReluThresholdGrad
                         {
                             if (!InBand(p[(long)r * f + j], t[j], eps)) continue;
                             float dot = Simd.Dot(new ReadOnlySpan<float>(g + (long)r * d, d), new ReadOnlySpan<float>(w + (long)j * d, d));
+                            if (tanhWeight != 0) dot += tanhWeight * tanhScale * TanhPenaltyGrad.Sech2(tanhScale * Kept(p[(long)r * f + j], t[j]));
                             o[j] += (-t[j] * dot - l0Weight) / eps;
                         }
                 }, 64);

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class JumpReluThresholdGrad
+internal static partial class JumpReluThresholdGrad
 {
     /// <summary>Threads per group (one group per latent) of <see cref="GpuV1"/>.</summary>
     public const int GpuGroup = 128;
@@ -13,7 +13,7 @@ public static partial class JumpReluThresholdGrad
 
     /// <summary>One group per latent: threads stride down the column; in-band rows take a serial dot product; tree reduction.</summary>
     public static void GpuV1(ArrayView<float> pre, ArrayView<float> theta, ArrayView<float> gOut, ArrayView<float> wDec,
-        ArrayView<float> gTheta, int b, int d, float eps, float l0Weight)
+        ArrayView<float> gTheta, int b, int d, float eps, float l0Weight, float tanhWeight, float tanhScale)
     {
         var partial = SharedMemory.Allocate<float>(GpuGroup);
         int t = Group.IdxX, j = Grid.IdxX, f = (int)theta.Length;
@@ -24,6 +24,7 @@ public static partial class JumpReluThresholdGrad
             {
                 float dot = 0f;
                 for (int i = 0; i < d; i++) dot += gOut[(long)r * d + i] * wDec[(long)j * d + i];
+                if (tanhWeight != 0) dot += tanhWeight * tanhScale * TanhPenaltyGrad.Sech2(tanhScale * Kept(pre[(long)r * f + j], th));
                 acc += (-th * dot - l0Weight) / eps;
             }
         }

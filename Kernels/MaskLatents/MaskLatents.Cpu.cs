@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class MaskLatents
+internal static partial class MaskLatents
 {
     /// <summary>Fast CPU path: rows in parallel, copying only masked columns.</summary>
     public static void Cpu(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output)

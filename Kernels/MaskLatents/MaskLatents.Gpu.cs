@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class MaskLatents
+internal static partial class MaskLatents
 {
     /// <summary>One thread per element.</summary>
     public static void GpuV1(Index1D q, ArrayView<float> pre, ArrayView<int> mask, ArrayView<float> output)

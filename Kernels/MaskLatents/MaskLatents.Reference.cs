@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// [B, F]; mask [F]. TopK of this is AuxK's selection among dead latents (unmasked latents can never win a positive slot),
 /// which <see cref="EncodeTopK"/> with a mask computes without pre [B, F].
 /// </summary>
-public static partial class MaskLatents
+internal static partial class MaskLatents
 {
     /// <summary>Scalar oracle.</summary>
     public static void Reference(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output)

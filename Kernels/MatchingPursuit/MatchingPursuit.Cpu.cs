@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class MatchingPursuit
+internal static partial class MatchingPursuit
 {
     /// <summary>Rows per block of the CPU path: each step correlates a block's residuals with all atoms in one GEMM.</summary>
     public const int CpuBlockRows = 256;

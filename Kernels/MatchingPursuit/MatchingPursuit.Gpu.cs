@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class MatchingPursuit
+internal static partial class MatchingPursuit
 {
     /// <summary>Threads per group (one group per row) of <see cref="GpuStepV1"/>.</summary>
     public const int GpuGroup = 256;

@@ -7,7 +7,7 @@ namespace SaeGpu.Kernels;
 /// so a row holds at most k distinct atoms. Shapes: x [B, d], atoms [n, d] (unit rows), codes CSR offsets [B+1] and
 /// indices/values (capacity ≥ B·k) with each row's atoms ascending, residual [B, d] = x − codes·atoms.
 /// </summary>
-public static partial class MatchingPursuit
+internal static partial class MatchingPursuit
 {
     /// <summary>
     /// Scalar oracle with float64 correlations and residual. Returns the smallest margin (|c_{j*}| − |c_runner-up|)/‖x_row‖

@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class NormalizeRows
+internal static partial class NormalizeRows
 {
     /// <summary>Fast CPU path: rows in parallel, Vector256 dot product and scale.</summary>
     public static void Cpu(int d, Span<float> w)

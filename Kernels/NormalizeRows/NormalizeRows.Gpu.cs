@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class NormalizeRows
+internal static partial class NormalizeRows
 {
     /// <summary>Launch configuration of <see cref="GpuV1"/>: one 32-thread warp per row.</summary>
     public static KernelConfig GpuConfig(int f) => new(f, 32);

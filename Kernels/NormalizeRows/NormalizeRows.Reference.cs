@@ -3,7 +3,7 @@ namespace SaeGpu.Kernels;
 /// <summary>
 /// Scales each row to unit ℓ2 norm: <c>w[j, :] ← w[j, :] / ‖w[j, :]‖</c> (zero rows stay zero). Shape: w [F, d].
 /// </summary>
-public static partial class NormalizeRows
+internal static partial class NormalizeRows
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(int d, Span<float> w)

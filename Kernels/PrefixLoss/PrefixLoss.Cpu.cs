@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class PrefixLoss
+internal static partial class PrefixLoss
 {
     /// <summary>
     /// Fast CPU path: rows in parallel. Per row, one forward sweep over the entries builds each prefix error in place in

@@ -18,7 +18,7 @@ namespace SaeGpu.Kernels;
 /// Shapes: CSR codes offsets [B+1] / indices, values [nnz] with each row's indices ascending; W [F, d]; bias [d]; x [B, d];
 /// ends [n] (int); coefficients [n].
 /// </summary>
-public static partial class PrefixLoss
+internal static partial class PrefixLoss
 {
     /// <summary>Scalar oracle with float64 accumulation; prefix membership by index comparison, independent of entry order.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,

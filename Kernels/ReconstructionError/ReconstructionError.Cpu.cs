@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class ReconstructionError
+internal static partial class ReconstructionError
 {
     /// <summary>Fast CPU path: rows in parallel.</summary>
     public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse)

@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// Error and its gradient: <c>grad[b, i] = scale · (xhat[b, i] − x[b, i])</c> and <c>sse[b] = Σ_i (xhat[b, i] − x[b, i])²</c>.
 /// With scale = 2 / (B·d) grad is ∂MSE/∂xhat for MSE = Σ sse / (B·d). Shapes: x, xhat, grad [B, d]; sse [B].
 /// </summary>
-public static partial class ReconstructionError
+internal static partial class ReconstructionError
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<float> x, ReadOnlySpan<float> xhat, float scale, Span<float> grad, Span<float> sse)

@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class RemoveParallelGrad
+internal static partial class RemoveParallelGrad
 {
     /// <summary>Fast CPU path: rows in parallel, Vector256 dot products and axpy.</summary>
     public static void Cpu(ReadOnlySpan<float> w, int d, bool parallelOnly, Span<float> g)

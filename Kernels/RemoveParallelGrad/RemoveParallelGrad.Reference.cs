@@ -7,7 +7,7 @@ namespace SaeGpu.Kernels;
 /// <c>g[j, :] ← (⟨g[j, :], w[j, :]⟩ / ‖w[j, :]‖²) · w[j, :]</c> (rows with w = 0 become 0) — the projection that ties an
 /// encoder row's direction to its decoder row (GBA). Shapes: w, g [F, d].
 /// </summary>
-public static partial class RemoveParallelGrad
+internal static partial class RemoveParallelGrad
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<float> w, int d, bool parallelOnly, Span<float> g)

@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class RowNorm
+internal static partial class RowNorm
 {
     /// <summary>Fast CPU path: rows in parallel.</summary>
     public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms)

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class RowNorm
+internal static partial class RowNorm
 {
     /// <summary>Launch configuration of <see cref="GpuV1"/>: one 32-thread warp per row.</summary>
     public static KernelConfig GpuConfig(int b) => new(b, 32);

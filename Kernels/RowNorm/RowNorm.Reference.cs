@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// Centered row norms: <c>norms[b] = ‖x[b, :] − center‖</c>. Shapes: x [B, d], center [d], norms [B].
 /// top-AFA's per-token target is ‖x − b_dec‖.
 /// </summary>
-public static partial class RowNorm
+internal static partial class RowNorm
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<float> x, ReadOnlySpan<float> center, Span<float> norms)

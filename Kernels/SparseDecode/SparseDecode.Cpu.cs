@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class SparseDecode
+internal static partial class SparseDecode
 {
     /// <summary>
     /// Bytes of W that one latent-range pass of the CPU decode gathers from (12 MiB, a share of a server L3; ours):

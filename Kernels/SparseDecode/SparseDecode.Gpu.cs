@@ -2,7 +2,7 @@ using ILGPU;
 
 namespace SaeGpu.Kernels;
 
-public static partial class SparseDecode
+internal static partial class SparseDecode
 {
     /// <summary>One thread per output element (b, i); consecutive threads read consecutive columns of each W row.</summary>
     public static void GpuV1(Index1D e, ArrayView<int> offsets, ArrayView<int> indices, ArrayView<float> values,

@@ -4,7 +4,7 @@ namespace SaeGpu.Kernels;
 /// Sparse decode: <c>out[b, :] = bias + Σ_{p ∈ row b} values[p] · W[indices[p], :]</c>.
 /// Shapes: CSR codes (offsets [B+1], indices/values [nnz]), W [F, d], bias [d], out [B, d].
 /// </summary>
-public static partial class SparseDecode
+internal static partial class SparseDecode
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,

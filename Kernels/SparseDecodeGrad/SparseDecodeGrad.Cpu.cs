@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class SparseDecodeGrad
+internal static partial class SparseDecodeGrad
 {
     /// <summary>
     /// Fast CPU path, bit-identical to the CPU paths of <see cref="SparseDecode"/>, <see cref="ReconstructionError"/> and

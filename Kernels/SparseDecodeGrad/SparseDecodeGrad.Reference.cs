@@ -7,7 +7,7 @@ namespace SaeGpu.Kernels;
 /// (<see cref="ValueGrad"/>). Shapes: codes CSR over B rows, W [F, d], bias [d], x, xhat, grad [B, d], sse [B],
 /// gValues [capacity]. Fusing lets the CPU path read each row's k rows of W once from memory and again from cache.
 /// </summary>
-public static partial class SparseDecodeGrad
+internal static partial class SparseDecodeGrad
 {
     /// <summary>Scalar oracle: the three ops' references in turn.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values,

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ThresholdSelect
+internal static partial class ThresholdSelect
 {
     /// <summary>Fast CPU path: rows in parallel count passing entries (8-wide vector pre-check), a scan gives offsets, rows fill in parallel.</summary>
     public static void Cpu(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts,

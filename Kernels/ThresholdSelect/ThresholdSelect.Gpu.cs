@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class ThresholdSelect
+internal static partial class ThresholdSelect
 {
     /// <summary>Launch configuration of both kernels: one 32-thread warp per row.</summary>
     public static KernelConfig GpuConfig(int b) => new(b, 32);

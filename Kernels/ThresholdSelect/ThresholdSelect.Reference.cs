@@ -9,7 +9,7 @@ namespace SaeGpu.Kernels;
 /// Throws when more than capacity entries pass (the GPU backend checks the scanned total before filling; its fill kernel
 /// also never writes past capacity).
 /// </summary>
-public static partial class ThresholdSelect
+internal static partial class ThresholdSelect
 {
     /// <summary>True when entry (row b, latent j) with value v passes.</summary>
     public static bool Keep(float v, float threshold, int cut, int b) => v > 0f && (v > threshold || (v == threshold && b <= cut));

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
-public static partial class TopK
+internal static partial class TopK
 {
     /// <summary>
     /// Fast CPU path: rows in parallel; each row streams through a <see cref="RowSelect"/> (a candidate buffer pruned to

@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace SaeGpu.Kernels;
 
-public static partial class TopK
+internal static partial class TopK
 {
     /// <summary>Threads per group (one group per row) of <see cref="GpuSelectV1"/>.</summary>
     public const int GpuGroup = 256;

@@ -14,7 +14,7 @@ namespace SaeGpu.Kernels;
 /// A row holds min(k, #eligible) entries (k* for top-AFA). Output: offsets [B+1], indices and values with capacity ≥ B·k; within a row,
 /// entries are ordered by latent index ascending.
 /// </summary>
-public static partial class TopK
+internal static partial class TopK
 {
     /// <summary>Scalar oracle: full sort of each row's positive entries by (value desc, index asc).</summary>
     public static void Reference(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms,

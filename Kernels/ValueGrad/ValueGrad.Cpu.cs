@@ -1,6 +1,6 @@
 namespace SaeGpu.Kernels;
 
-public static partial class ValueGrad
+internal static partial class ValueGrad
 {
     /// <summary>
     /// Fast CPU path: in the decode's latent-range passes (<see cref="SparseDecode.CpuPasses"/>, so the rows of a W larger

@@ -5,7 +5,7 @@ namespace SaeGpu.Kernels;
 /// (shift = ∂/∂a of a linear penalty shift·Σ a, e.g. the L1 term λ/B · Σ a_j ‖d_j‖ with unit-norm decoder rows).
 /// Shapes: CSR codes [B+1]/[nnz], gOut [B, d], W [F, d], gValues [nnz]. No dense [B, F] gradient is formed.
 /// </summary>
-public static partial class ValueGrad
+internal static partial class ValueGrad
 {
     /// <summary>Scalar oracle with float64 accumulation.</summary>
     public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> gOut,

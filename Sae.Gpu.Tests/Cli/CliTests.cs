@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SaeGpu.Cli;
+using SaeGpu.Training;
 using SaeGpu.Tests.Support;
 using Xunit;
 
@@ -160,7 +161,7 @@ public class CliTests : TempDirectory
     {
         string shard = Path.Combine(Dir, "acts", "x.npy");
         var rng = new Random(1);
-        using (var w = new SaeGpu.Formats.NpyWriter(shard, 8))
+        using (var w = new NpyWriter(shard, 8))
         {
             w.Append([.. Enumerable.Range(0, 2000 * 8).Select(_ => (float)rng.NextDouble())]);
             w.Complete();
@@ -181,7 +182,7 @@ public class CliTests : TempDirectory
     {
         string data = Path.Combine(Dir, "acts.npy");
         var rng = new Random(2);
-        using (var w = new SaeGpu.Formats.NpyWriter(data, 8))
+        using (var w = new NpyWriter(data, 8))
         {
             w.Append([.. Enumerable.Range(0, 900 * 8).Select(_ => (float)rng.NextDouble())]);
             w.Complete();
@@ -239,12 +240,12 @@ public class CliTests : TempDirectory
         var rows = Enumerable.Range(0, 700 * 8).Select(_ => (float)rng.NextDouble() - 0.3f).ToArray();
         string dir = Path.Combine(Dir, "acts");
         foreach (var (name, lo, hi) in new[] { ("a.npy", 0, 500), ("b.npy", 500, 700) })
-            using (var w = new SaeGpu.Formats.NpyWriter(Path.Combine(dir, name), 8)) { w.Append(rows.AsSpan(lo * 8, (hi - lo) * 8)); w.Complete(); }
+            using (var w = new NpyWriter(Path.Combine(dir, name), 8)) { w.Append(rows.AsSpan(lo * 8, (hi - lo) * 8)); w.Complete(); }
         var be = SaeGpu.Tests.Support.TestBackends.Cpu;
-        using var sae = SaeGpu.Model.Sae.CreateRandom(be, new SaeGpu.Model.SaeConfig(8, 32, 3), seed: 4);
+        using var sae = SaeGpu.SparseAutoencoder.CreateRandom(be, new SaeGpu.SaeConfig(8, 32, 3), seed: 4);
         string saePath = Path.Combine(Dir, "lens");
         SaeGpu.Formats.SaeFiles.Save(sae, saePath);
-        using var direct = sae.Encode(rows);
+        using var direct = sae.EncodeCodes(rows);
         double fvu = SaeGpu.Evaluation.Metrics.Fvu(rows, sae.Decode(direct), 8);
         var output = new StringWriter();
         Assert.Equal(0, EvalCommand.Run(["--sae", saePath, "--data", dir, "--batch", "128", "--json"], output, writeCodes: false));
@@ -266,8 +267,8 @@ public class CliTests : TempDirectory
     public void Eval_ThrowsForWidthMismatch()
     {
         string shard = Path.Combine(Dir, "w.npy");
-        using (var w = new SaeGpu.Formats.NpyWriter(shard, 5)) { w.Append(new float[10]); w.Complete(); }
-        using var sae = SaeGpu.Model.Sae.CreateRandom(SaeGpu.Tests.Support.TestBackends.Cpu, new SaeGpu.Model.SaeConfig(8, 16, 2), seed: 1);
+        using (var w = new NpyWriter(shard, 5)) { w.Append(new float[10]); w.Complete(); }
+        using var sae = SaeGpu.SparseAutoencoder.CreateRandom(SaeGpu.Tests.Support.TestBackends.Cpu, new SaeGpu.SaeConfig(8, 16, 2), seed: 1);
         string ckpt = Path.Combine(Dir, "s.saeckpt");
         SaeGpu.Formats.SaeFiles.Save(sae, ckpt);
         Assert.Contains("expects d = 8", Assert.Throws<CliException>(() => EvalCommand.Run(["--sae", ckpt, "--data", shard], TextWriter.Null, false)).Message);

@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using Xunit;
 
@@ -97,14 +96,14 @@ public class FileActivationsTests : TempDirectory
     public void FoldInputScale_GivesTheSameCodesOnRawInputs_AndScaledBackReconstructions()
     {
         const float s = 2.5f;
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 8, 2), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 8, 2), seed: 1);
         TestBackends.Cpu.Upload<float>([0.1f, -0.2f, 0.3f, 0f], sae.BDec);
         var x = new float[] { 1, 2, 3, 4, -1, 0.5f, 2, 0 };
         var scaled = x.Select(v => v * s).ToArray();
-        using var before = sae.Encode(scaled);
+        using var before = sae.EncodeCodes(scaled);
         var xhatScaled = sae.Decode(before);
         sae.FoldInputScale(s);
-        using var after = sae.Encode(x);
+        using var after = sae.EncodeCodes(x);
         Assert.Equal(before.ToHost().Indices, after.ToHost().Indices);
         Tolerance.AssertClose(before.ToHost().Values, after.ToHost().Values, 1e-5, 1e-5, "codes");
         Tolerance.AssertClose(xhatScaled.Select(v => v / s).ToArray(), sae.Decode(after), 1e-5, 1e-5, "x̂");

@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using Xunit;
 
@@ -22,7 +21,7 @@ public class AbsorptionReportTests
         int d = Tree.InputDim, f = source.Features;
         var wDec = source.Directions;
         var wEnc = wDec.Select((v, e) => e < d ? v : 2 * v).ToArray();
-        using var sae = Sae.FromWeights(TestBackends.Cpu, new SaeConfig(d, f, k), wEnc, new float[f], wDec, new float[d]);
+        using var sae = SparseAutoencoder.FromWeights(TestBackends.Cpu, new SaeConfig(d, f, k), wEnc, new float[f], wDec, new float[d]);
         return AbsorptionReport.Measure(sae, source, 2000);
     }
 

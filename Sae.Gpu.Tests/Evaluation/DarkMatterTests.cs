@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -38,8 +37,8 @@ public class DarkMatterTests
     public void Report_OfAnSaeThatEncodesNothing_FindsItsErrorFullyLinear()
     {
         // Zero encoder: no latent fires, x̂ = b_dec = 0, so e = x = I·x exactly.
-        using var sae = Sae.FromWeights(TestBackends.Cpu, new SaeConfig(D, 16, 2), new float[16 * D], new float[16],
-            Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), 1).ToHost().WDec, new float[D]);
+        using var sae = SparseAutoencoder.FromWeights(TestBackends.Cpu, new SaeConfig(D, 16, 2), new float[16 * D], new float[16],
+            SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), 1).ToHost().WDec, new float[D]);
         var r = DarkMatterReport.Measure(sae, RandomRows(400, 2));
         Assert.Equal(1.0, r.ErrorR2, 6);
         Assert.Equal(1.0, r.PredictableFraction, 6);
@@ -52,7 +51,7 @@ public class DarkMatterTests
     public void Report_OfATrainedSae_SplitsItsErrorIntoOrthogonalParts()
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: 16, MeanActive: 2, Seed: 3));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 32, 2), seed: 4);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 32, 2), seed: 4);
         using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 200)))
         {
             var batch = new float[256 * D];
@@ -89,7 +88,7 @@ public class DarkMatterTests
     [Fact]
     public void ErrorNormComparison_OfAnSaeWithItself_IsPerfectlyCorrelated()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), seed: 5);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), seed: 5);
         var c = ErrorNormComparison.Measure(sae, sae, RandomRows(300, 6));
         Assert.Equal(1.0, c.NormCorrelation, 9);
         Assert.Equal(1.0, c.NonlinearNormCorrelation, 9);
@@ -99,7 +98,7 @@ public class DarkMatterTests
     [Fact]
     public void Report_ThrowsWhenTheSplitLeavesNoHeldOutTokens()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), seed: 5);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 16, 2), seed: 5);
         Assert.Contains("fitFraction", Assert.Throws<ArgumentException>(() => DarkMatterReport.Measure(sae, RandomRows(10, 1), 1.0)).Message);
     }
 }

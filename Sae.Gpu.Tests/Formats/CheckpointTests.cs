@@ -1,6 +1,5 @@
 using SaeGpu.Compute;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using Xunit;
 
@@ -11,7 +10,7 @@ public class CheckpointTests : TempDirectory
     [Fact]
     public void SaveThenLoad_RoundTripsWeightsAndConfig()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
         TestBackends.Cpu.Upload<float>([1, 2, 3, 4, 5], sae.BDec);
         string path = Path.Combine(Dir, "a.saeckpt");
         Checkpoint.Save(sae, path);
@@ -29,7 +28,7 @@ public class CheckpointTests : TempDirectory
     public void SaveThenLoad_KeepsMatryoshkaWidths()
     {
         var config = new SaeConfig(4, 16, 2, "batchtopk", [2, 6, 16]);
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, config, seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, config, seed: 1);
         string path = Path.Combine(Dir, "m.saeckpt");
         Checkpoint.Save(sae, path);
         using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
@@ -60,7 +59,7 @@ public class CheckpointTests : TempDirectory
     [InlineData(true, 8, "gba")]
     public void Load_ReadsVersion2And3Checkpoints(bool v3, int archNumber, string arch)
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, arch), seed: 6);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, arch), seed: 6);
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         float[] thresholds = [0.1f, 0.2f, 0.3f, 0.4f, 0.5f];
         string path = Path.Combine(Dir, "legacy.saeckpt");
@@ -87,7 +86,7 @@ public class CheckpointTests : TempDirectory
     [Fact]
     public void SaveThenLoad_KeepsLatentParameters()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, "jumprelu"), seed: 6);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(3, 5, 2, "jumprelu"), seed: 6);
         TestBackends.Cpu.Upload<float>([0.5f, 0, 2, 3, 4], sae.Parameter("threshold"));
         string path = Path.Combine(Dir, "j.saeckpt");
         Checkpoint.Save(sae, path);
@@ -149,7 +148,7 @@ public class CheckpointTests : TempDirectory
     [Fact]
     public void Load_ThrowsForTruncatedFile_NamingSizes()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(5, 7, 3), seed: 4);
         string path = Path.Combine(Dir, "t.saeckpt");
         Checkpoint.Save(sae, path);
         var bytes = File.ReadAllBytes(path);
@@ -163,8 +162,8 @@ public class CheckpointTests : TempDirectory
     public void Save_OverwritesExistingCheckpointCompletely()
     {
         string path = Path.Combine(Dir, "o.saeckpt");
-        using (var big = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 3), seed: 1)) Checkpoint.Save(big, path);
-        using var small = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(2, 3, 1), seed: 2);
+        using (var big = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 3), seed: 1)) Checkpoint.Save(big, path);
+        using var small = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(2, 3, 1), seed: 2);
         Checkpoint.Save(small, path);
         using var loaded = Checkpoint.Load(TestBackends.Cpu, path);
         Assert.Equal(small.Config, loaded.Config);

@@ -97,7 +97,7 @@ public class NpySafeTensorsTests : TempDirectory
     public void NpyWriter_WithoutComplete_LeavesNoFile()
     {
         string path = Path.Combine(Dir, "partial.npy");
-        using (var w = new NpyWriter(path, 2, ElementType.Int32)) w.Append([1, 2]);
+        using (var w = NpyWriter.ForInt32(path, 2)) w.Append([1, 2]);
         Assert.False(File.Exists(path));
         Assert.Empty(Directory.GetFiles(Dir));
     }

@@ -1,5 +1,4 @@
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using Xunit;
 
@@ -20,7 +19,7 @@ public class PythonFormatTests : TempDirectory
     [MemberData(nameof(Names))]
     public void SaeLens_SaveThenLoad_KeepsConfigWeightsAndInference(string name)
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, name), seed: 2);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, name), seed: 2);
         TestBackends.Cpu.Upload<float>(Rows(1, 10, 3).Select(v => v * 0.1f).ToArray(), sae.BEnc);
         foreach (var (_, t) in sae.Parameters.Skip(4)) TestBackends.Cpu.Upload<float>(Rows(1, 10, 4).Select(MathF.Abs).ToArray(), t);
         string dir = Path.Combine(Dir, name);
@@ -29,15 +28,15 @@ public class PythonFormatTests : TempDirectory
         Assert.Equal(sae.Config, loaded.Config);
         Assert.Equal(sae.ToHost().WEnc, loaded.ToHost().WEnc);
         var x = Rows(20, 6, 5);
-        using var before = sae.Encode(x);
-        using var after = loaded.Encode(x);
+        using var before = sae.EncodeCodes(x);
+        using var after = loaded.EncodeCodes(x);
         Tolerance.AssertSameCodes(before, after);
     }
 
     [Fact]
     public void SaeLens_KeepsMatryoshkaWidths()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "batchtopk", [2, 8]), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "batchtopk", [2, 8]), seed: 1);
         SaeLensFormat.Save(sae, Path.Combine(Dir, "m"));
         using var loaded = SaeLensFormat.Load(TestBackends.Cpu, Path.Combine(Dir, "m"));
         Assert.Equal([2, 8], loaded.Config.MatryoshkaWidths!);
@@ -58,7 +57,7 @@ public class PythonFormatTests : TempDirectory
             [("W_enc", [2, 3], [1f, 0, 1, 0, 1, 1]), ("W_dec", [3, 2], [1f, 0, 0, 1, 0.6f, 0.8f]), ("b_enc", [3], [0f, 0, -1.5f]), ("b_dec", [2], [0f, 0])]);
         using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
         Assert.Equal(new SaeConfig(2, 3, 1, "topk"), sae.Config);
-        using var codes = sae.Encode([2f, 0.5f, 1f, 3f]);
+        using var codes = sae.EncodeCodes([2f, 0.5f, 1f, 3f]);
         var (offsets, indices, values) = codes.ToHost();
         // Token (2, 0.5): pre = (2, 0.5, 1) → latent 0 (2). Token (1, 3): pre = (1, 3, 2.5) → latent 1 (3).
         Assert.Equal([0, 1, 2], offsets);
@@ -69,7 +68,7 @@ public class PythonFormatTests : TempDirectory
     [Fact]
     public void SaeLens_RejectsNormalizedActivations_NamingTheConfig()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
         string dir = Path.Combine(Dir, "n");
         SaeLensFormat.Save(sae, dir);
         string cfg = Path.Combine(dir, "cfg.json");
@@ -101,7 +100,7 @@ public class PythonFormatTests : TempDirectory
             [("encoder.weight", [2, 2], [1f, 0, 0, 1]), ("encoder.bias", [2], [0f, 0.5f]), ("W_dec", [2, 2], [1f, 0, 0, 1]), ("b_dec", [2], [1f, 1f])]);
         using var sae = SparsifyFormat.Load(TestBackends.Cpu, dir);
         Assert.Equal(new SaeConfig(2, 2, 1, "topk"), sae.Config);
-        using var codes = sae.Encode([3f, 2f]);
+        using var codes = sae.EncodeCodes([3f, 2f]);
         var (_, indices, values) = codes.ToHost();
         // x − b_dec = (2, 1); pre = (2, 1.5) → latent 0 with 2.
         Assert.Equal([0], indices);
@@ -118,5 +117,75 @@ public class PythonFormatTests : TempDirectory
         SafeTensorsFile.Write(Path.Combine(dir, "sae.safetensors"),
             [("encoder.weight", [1, 1], [1f]), ("encoder.bias", [1], [0f]), ("W_dec", [1, 1], [1f]), ("b_dec", [1], [0f]), ("W_skip", [1, 1], [1f])]);
         Assert.Contains("W_skip", Assert.Throws<InvalidDataException>(() => SparsifyFormat.Load(TestBackends.Cpu, dir)).Message);
+    }
+
+    // The same three latents as the topk fixture above, in the layout SAELens wrote before version 6: architecture
+    // "standard" with activation_fn (or activation_fn_str) "topk" and k in activation_fn_kwargs, no sae_lens_version.
+    private string Pre6Folder(string name, string cfg, params (string, long[], float[])[] extra)
+    {
+        string dir = Path.Combine(Dir, name);
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), cfg);
+        SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
+            [("W_enc", [2, 3], [1f, 0, 1, 0, 1, 1]), ("W_dec", [3, 2], [1f, 0, 0, 1, 0.6f, 0.8f]), ("b_enc", [3], [0f, 0, -1.5f]), ("b_dec", [2], [0f, 0]), .. extra]);
+        return dir;
+    }
+
+    [Theory]
+    [InlineData("activation_fn")]
+    [InlineData("activation_fn_str")]
+    public void SaeLens_LoadsThePre6TopKLayout_AsTopK(string key)
+    {
+        string dir = Pre6Folder("pre6", $$"""
+            {"architecture": "standard", "d_in": 2, "d_sae": 3, "{{key}}": "topk", "activation_fn_kwargs": {"k": 2},
+             "apply_b_dec_to_input": true, "normalize_activations": "none", "sae_lens_training_version": "3.13.0"}
+            """);
+        using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal(new SaeConfig(2, 3, 2, "topk"), sae.Config);
+        // Token (1, 3): pre = (1, 3, 2.5) → the two largest, latents 1 and 2 — ReLU would keep all three.
+        using var codes = sae.EncodeCodes([1f, 3f]);
+        Assert.Equal([1, 2], codes.ToHost().Indices);
+    }
+
+    [Fact]
+    public void SaeLens_LoadsThePre6StandardLayout_AsRelu_AndVersion6IgnoresActivationFn()
+    {
+        using (var relu = SaeLensFormat.Load(TestBackends.Reference, Pre6Folder("relu", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn_str": "relu"}""")))
+            Assert.Equal("relu", relu.Config.Architecture);
+        string v6 = Pre6Folder("v6", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn": "topk", "metadata": {"sae_lens_version": "6.1.0"}}""");
+        using var standard = SaeLensFormat.Load(TestBackends.Reference, v6);
+        Assert.Equal("relu", standard.Config.Architecture);
+    }
+
+    [Fact]
+    public void SaeLens_RefusesAnActivationItCannotRepresent_NamingIt()
+    {
+        string dir = Pre6Folder("tanh", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn_str": "tanh-relu"}""");
+        var e = Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
+        Assert.Contains("'tanh-relu'", e.Message);
+        Assert.Contains("cfg.json", e.Message);
+        string noK = Pre6Folder("nok", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn": "topk"}""");
+        Assert.Contains("activation_fn_kwargs.k", Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, noK)).Message);
+    }
+
+    [Fact]
+    public void SaeLens_FoldsThePre6FinetuningScalingFactorIntoTheDecoder()
+    {
+        string dir = Pre6Folder("scaled", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn_str": "relu", "finetuning_scaling_factor": true}""",
+            ("scaling_factor", [3], [2f, 1f, 0.5f]));
+        using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal([2f, 0, 0, 1, 0.3f, 0.4f], sae.GetParameter("W_dec"));
+    }
+
+    [Fact]
+    public void SaeLens_Save_WritesTheLayoutVersion()
+    {
+        using var sae = SparseAutoencoder.Create(new SaeConfig(4, 8, 2), TestBackends.Cpu);
+        string dir = Path.Combine(Dir, "v");
+        sae.Save(dir, SaeFormat.SaeLens);
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "cfg.json")))!;
+        Assert.Equal("6.0.0", (string?)cfg["metadata"]!["sae_lens_version"]);
+        Assert.Equal("topk", (string?)cfg["architecture"]);
+        Assert.Equal(2, (int?)cfg["k"]);
     }
 }

@@ -160,6 +160,17 @@ public class KernelPropertyTests
 
     [Property(MaxTest = CpuCases)] public Property JumpReluThresholdGrad_Cpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "cpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
     [Property(MaxTest = GpuCases)] public Property JumpReluThresholdGrad_Gpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGrad, "gpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
+    [Property(MaxTest = CpuCases)] public Property JumpReluThresholdGradTanh_Cpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGradTanh, "cpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
+    [Property(MaxTest = GpuCases)] public Property JumpReluThresholdGradTanh_Gpu_MatchesReference() => Agree(OpCases.JumpReluThresholdGradTanh, "gpu", Default, s => 1e-3 + Sum(s.B * s.D) / 0.3 * 4);
+
+    [Property(MaxTest = CpuCases)] public Property ScaleLatents_Cpu_MatchesReference() => Agree(OpCases.ScaleLatents, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property ScaleLatents_Gpu_MatchesReference() => Agree(OpCases.ScaleLatents, "gpu", Default, _ => 1e-6);
+    [Property(MaxTest = CpuCases)] public Property RowDot_Cpu_MatchesReference() => Agree(OpCases.RowDot, "cpu", Default, s => Sum(s.D));
+    [Property(MaxTest = GpuCases)] public Property RowDot_Gpu_MatchesReference() => Agree(OpCases.RowDot, "gpu", Default, s => Sum(s.D));
+    [Property(MaxTest = CpuCases)] public Property ScaleColumns_Cpu_MatchesReference() => Agree(OpCases.ScaleColumns, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property ScaleColumns_Gpu_MatchesReference() => Agree(OpCases.ScaleColumns, "gpu", Default, _ => 1e-6);
+    [Property(MaxTest = CpuCases)] public Property TanhPenaltyGrad_Cpu_MatchesReference() => Agree(OpCases.TanhPenaltyGrad, "cpu", Default, _ => 1e-6);
+    [Property(MaxTest = GpuCases)] public Property TanhPenaltyGrad_Gpu_MatchesReference() => Agree(OpCases.TanhPenaltyGrad, "gpu", Default, _ => 1e-6);
 
     [Property(MaxTest = CpuCases)] public Property AfaLossGrad_Cpu_MatchesReference() => Agree(OpCases.AfaLossGrad, "cpu", Default, s => Sum(4 * s.K));
     [Property(MaxTest = GpuCases)] public Property AfaLossGrad_Gpu_MatchesReference() => Agree(OpCases.AfaLossGrad, "gpu", Default, s => Sum(4 * s.K));

@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Backends;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
@@ -25,7 +26,8 @@ public class PtxCompileTests
             "AfaLossGrad.GpuV1", "AggregateByLatent.GpuBiasV1", "AggregateByLatent.GpuFillV1", "AggregateByLatent.GpuHistogramV1", "AggregateByLatent.GpuSortV1", "AggregateByLatent.GpuSumV1",
             "Adam.GpuV1", "Axpy.GpuV1", "BatchTopKThreshold.GpuCountAtLeastV1", "BatchTopKThreshold.GpuCountTiesV1", "ColumnMax.GpuV1", "ColumnTopKThreshold.GpuV1",
             "DecoderBiasGrad.GpuReduceV1", "DecoderBiasGrad.GpuV1", "Encode.GpuV1", "ExclusiveScan.GpuV1", "GatherCodes.GpuV1", "GradientScore.GpuV1", "JumpReluThresholdGrad.GpuV1", "MaskLatents.GpuV1", "MatchingPursuit.GpuStepV1", "NormalizeRows.GpuV1", "PrefixLoss.GpuV1",
-            "ReconstructionError.GpuV1", "RemoveParallelGrad.GpuV1", "RowNorm.GpuV1", "SparseDecode.GpuV1", "ThresholdSelect.GpuCountV1", "ThresholdSelect.GpuFillV1", "TopK.GpuCompactV1", "TopK.GpuSelectV1", "TopK.GpuSelectV2",
+            "ReconstructionError.GpuV1", "RemoveParallelGrad.GpuV1", "RowDot.GpuV1", "RowNorm.GpuV1", "ScaleColumns.GpuV1", "ScaleLatents.GpuV1", "SparseDecode.GpuV1",
+            "TanhPenaltyGrad.GpuV1", "ThresholdSelect.GpuCountV1", "ThresholdSelect.GpuFillV1", "TopK.GpuCompactV1", "TopK.GpuSelectV1", "TopK.GpuSelectV2",
             "ValueGrad.GpuV1",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), KernelCatalog.All.Select(k => k.Name));
@@ -36,7 +38,7 @@ public class PtxCompileTests
     public void Kernel_CompilesToPtx_ForSm90(string name)
     {
         var kernel = KernelCatalog.All.Single(k => k.Name == name);
-        using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+        using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2).EnableAlgorithms());
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90,
             CudaInstructionSet.ISA_78, null);
         var entry = kernel.ExplicitlyGrouped

@@ -127,8 +127,8 @@ public class ReferenceTests
     {
         float[] truth = [1, 0];
         float[] wDec = [-1, 0, 0, 1];
-        Assert.Equal(0.0, SaeGpu.Evaluation.GroundTruthRecovery.Compute(truth, wDec, 2).RecoveredFraction);
-        Assert.Equal(1.0, SaeGpu.Evaluation.GroundTruthRecovery.Compute(truth, wDec, 2, signed: true).RecoveredFraction);
+        Assert.Equal(0.0, SaeGpu.GroundTruthRecovery.Compute(truth, wDec, 2).RecoveredFraction);
+        Assert.Equal(1.0, SaeGpu.GroundTruthRecovery.Compute(truth, wDec, 2, signed: true).RecoveredFraction);
     }
 
     [Fact]

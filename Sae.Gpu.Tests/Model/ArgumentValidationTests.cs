@@ -1,7 +1,6 @@
 using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -33,7 +32,7 @@ public class ArgumentValidationTests
         using var bEnc = be.Allocate<float>(8);
         using var mask = be.Allocate<int>(7);
         using var codes = new SparseCodes(be, 2, 2 * 3);
-        Throws<ArgumentException>(() => be.EncodeTopK(x, bDec, w, bEnc, mask, 3, false, null, codes), "mask has 7 entries; F = 8");
+        Throws<ArgumentException>(() => be.EncodeTopK(x, bDec, w, bEnc, mask, 3, false, null, codes), "mask has 7 elements; it must be [F] = 8");
     }
 
     [Fact] public void TrainConfig_ThrowsForZeroBatch() => Throws<ArgumentException>(() => new TrainConfig(BatchSize: 0).Validate(), "BatchSize");
@@ -61,27 +60,27 @@ public class ArgumentValidationTests
     [Fact] public void TrainConfig_ThrowsForNegativeGradientBeta() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["beta"] = -1 }).Validate(new SaeConfig(4, 8, 2, "gsae")), "beta");
     [Fact] public void TrainConfig_ThrowsForNegativePosteriorSigma() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["posterior-sigma"] = -1 }).Validate(new SaeConfig(4, 8, 2, "vsae")), "posterior-sigma");
     [Fact] public void TrainConfig_ThrowsForNaNKlWeight() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["kl"] = double.NaN }).Validate(new SaeConfig(4, 8, 2, "vsae")), "kl");
-    [Fact] public void DownstreamActivations_ThrowsForWrongGradientLength() => Throws<ArgumentException>(() => new DownstreamActivations(new SyntheticActivations(new SyntheticOptions(InputDim: 2, Features: 4, MeanActive: 1))).NextBatch(new float[4], new float[2]), "Gradients");
+    [Fact] public void SyntheticActivations_ThrowsForWrongGradientLength() => Throws<ArgumentException>(() => new SyntheticActivations(new SyntheticOptions(InputDim: 2, Features: 4, MeanActive: 1, DownstreamEvery: 4)).NextBatch(new float[4], new float[2]), "Gradients");
     [Fact] public void TrainConfig_ThrowsForZeroMinPrefix() => Throws<ArgumentException>(() => new TrainConfig(MinPrefix: 0).Validate(), "MinPrefix");
 
     [Fact]
     public void Trainer_ThrowsForPrefixWeightCountMismatch()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [4, 8]), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [4, 8]), seed: 1);
         Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, PrefixWeights: [1, 1, 1])), "PrefixWeights has 3");
     }
 
     [Fact]
     public void Trainer_ThrowsForMorePrefixesThanSizes()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [8]), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "topk", [8]), seed: 1);
         Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, RandomPrefixes: 9)), "RandomPrefixes = 9");
     }
 
     [Fact]
     public void Trainer_ThrowsForPrefixOptionsOnAPlainSae()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), seed: 1);
         Throws<ArgumentException>(() => new Trainer(sae, new TrainConfig(BatchSize: 4, RandomPrefixes: 3)), "Matryoshka SAE");
     }
 
@@ -102,7 +101,7 @@ public class ArgumentValidationTests
         Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, other, g, x, gv, sse), "GroupView(2)");
         using var groups = codes.GroupView(2);
         using var gShort = be.Allocate<float>(10); // gGroup needs B·n·d = 2·2·3 = 12 values
-        Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, groups, gShort, x, gv, sse), "shapes disagree");
+        Throws<ArgumentException>(() => be.PrefixLoss(codes, w, v3, x, ends, c, groups, gShort, x, gv, sse), "gGroup has 10 elements; it must be [B·n, d] = 12");
     }
 
     [Fact]
@@ -113,12 +112,12 @@ public class ArgumentValidationTests
         using var x = be.Allocate<float>(6);
         using var atoms = be.Allocate<float>(4);
         using var residual = be.Allocate<float>(6);
-        Throws<ArgumentException>(() => be.MatchingPursuit(x, atoms, 2, codes, residual), "MatchingPursuit shapes disagree");
+        Throws<ArgumentException>(() => be.MatchingPursuit(x, atoms, 2, codes, residual), "atoms has 4 elements, which is not a whole [n, d] matrix with 3 columns");
     }
 
     [Fact] public void SparseCodes_GroupView_ThrowsForZeroGroups() => Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 2, 4).GroupView(0), "groups");
     [Fact] public void SparseCodes_FromHost_ThrowsForOffsetsPastTheEntries() => Throws<ArgumentException>(() => SparseCodes.FromHost(TestBackends.Cpu, [0, 3], [1], [1f]), "nnz");
-    [Fact] public void PrefixFvu_ThrowsForAPlainSae() => Throws<ArgumentException>(() => PrefixMetrics.PrefixFvu(Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1), new float[8]), "Matryoshka");
+    [Fact] public void PrefixFvu_ThrowsForAPlainSae() => Throws<ArgumentException>(() => PrefixMetrics.PrefixFvu(SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1), new float[8]), "Matryoshka");
 
     [Fact] public void SaeConfig_ThrowsForUnknownArchitecture_ListingTheNames() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "topq").Validate(), "feature-choice");
     [Fact] public void TrainConfig_ThrowsForAnOptionTheArchitectureLacks() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["l1"] = 1 }).Validate(new SaeConfig(4, 8, 2, "topk")), "topk has no option 'l1'");
@@ -138,23 +137,23 @@ public class ArgumentValidationTests
     [Fact] public void SyntheticOptions_ThrowsForInvertedMagnitudes() => Throws<ArgumentException>(() => new SyntheticOptions(MinMagnitude: 2, MaxMagnitude: 1).Validate(), "magnitudes");
     [Fact] public void SyntheticActivations_ThrowsForRaggedBatch() => Throws<ArgumentException>(() => new SyntheticActivations(new SyntheticOptions(InputDim: 4)).NextBatch(new float[6]), "multiple of d = 4");
 
-    [Fact] public void Backends_ThrowsForUnknownName() => Throws<ArgumentException>(() => Backends.Create("tpu"), "tpu");
+    [Fact] public void Backends_ThrowsForUnknownName() => Throws<ArgumentException>(() => Backend.Create("tpu"), "tpu");
 
     [Fact]
     public void Sae_Encode_ThrowsForRaggedInput()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
-        Throws<ArgumentException>(() => sae.Encode(new float[7]), "d = 4");
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
+        Throws<ArgumentException>(() => sae.EncodeCodes(new float[7]), "d = 4");
     }
 
     [Fact]
     public void Sae_FromWeights_ThrowsForWrongLength() =>
-        Throws<ArgumentException>(() => Sae.FromWeights(TestBackends.Cpu, new SaeConfig(2, 3, 1), new float[6], new float[3], new float[5], new float[2]), "wDec");
+        Throws<ArgumentException>(() => SparseAutoencoder.FromWeights(TestBackends.Cpu, new SaeConfig(2, 3, 1), new float[6], new float[3], new float[5], new float[2]), "wDec");
 
     [Fact]
     public void Trainer_Step_ThrowsForWrongBatchLength()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 0);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 3, Steps: 1));
         Throws<ArgumentException>(() => trainer.Step(new float[8]), "B·d = 3·4");
     }
@@ -180,7 +179,7 @@ public class ArgumentValidationTests
     {
         using var pre = TestBackends.Cpu.Allocate<float>(8);
         using var codes = new SparseCodes(TestBackends.Cpu, 2, 3);
-        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(pre, 2, false, null, codes), "need 2 rows and 4 entries");
+        Throws<ArgumentException>(() => TestBackends.Cpu.TopK(pre, 2, false, null, codes), "codes hold 3 entries; the op needs B·k = 4");
     }
 
     [Fact] public void SparseCodes_ThrowsForZeroRows() => Assert.Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 0, 1));

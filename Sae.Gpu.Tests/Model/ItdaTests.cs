@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -56,7 +55,7 @@ public class ItdaTests : TempDirectory
         using var dict = builder.Build();
         var x = new float[512 * D];
         data.NextBatch(x);
-        using var codes = dict.Encode(x);
+        using var codes = dict.EncodeCodes(x);
         double fvu = Metrics.Fvu(x, dict.Decode(codes), D);
         Assert.True(fvu < 0.3, $"held-out FVU {fvu:F3}");
         // Activations already in the dictionary are reconstructed exactly and never re-added.
@@ -77,7 +76,7 @@ public class ItdaTests : TempDirectory
         var (builder, _) = Built(new ItdaOptions(K: 4), batches: 2);
         using var dict = builder.Build();
         var atom = dict.Backend.ToHost(dict.Atoms).AsSpan(5 * D, D).ToArray().Select(v => 3 * v).ToArray();
-        using var codes = dict.Encode(atom);
+        using var codes = dict.EncodeCodes(atom);
         var (_, indices, values) = codes.ToHost();
         int at = Array.IndexOf(indices, 5);
         Assert.True(at >= 0, "the atom itself was not picked");
@@ -94,7 +93,7 @@ public class ItdaTests : TempDirectory
         using var dict = builder.Build();
         string path = Path.Combine(Dir, "d.itda");
         dict.Save(path);
-        using var loaded = ItdaDictionary.Load(TestBackends.Reference, path);
+        using var loaded = ItdaDictionary.Load(path, TestBackends.Reference);
         Assert.Equal(dict.Labels, loaded.Labels);
         Assert.Equal(3, loaded.K);
         Assert.Equal(dict.Backend.ToHost(dict.Atoms), loaded.Backend.ToHost(loaded.Atoms));
@@ -119,7 +118,7 @@ public class ItdaTests : TempDirectory
         string path = Path.Combine(Dir, "t.itda");
         dict.Save(path);
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..^3]);
-        var e = Assert.Throws<InvalidDataException>(() => ItdaDictionary.Load(TestBackends.Cpu, path));
+        var e = Assert.Throws<InvalidDataException>(() => ItdaDictionary.Load(path, TestBackends.Cpu));
         Assert.Contains(path, e.Message);
         Assert.Contains("needs", e.Message);
     }

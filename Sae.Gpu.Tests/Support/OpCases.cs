@@ -371,7 +371,12 @@ public static class OpCases
     }
 
     /// <summary>gθ [F] for thresholds placed on some of the generated pre values (so bands are hit) and ε = 0.3.</summary>
-    public static float[][] JumpReluThresholdGrad(Backend be, Shape s)
+    public static float[][] JumpReluThresholdGrad(Backend be, Shape s) => JumpReluThresholdGrad(be, s, 0f, 0f);
+
+    /// <summary>As <see cref="JumpReluThresholdGrad(Backend, Shape)"/> with the tanh penalty (weight 0.2, scale 4) in the band too.</summary>
+    public static float[][] JumpReluThresholdGradTanh(Backend be, Shape s) => JumpReluThresholdGrad(be, s, 0.2f, 4f);
+
+    private static float[][] JumpReluThresholdGrad(Backend be, Shape s, float tanhWeight, float tanhScale)
     {
         var preHost = s.Values(s.B * s.F, 35);
         var rng = new Random(s.Seed + 13);
@@ -381,7 +386,49 @@ public static class OpCases
         using var gOut = be.FromHost<float>(s.Values(s.B * s.D, 36));
         using var w = be.FromHost<float>(s.Values(s.F * s.D, 37));
         using var g = Poisoned(be, s.F);
-        be.JumpReluThresholdGrad(pre, th, gOut, w, 0.3f, 0.01f, g);
+        be.JumpReluThresholdGrad(pre, th, gOut, w, 0.3f, 0.01f, tanhWeight, tanhScale, g);
+        return [be.ToHost(g)];
+    }
+
+    /// <summary>The stored values [nnz] after a per-latent affine map with generated scales and centers.</summary>
+    public static float[][] ScaleLatents(Backend be, Shape s)
+    {
+        var host = s.Codes(60);
+        using var codes = Upload(be, s, host);
+        using var scale = be.FromHost<float>(s.Values(s.F, 61));
+        using var center = be.FromHost<float>(s.Values(s.F, 62));
+        be.ScaleLatents(codes, scale, center, codes.Values);
+        return [be.ToHost(codes.Values)[..host.Offsets[s.B]]];
+    }
+
+    /// <summary>Row dots [F] of two generated [F, d] matrices.</summary>
+    public static float[][] RowDot(Backend be, Shape s)
+    {
+        using var a = be.FromHost<float>(s.Values(s.F * s.D, 63));
+        using var b = be.FromHost<float>(s.Values(s.F * s.D, 64));
+        using var output = Poisoned(be, s.F);
+        be.RowDot(a, b, output);
+        return [be.ToHost(output)];
+    }
+
+    /// <summary>[B, F] after a per-column affine map; some columns get scale 0.</summary>
+    public static float[][] ScaleColumns(Backend be, Shape s)
+    {
+        var scaleHost = s.Values(s.F, 65);
+        using var input = be.FromHost<float>(s.Values(s.B * s.F, 66));
+        using var scale = be.FromHost<float>(scaleHost);
+        using var center = be.FromHost<float>(s.Values(s.F, 67));
+        using var output = Poisoned(be, s.B * s.F);
+        be.ScaleColumns(input, scale, center, output);
+        return [be.ToHost(output)];
+    }
+
+    /// <summary>Generated gradients [B·F] after adding the tanh penalty's gradient for generated values (scale 4, weight 0.3).</summary>
+    public static float[][] TanhPenaltyGrad(Backend be, Shape s)
+    {
+        using var values = be.FromHost<float>(s.Values(s.B * s.F, 68));
+        using var g = be.FromHost<float>(s.Values(s.B * s.F, 69));
+        be.TanhPenaltyGrad(values, 0.3f, 4f, g);
         return [be.ToHost(g)];
     }
 

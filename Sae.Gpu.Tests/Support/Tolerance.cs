@@ -18,7 +18,7 @@ public static class Tolerance
     }
 
     /// <summary>Asserts two sparse codes have the same offsets and indices and close values (returns the first's offsets).</summary>
-    public static int[] AssertSameCodes(SaeGpu.Compute.SparseCodes expected, SaeGpu.Compute.SparseCodes actual, double tolerance = 1e-5)
+    public static int[] AssertSameCodes(SaeGpu.SparseCodes expected, SaeGpu.SparseCodes actual, double tolerance = 1e-5)
     {
         var (oa, ia, va) = expected.ToHost();
         var (ob, ib, vb) = actual.ToHost();

@@ -1,7 +1,6 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -15,19 +14,18 @@ public class ArchitectureTests : TempDirectory
 
     public static TheoryData<string> Names() => [.. SaeConfig.Architectures];
 
-    private static (Sae Sae, StepResult First, StepResult Last, SyntheticActivations Data) Train(string arch, TrainConfig? config = null)
+    private static (SparseAutoencoder Sae, StepResult First, StepResult Last, SyntheticActivations Data) Train(string arch, TrainConfig? config = null)
     {
-        var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, MeanActive: 3, Seed: 1));
-        var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, arch), seed: 2);
+        var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, MeanActive: 3, Seed: 1, DownstreamEvery: 4));
+        var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, arch), seed: 2);
         // GBA's biases move every step here (the paper's 50-step schedule needs ~6,000 steps at this scale).
         using var trainer = new Trainer(sae, config ?? Config(arch, Steps));
         var batch = new float[Batch * D];
-        var downstream = new DownstreamActivations(data);
         var gradients = sae.Config.NeedsDownstreamGradients ? new float[Batch * D] : [];
         StepResult first = default, last = default;
         for (int s = 0; s < (config?.Steps ?? Steps); s++)
         {
-            if (sae.Config.NeedsDownstreamGradients) downstream.NextBatch(batch, gradients);
+            if (sae.Config.NeedsDownstreamGradients) data.NextBatch(batch, gradients);
             else data.NextBatch(batch);
             last = trainer.Step(batch, gradients);
             if (s == 0) first = last;
@@ -68,11 +66,11 @@ public class ArchitectureTests : TempDirectory
         Assert.InRange(last.L0, K / 3.0, 1.5 * K);
     }
 
-    private static double HeldOutFvu(Sae sae, SyntheticActivations data)
+    private static double HeldOutFvu(SparseAutoencoder sae, SyntheticActivations data)
     {
         var x = new float[1024 * D];
         data.NextBatch(x);
-        using var codes = sae.Encode(x);
+        using var codes = sae.EncodeCodes(x);
         return Metrics.Fvu(x, sae.Decode(codes), D);
     }
 
@@ -89,8 +87,8 @@ public class ArchitectureTests : TempDirectory
         Assert.Equal(arch, loaded.Config.Architecture);
         var x = new float[64 * D];
         data.NextBatch(x);
-        using var a = sae.Encode(x);
-        using var b = loaded.Encode(x);
+        using var a = sae.EncodeCodes(x);
+        using var b = loaded.EncodeCodes(x);
         var oa = Tolerance.AssertSameCodes(a, b, 1e-4);
         // Inference rules (thresholds for the batch-level selections) keep roughly the trained sparsity.
         Assert.InRange((double)oa[64] / 64, last.L0 / 3, last.L0 * 3 + 1);
@@ -100,7 +98,7 @@ public class ArchitectureTests : TempDirectory
     public void BatchTopK_Training_KeepsExactBudget_RowsVary()
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, Seed: 5));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "batchtopk"), seed: 2);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "batchtopk"), seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, Steps: 10));
         var batch = new float[64 * D];
         for (int s = 0; s < 10; s++) { data.NextBatch(batch); trainer.Step(batch); }
@@ -113,7 +111,7 @@ public class ArchitectureTests : TempDirectory
     public void FeatureChoice_Training_GivesEachLatentAtMostItsBudget()
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, Seed: 5));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "feature-choice"), seed: 2);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "feature-choice"), seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, Steps: 3));
         var batch = new float[64 * D];
         for (int s = 0; s < 3; s++) { data.NextBatch(batch); trainer.Step(batch); }
@@ -129,7 +127,7 @@ public class ArchitectureTests : TempDirectory
         using var _ = sae;
         var x = new float[64 * D];
         data.NextBatch(x);
-        using var codes = sae.Encode(x);
+        using var codes = sae.EncodeCodes(x);
         Assert.Contains(codes.ToHost().Values, v => v < 0);
     }
 }

@@ -1,6 +1,5 @@
 using SaeGpu.Compute;
 using SaeGpu.Data;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -30,16 +29,15 @@ public class BackendEquivalenceTests
 
     private static float[][] TrainFiveSteps(Backend be, SaeConfig model, AuxLossKind aux, int randomPrefixes = 0)
     {
-        var data = new SyntheticActivations(new SyntheticOptions(InputDim: 33, Features: 40, MeanActive: 3, Seed: 4));
-        using var sae = Sae.CreateRandom(be, model, InitSeed(model));
+        var data = new SyntheticActivations(new SyntheticOptions(InputDim: 33, Features: 40, MeanActive: 3, Seed: 4, DownstreamEvery: 4));
+        using var sae = SparseAutoencoder.CreateRandom(be, model, InitSeed(model));
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 17, Steps: 5, LearningRate: 3e-3, WarmupSteps: 0,
             DeadAfterTokens: 17, AuxLoss: aux, AuxK: 6, RandomPrefixes: randomPrefixes,
             ArchitectureOptions: ArchOptions.For(model.Architecture, ("gba-interval", 1), ("afa-coef", 0.05))));
         var (batch, gradients) = (new float[17 * 33], new float[17 * 33]);
-        var downstream = new DownstreamActivations(data);
         for (int s = 0; s < 5; s++)
         {
-            downstream.NextBatch(batch, gradients);
+            data.NextBatch(batch, gradients);
             trainer.Step(batch, gradients);
         }
         return [.. sae.Parameters.Select(p => be.ToHost(p.Tensor))];
@@ -50,7 +48,7 @@ public class BackendEquivalenceTests
         var model = new SaeConfig(33, 65, 4, archName, widths);
         var expected = TrainFiveSteps(TestBackends.Reference, model, aux, randomPrefixes);
         var actual = TrainFiveSteps(TestBackends.ByName(backend), model, aux, randomPrefixes);
-        using var initial = Sae.CreateRandom(TestBackends.Reference, model, InitSeed(model));
+        using var initial = SparseAutoencoder.CreateRandom(TestBackends.Reference, model, InitSeed(model));
         var names = initial.Parameters.Select(p => p.Name).ToArray();
         for (int t = 0; t < names.Length; t++) Tolerance.AssertClose(expected[t], actual[t], 2e-4, 1e-3, $"{archName}/{backend} {names[t]}");
         Assert.False(expected[2].SequenceEqual(initial.ToHost().WDec), "training did not move W_dec");

@@ -2,7 +2,6 @@ using SaeGpu.Architectures;
 using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -20,7 +19,7 @@ public class GSaeVSaeTests
     {
         var be = TestBackends.ByName(backend);
         // W_dec = I (d = F = 2), pre = (1, 0.9), g = (0, 1): scores (1, 0.9·(1 + β)); β = 1 picks latent 1, β = 0 latent 0.
-        using var sae = Sae.FromWeights(be, new SaeConfig(2, 2, 1, "gsae"), [1, 0, 0, 1], [0, 0], [1, 0, 0, 1], [0, 0]);
+        using var sae = SparseAutoencoder.FromWeights(be, new SaeConfig(2, 2, 1, "gsae"), [1, 0, 0, 1], [0, 0], [1, 0, 0, 1], [0, 0]);
         using var scratch = new GSaeArchitecture.GradientScoreScratch(sae, 1);
         using var pre = be.FromHost<float>([1f, 0.9f]);
         using var x = be.FromHost<float>([0f, 0f]);
@@ -44,10 +43,10 @@ public class GSaeVSaeTests
         // feature both fire, TopK keeps whichever has the larger coefficient; g-SAE's score, fed the known downstream gradient,
         // should keep the relevant one far more often.
         const int d = 32, n = 16, b = 4096;
-        var source = new DownstreamActivations(new SyntheticActivations(new SyntheticOptions(InputDim: d, Features: n, MeanActive: 3,
-            ZipfExponent: 0, Noise: 0, Offset: 0, Seed: 5)), relevantEvery: 2);
+        var source = new SyntheticActivations(new SyntheticOptions(InputDim: d, Features: n, MeanActive: 3,
+            ZipfExponent: 0, Noise: 0, Offset: 0, Seed: 5, DownstreamEvery: 2));
         var be = TestBackends.Cpu;
-        using var sae = Sae.FromWeights(be, new SaeConfig(d, n, 1, "gsae"), source.Directions, new float[n], source.Directions, new float[d]);
+        using var sae = SparseAutoencoder.FromWeights(be, new SaeConfig(d, n, 1, "gsae"), source.Directions, new float[n], source.Directions, new float[d]);
         var (xh, gh) = (new float[b * d], new float[b * d]);
         source.NextBatch(xh, gh);
         using var x = be.FromHost<float>(xh);
@@ -70,7 +69,7 @@ public class GSaeVSaeTests
     [Fact]
     public void GSae_Step_ThrowsWithoutGradients()
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "gsae"), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2, "gsae"), seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 2));
         Assert.Contains("downstream gradients", Assert.Throws<ArgumentException>(() => trainer.Step(new float[8])).Message);
     }
@@ -81,7 +80,7 @@ public class GSaeVSaeTests
         float[] Run(int seed)
         {
             var data = new SyntheticActivations(new SyntheticOptions(InputDim: 8, Features: 16, MeanActive: 2, Seed: 1));
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 2, "vsae"), seed: 1);
+            using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 2, "vsae"), seed: 1);
             using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 32, Steps: 5, Seed: seed));
             var x = new float[32 * 8];
             for (int s = 0; s < 5; s++) { data.NextBatch(x); trainer.Step(x); }
@@ -97,7 +96,7 @@ public class GSaeVSaeTests
         double MeanCode(double kl)
         {
             var data = new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 32, MeanActive: 3, Seed: 1));
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 64, 3, "vsae"), seed: 2);
+            using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 64, 3, "vsae"), seed: 2);
             using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 300,
                 ArchitectureOptions: new Dictionary<string, double> { ["kl"] = kl, ["posterior-sigma"] = 0.1 })))
             {
@@ -106,7 +105,7 @@ public class GSaeVSaeTests
             }
             var held = new float[1024 * 16];
             data.NextBatch(held);
-            using var codes = sae.Encode(held);
+            using var codes = sae.EncodeCodes(held);
             return codes.ToHost().Values.Average(v => (double)v);
         }
         double free = MeanCode(0), penalized = MeanCode(20);

@@ -1,4 +1,3 @@
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -81,18 +80,21 @@ public class GradientTests
         var be = TestBackends.ByName(backend);
         var rng = new Random(3);
         var x = Enumerable.Range(0, B * D).Select(_ => (float)(rng.NextDouble() * 2 - 0.5)).ToArray();
-        using var sae = Sae.CreateRandom(be, new SaeConfig(D, F, K, arch, widths), seed);
+        using var sae = SparseAutoencoder.CreateRandom(be, new SaeConfig(D, F, K, arch, widths), seed);
         be.Upload<float>(Enumerable.Range(0, F).Select(_ => (float)(rng.NextDouble() * 0.4 - 0.1)).ToArray(), sae.BEnc);
         using var trainer = new Trainer(sae, config);
         for (int s = 0; s < warmUpSteps; s++) trainer.Step(x);
         var deadMask = trainer.Dead.DeadMask();
-        trainer.ComputeGradients(x);
+        double objective = trainer.ComputeGradients(x);
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
         double[][] p = [Doubles(wEnc), Doubles(bEnc), Doubles(wDec), Doubles(bDec)];
         var problem = new Problem(arch, arch == "relu" ? trainer.SparsityCoefficient!.Value : 0,
             config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x, widths);
         problem.DetachResidual(p);
         if (problem.AuxMask is not null) Assert.True(problem.AuxActive(p), "the AuxK case selects no dead latent: it tests nothing");
+        // ComputeGradients returns the objective it differentiates (weighted prefix losses, L1, KL and AuxK terms included).
+        double expected = problem.Loss(p);
+        Assert.True(Math.Abs(objective - expected) <= 1e-6 + 1e-4 * Math.Abs(expected), $"{backend} {arch}: objective {objective:R}, float64 loss {expected:R}");
         float[][] analytic = [be.ToHost(trainer.GradWEnc), be.ToHost(trainer.GradBEnc), be.ToHost(trainer.GradWDec), be.ToHost(trainer.GradBDec)];
         string[] names = ["W_enc", "b_enc", "W_dec", "b_dec"];
         int nonZero = 0;
@@ -141,7 +143,7 @@ public class GradientTests
             return (up - down) / (2 * h);
         }
 
-        private double Loss(double[][] p)
+        public double Loss(double[][] p)
         {
             double mse = 0, l1Sum = 0;
             int[] ends = widths ?? [F];

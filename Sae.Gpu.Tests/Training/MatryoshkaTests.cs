@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -12,7 +11,7 @@ public class MatryoshkaTests
 {
     private const int D = 32, Features = 64, Latents = 128, K = 6, Batch = 512;
 
-    private static (StepResult First, StepResult Last) Train(Sae sae, TrainConfig config, IActivationSource data)
+    private static (StepResult First, StepResult Last) Train(SparseAutoencoder sae, TrainConfig config, IActivationSource data)
     {
         using var trainer = new Trainer(sae, config);
         var batch = new float[config.BatchSize * sae.Config.InputDim];
@@ -35,7 +34,7 @@ public class MatryoshkaTests
     public void Matryoshka_Learns_AndSmallPrefixesReconstructWorse(string selection)
     {
         var arch = selection;
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, arch, [8, 32, Latents]), seed: 2);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, arch, [8, 32, Latents]), seed: 2);
         var data = Data();
         var (first, last) = Train(sae, new TrainConfig(BatchSize: Batch, Steps: 1500), data);
         var recovery = GroundTruthRecovery.Compute(data.Directions, sae.Backend.ToHost(sae.WDec), D, signed: arch == "abstopk");
@@ -56,8 +55,8 @@ public class MatryoshkaTests
     public void Matryoshka_WithTheFullWidthOnly_TrainsLikeThePlainSae()
     {
         var config = new TrainConfig(BatchSize: 64, Steps: 20, DeadAfterTokens: 64);
-        using var plain = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K), seed: 3);
-        using var nested = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "topk", [Latents]), seed: 3);
+        using var plain = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K), seed: 3);
+        using var nested = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "topk", [Latents]), seed: 3);
         var (_, a) = Train(plain, config, Data(7));
         var (_, b) = Train(nested, config, Data(7));
         Assert.Equal(a.Fvu, b.Fvu, 4);
@@ -70,7 +69,7 @@ public class MatryoshkaTests
     {
         List<int[]> Sample(int seed)
         {
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "batchtopk", [Latents]), seed: 1);
+            using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "batchtopk", [Latents]), seed: 1);
             using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 16, Steps: 30, Seed: seed, RandomPrefixes: 6, MinPrefix: 4));
             var data = Data(seed);
             var batch = new float[16 * D];
@@ -105,7 +104,7 @@ public class MatryoshkaTests
         data.NextBatch(batch);
         double Loss(double[]? weights)
         {
-            using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "topk", [8, Latents]), seed: 4);
+            using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "topk", [8, Latents]), seed: 4);
             using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, PrefixWeights: weights));
             trainer.ComputeGradients(batch);
             var m = trainer.Matryoshka!;

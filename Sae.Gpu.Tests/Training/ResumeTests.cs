@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Formats;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -42,7 +41,7 @@ public class ResumeTests : TempDirectory
         var model = new SaeConfig(D, F, K);
         string state = Path.Combine(Dir, "run.saestate");
         Train(model, new TrainConfig(BatchSize: B, Steps: Steps), 0, 2, state);
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, model, 0);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, 0);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B + 1, Steps: Steps));
         var e = Assert.Throws<InvalidDataException>(() => TrainingState.Restore(state, trainer, Source()));
         Assert.Contains("Batch size", e.Message);
@@ -57,7 +56,7 @@ public class ResumeTests : TempDirectory
         Train(model, new TrainConfig(BatchSize: B, Steps: Steps), 0, 2, state);
         var bytes = File.ReadAllBytes(state);
         File.WriteAllBytes(state, bytes[..(bytes.Length / 2)]);
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, model, 0);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, 0);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B, Steps: Steps));
         Assert.Contains(state, Assert.Throws<InvalidDataException>(() => TrainingState.Restore(state, trainer, Source())).Message);
     }
@@ -67,7 +66,7 @@ public class ResumeTests : TempDirectory
     {
         string path = Path.Combine(Dir, "other.bin");
         File.WriteAllText(path, "not a state file");
-        Assert.Contains("SAESTAT1", Assert.Throws<InvalidDataException>(() => TrainingState.ReadHeader(path)).Message);
+        Assert.Contains("SAESTAT2", Assert.Throws<InvalidDataException>(() => TrainingState.ReadHeader(path)).Message);
     }
 
     [Fact]
@@ -143,14 +142,14 @@ public class ResumeTests : TempDirectory
         to.ReadState(r);
     }
 
-    private static DownstreamActivations Source() =>
-        new(new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: 30, MeanActive: 3, Seed: 4)));
+    private static SyntheticActivations Source() =>
+        new(new SyntheticOptions(InputDim: D, Features: 30, MeanActive: 3, Seed: 4, DownstreamEvery: 4));
 
     // Trains from step 0 (or from the state at `state` when it exists) up to step `until` on the Cpu backend; saves the
     // state there when `state` is given; returns the final trainer and source state bytes.
     private static byte[] Train(SaeConfig model, TrainConfig train, int initSeed, int until, string? state)
     {
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, model, initSeed);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, initSeed);
         using var trainer = new Trainer(sae, train);
         var source = Source();
         if (state is not null && File.Exists(state)) TrainingState.Restore(state, trainer, source);

@@ -1,6 +1,5 @@
 using SaeGpu.Data;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
 using SaeGpu.Tests.Support;
 using SaeGpu.Training;
 using Xunit;
@@ -14,7 +13,7 @@ public class TrainingSmokeTests
     public void TopK_OnSyntheticData_RecoversTrueFeatures()
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 32, Features: 64, MeanActive: 3, Seed: 1));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(32, 128, 6), seed: 2);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(32, 128, 6), seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 512, Steps: 1000));
         var batch = new float[512 * 32];
         StepResult first = default, last = default;
@@ -39,7 +38,7 @@ public class TrainingSmokeTests
         // The CLI seeds data and initialization alike; before the init stream was salted, the first N decoder rows were the
         // N true directions and every run "recovered" 100 % before its first step.
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 64, Features: 256, Seed: seed));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(64, 512, 8), seed);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(64, 512, 8), seed);
         var recovery = GroundTruthRecovery.Compute(data.Directions, sae.Backend.ToHost(sae.WDec), 64);
         Assert.True(recovery.RecoveredFraction < 0.05, $"{recovery.RecoveredFraction:P1} of the true features recovered before training");
         Assert.True(recovery.MeanMaxCosine < 0.6, $"mean max cosine {recovery.MeanMaxCosine:F3} before training");
@@ -71,7 +70,7 @@ public class TrainingSmokeTests
     public void DecoderRows_StayUnitNorm_AndSelectionIsSortedByLatent()
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 20, Seed: 3));
-        using var sae = Sae.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 40, 5), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 40, 5), seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, Steps: 20));
         var batch = new float[64 * 16];
         for (int s = 0; s < 20; s++) { data.NextBatch(batch); trainer.Step(batch); }

@@ -1,4 +1,3 @@
-using SaeGpu.Model;
 
 namespace SaeGpu.Architectures;
 
@@ -27,5 +26,5 @@ internal sealed class AbsTopKArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows, absolute: true);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new TopKSelector(sae, rows, absolute: true);
 }

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -52,7 +51,7 @@ internal abstract class Architecture
     public abstract SaeLensLayout SaeLens { get; }
 
     /// <summary>The inference selection for batches of <paramref name="rows"/> rows of <paramref name="sae"/> (owns scratch: dispose it).</summary>
-    public abstract Selector CreateSelector(Sae sae, int rows);
+    public abstract Selector CreateSelector(SparseAutoencoder sae, int rows);
 
     /// <summary>
     /// The training terms for <paramref name="trainer"/> (owns scratch: the trainer disposes it). The default trains with the

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace SaeGpu;
 
 /// <summary>
-/// A training hyper-parameter that belongs to one architecture (an entry of <see cref="Training.TrainConfig.ArchitectureOptions"/>):
-/// its name, default, valid range and meaning. <see cref="Training.TrainConfig.OptionsOf"/> lists an architecture's options;
+/// A training hyper-parameter that belongs to one architecture (an entry of <see cref="TrainConfig.ArchitectureOptions"/>):
+/// its name, default, valid range and meaning. <see cref="TrainConfig.OptionsOf"/> lists an architecture's options;
 /// the CLI offers each as <c>--name value</c>.
 /// </summary>
 public sealed class ArchitectureOption

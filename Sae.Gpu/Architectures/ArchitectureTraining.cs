@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -20,7 +19,7 @@ internal class ArchitectureTraining(Trainer trainer, Selector selector) : IDispo
     protected Trainer Trainer { get; } = trainer;
 
     /// <summary>The SAE being trained.</summary>
-    protected Sae Sae => Trainer.Sae;
+    protected SparseAutoencoder Sae => Trainer.Sae;
 
     /// <summary>The SAE's backend.</summary>
     protected Backend Backend => Trainer.Sae.Backend;

@@ -1,12 +1,11 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
 
 /// <summary>
 /// The architectures whose training selection is a budget over the whole batch (BatchTopK, Mutual Choice, Feature Choice):
-/// per step, thresholds and tie cuts [F] for the batch (<see cref="BatchThresholds"/>) and <see cref="Backend.ThresholdSelect"/>
+/// per step, thresholds and tie cuts [F] for the batch (<see cref="BatchThresholds"/>) and <c>Backend.ThresholdSelect</c>
 /// above them. A single token has no batch, so inference keeps pre above a learned per-latent <c>threshold</c>:
 /// θ ← EMA of the batch thresholds (decay <c>threshold-ema</c>; the first step sets θ directly; latents without a positive
 /// batch threshold keep theirs) — ours; the dictionary_learning code uses 0.999 from step 1000. SAELens runs them as
@@ -25,7 +24,7 @@ internal abstract class BatchBudgetArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("jumprelu");
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new ThresholdSelector(sae, rows, "threshold");
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new ThresholdSelector(sae, rows, "threshold");
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, this);
@@ -34,7 +33,7 @@ internal abstract class BatchBudgetArchitecture : Architecture
     protected virtual long TrainingCapacity(SaeConfig config, int rows) => (long)rows * config.Latents;
 
     /// <summary>Writes the batch's thresholds and tie cuts [F] for pre [B, F] (<paramref name="rows"/> = B).</summary>
-    protected abstract void BatchThresholds(Sae sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts);
+    protected abstract void BatchThresholds(SparseAutoencoder sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts);
 
     private sealed class Training : ArchitectureTraining
     {

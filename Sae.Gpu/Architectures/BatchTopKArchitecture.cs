@@ -1,11 +1,10 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Architectures;
 
 /// <summary>
 /// BatchTopK (Bussmann et al.): in training, the k·B largest positive entries of the whole pre [B, F]
-/// (<see cref="Backend.BatchTopKThreshold"/>), so rows vary around k; inference keeps pre above the learned threshold.
+/// (<c>Backend.BatchTopKThreshold</c>), so rows vary around k; inference keeps pre above the learned threshold.
 /// </summary>
 internal class BatchTopKArchitecture : BatchBudgetArchitecture
 {
@@ -22,6 +21,6 @@ internal class BatchTopKArchitecture : BatchBudgetArchitecture
     public override bool SupportsMatryoshka => true;
 
     /// <inheritdoc />
-    protected override void BatchThresholds(Sae sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts) =>
+    protected override void BatchThresholds(SparseAutoencoder sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts) =>
         sae.Backend.BatchTopKThreshold(pre, sae.Config.K * rows, thresholds, cuts);
 }

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Architectures;
 
@@ -25,6 +24,6 @@ internal sealed class FeatureChoiceArchitecture : BatchBudgetArchitecture
     protected override long TrainingCapacity(SaeConfig config, int rows) => (long)Math.Min(rows, Budget(config, rows)) * config.Latents;
 
     /// <inheritdoc />
-    protected override void BatchThresholds(Sae sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts) =>
+    protected override void BatchThresholds(SparseAutoencoder sae, Tensor<float> pre, int rows, Tensor<float> thresholds, Tensor<int> cuts) =>
         sae.Backend.ColumnTopKThreshold(pre, Budget(sae.Config, rows), thresholds, cuts);
 }

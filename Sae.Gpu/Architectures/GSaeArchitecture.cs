@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -31,7 +30,7 @@ internal sealed class GSaeArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new TopKSelector(sae, rows);
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));
@@ -41,7 +40,7 @@ internal sealed class GSaeArchitecture : Architecture
     /// g [B, d], overwritten in place by the score max(pre, 0)·(1 + β·|proj|); TopK by score; then each kept entry's value
     /// is pre at its pick. <paramref name="scratch"/> holds proj [B, F] and the zero biases.
     /// </summary>
-    internal static void SelectByGradientScore(Sae sae, Tensor<float> pre, Tensor<float> gradients, float beta, GradientScoreScratch scratch, SparseCodes codes)
+    internal static void SelectByGradientScore(SparseAutoencoder sae, Tensor<float> pre, Tensor<float> gradients, float beta, GradientScoreScratch scratch, SparseCodes codes)
     {
         var be = sae.Backend;
         be.Encode(gradients, scratch.ZeroD, sae.WDec, scratch.ZeroF, scratch.Projection);
@@ -51,7 +50,7 @@ internal sealed class GSaeArchitecture : Architecture
     }
 
     /// <summary>Scratch of <see cref="SelectByGradientScore"/> for batches of <paramref name="rows"/> rows: proj [B, F], zeros [d] and [F].</summary>
-    internal sealed class GradientScoreScratch(Sae sae, int rows) : IDisposable
+    internal sealed class GradientScoreScratch(SparseAutoencoder sae, int rows) : IDisposable
     {
         /// <summary>proj [B, F], then the score.</summary>
         public Tensor<float> Projection { get; } = sae.Backend.Allocate<float>((long)rows * sae.Config.Latents);

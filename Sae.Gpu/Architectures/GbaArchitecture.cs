@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -38,7 +37,7 @@ internal sealed class GbaArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("standard");
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new ThresholdSelector(sae, rows, null);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new ThresholdSelector(sae, rows, null);
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -49,7 +48,7 @@ internal class JumpReluArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("jumprelu", LoadsAs: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new ThresholdSelector(sae, rows, "threshold");
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new ThresholdSelector(sae, rows, "threshold");
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize), "l0");
@@ -94,12 +93,19 @@ internal class JumpReluArchitecture : Architecture
         /// <summary>Weight of the step penalty in the θ gradient (λ/B; 0 when the penalty is not the step function).</summary>
         protected virtual float StepPenaltyWeight => (float)(Lambda.Value / Trainer.BatchSize);
 
-        /// <summary>θ's straight-through gradient; returns the step penalty λ/B·(entries kept).</summary>
+        /// <summary>Weight and scale c of a tanh penalty weight·Σ tanh(c·a) in the θ gradient ((0, 0): none).</summary>
+        protected virtual (float Weight, float Scale) TanhPenalty => (0f, 0f);
+
+        /// <summary>θ's straight-through gradient; returns <see cref="PenaltyLoss"/>.</summary>
         public override double AddParameterGradients()
         {
-            Backend.JumpReluThresholdGrad(Trainer.Pre!, Theta, Trainer.GradOutput, Sae.WDec, Bandwidth, StepPenaltyWeight, gTheta);
-            return Lambda.Value / Trainer.BatchSize * Trainer.Entries;
+            var (tanhWeight, tanhScale) = TanhPenalty;
+            Backend.JumpReluThresholdGrad(Trainer.Pre!, Theta, Trainer.GradOutput, Sae.WDec, Bandwidth, StepPenaltyWeight, tanhWeight, tanhScale, gTheta);
+            return PenaltyLoss();
         }
+
+        /// <summary>The sparsity penalty's value: the step penalty λ/B·(entries kept).</summary>
+        protected virtual double PenaltyLoss() => Lambda.Value / Trainer.BatchSize * Trainer.Entries;
 
         /// <inheritdoc />
         public override void Observe() => Lambda.Observe(Trainer.L0);

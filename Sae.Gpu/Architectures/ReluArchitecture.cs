@@ -1,4 +1,3 @@
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -32,7 +31,7 @@ internal sealed class ReluArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("standard", LoadsAs: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new ThresholdSelector(sae, rows, null);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new ThresholdSelector(sae, rows, null);
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Architectures;
 
@@ -8,10 +7,10 @@ namespace SaeGpu.Architectures;
 /// (and x [B, d] where the rule needs it) into CSR <see cref="SparseCodes"/>, or encodes and selects in one fused op.
 /// Owns its scratch tensors: dispose it.
 /// </summary>
-internal abstract class Selector(Sae sae, int rows) : IDisposable
+internal abstract class Selector(SparseAutoencoder sae, int rows) : IDisposable
 {
     /// <summary>The SAE whose weights the selection reads.</summary>
-    protected Sae Sae { get; } = sae;
+    protected SparseAutoencoder Sae { get; } = sae;
 
     /// <summary>The SAE's backend.</summary>
     protected Backend Backend => Sae.Backend;
@@ -53,11 +52,11 @@ internal abstract class Selector(Sae sae, int rows) : IDisposable
 }
 
 /// <summary>
-/// Per-token TopK of pre [B, F] (<see cref="Backend.TopK"/>; fused with the encode as <see cref="Backend.EncodeTopK"/>): the k
+/// Per-token TopK of pre [B, F] (<c>Backend.TopK</c>; fused with the encode as <c>Backend.EncodeTopK</c>): the k
 /// largest positive pre, or with <paramref name="absolute"/> the k largest |pre| with their signs; with
 /// <paramref name="adaptive"/> (top-AFA) each row keeps the k* ≤ k whose code norm best matches ‖x − b_dec‖.
 /// </summary>
-internal sealed class TopKSelector(Sae sae, int rows, bool absolute = false, bool adaptive = false) : Selector(sae, rows)
+internal sealed class TopKSelector(SparseAutoencoder sae, int rows, bool absolute = false, bool adaptive = false) : Selector(sae, rows)
 {
     private readonly Tensor<float>? norms = adaptive ? sae.Backend.Allocate<float>(rows) : null;
 
@@ -89,7 +88,7 @@ internal sealed class TopKSelector(Sae sae, int rows, bool absolute = false, boo
 }
 
 /// <summary>
-/// Keeps every pre [B, F] &gt; max(0, θ_j), rows in latent order (<see cref="Backend.ThresholdSelect"/>), with θ one of the
+/// Keeps every pre [B, F] &gt; max(0, θ_j), rows in latent order (<c>Backend.ThresholdSelect</c>), with θ one of the
 /// SAE's latent parameters [F], or 0 (ReLU).
 /// </summary>
 internal sealed class ThresholdSelector : Selector
@@ -99,7 +98,7 @@ internal sealed class ThresholdSelector : Selector
     private readonly Tensor<int> noCuts;
 
     /// <summary>Selection above <paramref name="thresholdParameter"/>'s values, or above 0 when null.</summary>
-    public ThresholdSelector(Sae sae, int rows, string? thresholdParameter) : base(sae, rows)
+    public ThresholdSelector(SparseAutoencoder sae, int rows, string? thresholdParameter) : base(sae, rows)
     {
         int f = sae.Config.Latents;
         if (thresholdParameter is null) thresholds = zeros = sae.Backend.Allocate<float>(f);

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -27,7 +26,7 @@ internal sealed class TopAfaArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows, adaptive: true);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new TopKSelector(sae, rows, adaptive: true);
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, new TopKSelector(trainer.Sae, trainer.BatchSize, adaptive: true));

@@ -1,4 +1,3 @@
-using SaeGpu.Model;
 
 namespace SaeGpu.Architectures;
 
@@ -21,5 +20,5 @@ internal sealed class TopKArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true, LoadsAs: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new TopKSelector(sae, rows);
 }

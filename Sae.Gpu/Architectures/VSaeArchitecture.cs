@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 using SaeGpu.Training;
 
 namespace SaeGpu.Architectures;
@@ -31,7 +30,7 @@ internal sealed class VSaeArchitecture : Architecture
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);
 
     /// <inheritdoc />
-    public override Selector CreateSelector(Sae sae, int rows) => new TopKSelector(sae, rows);
+    public override Selector CreateSelector(SparseAutoencoder sae, int rows) => new TopKSelector(sae, rows);
 
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));
@@ -56,7 +55,7 @@ internal sealed class VSaeArchitecture : Architecture
         {
             base.Select();
             Backend.Copy(Trainer.Codes.Values, mu);
-            for (int i = 0; i < noiseHost.Length; i++) noiseHost[i] = (float)Sae.Gaussian(rng);
+            for (int i = 0; i < noiseHost.Length; i++) noiseHost[i] = (float)SparseAutoencoder.Gaussian(rng);
             Backend.Upload<float>(noiseHost, noise);
             Backend.Axpy((float)sigma, noise, Trainer.Codes.Values);
         }

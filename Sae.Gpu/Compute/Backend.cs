@@ -1,32 +1,127 @@
+using SaeGpu.Compute;
 using SaeGpu.Kernels;
 
-namespace SaeGpu.Compute;
+namespace SaeGpu;
 
 /// <summary>
-/// One place where tensors live and ops run. The trainer and every model are written once against this class;
-/// <see cref="ReferenceBackend"/> (scalar float64 oracle), <see cref="CpuBackend"/> (SIMD, multi-threaded) and
-/// <see cref="GpuBackend"/> (ILGPU kernels) implement it. Shapes are row-major; B = batch rows, d = input width,
-/// F = latents. Each op's formula is documented on its kernel class in <c>SaeGpu.Kernels</c>.
+/// SaeGpu's kernel library: one place where tensors live and ops run, and the one entry point for calling an op without an
+/// SAE. <see cref="Create"/> gives the scalar float64 oracle (<c>reference</c>), the SIMD multi-threaded CPU path
+/// (<c>cpu</c>) or the ILGPU kernels (<c>gpu</c>: CUDA when a device is present; <c>ilgpu-cpu</c>: ILGPU's CPU
+/// accelerator). Every op validates the lengths of its arguments before it touches memory and throws
+/// <see cref="ArgumentException"/> naming the argument. Ops take tensors of this backend (<see cref="Allocate{T}"/>,
+/// <see cref="FromHost{T}"/>) and, for the main ones, host spans too (staged through device memory on a GPU). Shapes are
+/// row-major: B = batch rows, d = input width, F = latents. Sparse codes are CSR (<see cref="SparseCodes"/> on the backend,
+/// <see cref="SparseBatch"/> on the host) with each row's entries in ascending latent order; selections break ties toward
+/// the lower latent index. Owns device resources: dispose backends you create (not <see cref="Default"/>).
 /// </summary>
-public abstract class Backend : IDisposable
+public abstract partial class Backend : IDisposable
 {
-    /// <summary>Short name: reference, cpu, gpu (cuda) or ilgpu-cpu.</summary>
+    private static readonly Lazy<Backend> DefaultBackend = new(() => Create());
+
+    private protected Backend() { }
+
+    /// <summary>Environment variable consulted when no backend name is given.</summary>
+    public const string EnvironmentVariable = "SAEGPU_BACKEND";
+
+    /// <summary>The backend names <see cref="Create"/> accepts: reference, cpu, gpu, ilgpu-cpu.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["reference", "cpu", "gpu", "ilgpu-cpu"];
+
+    /// <summary>
+    /// The process-wide backend used when none is given: created on first use from <c>SAEGPU_BACKEND</c> (else <c>cpu</c>) and
+    /// kept for the life of the process (never dispose it).
+    /// </summary>
+    public static Backend Default => DefaultBackend.Value;
+
+    /// <summary>
+    /// Creates the backend called <paramref name="name"/>: <c>reference</c> (the scalar float64 oracle), <c>cpu</c> (SIMD,
+    /// multi-threaded), <c>gpu</c> (ILGPU kernels on CUDA when a device is present, else ILGPU's CPU accelerator) or
+    /// <c>ilgpu-cpu</c>; when it is null or empty, <c>SAEGPU_BACKEND</c>, else <c>cpu</c>. Throws
+    /// <see cref="ArgumentException"/> for an unknown name. The caller disposes it.
+    /// </summary>
+    public static Backend Create(string? name = null)
+    {
+        string chosen = string.IsNullOrWhiteSpace(name) ? Environment.GetEnvironmentVariable(EnvironmentVariable) ?? "cpu" : name;
+        return chosen.Trim().ToLowerInvariant() switch
+        {
+            "reference" => new ReferenceBackend(),
+            "cpu" => new CpuBackend(),
+            "gpu" => new GpuBackend(),
+            "ilgpu-cpu" => new GpuBackend(forceCpuAccelerator: true),
+            _ => throw new ArgumentException(
+                $"Unknown backend '{chosen}' (from {(string.IsNullOrWhiteSpace(name) ? EnvironmentVariable : "the argument")}); expected one of: {string.Join(", ", Names)}.", nameof(name)),
+        };
+    }
+
+    /// <summary>Short name: reference, cpu, gpu (CUDA) or ilgpu-cpu.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Allocates a zero-filled tensor of <paramref name="length"/> elements.</summary>
-    public abstract Tensor<T> Allocate<T>(long length) where T : unmanaged;
+    /// <summary>The device's name (the CPU for host backends, the GPU as ILGPU reports it).</summary>
+    public virtual string DeviceName => Environment.ProcessorCount + " CPU cores";
+
+    // ---- memory ------------------------------------------------------------------------------------------------------
+
+    /// <summary>Allocates a zero-filled tensor of <paramref name="length"/> ≥ 0 elements (int or float).</summary>
+    public Tensor<T> Allocate<T>(long length) where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        return AllocateCore<T>(length);
+    }
 
     /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> (lengths must match).</summary>
-    public abstract void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination) where T : unmanaged;
+    public void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination) where T : unmanaged
+    {
+        Own(destination, nameof(destination));
+        Shapes.Length(source.Length, destination.Length, nameof(source), "the destination's length");
+        if (source.Length > 0) UploadCore(source, destination, 0);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> into elements <paramref name="offset"/> … offset + source.Length − 1 of
+    /// <paramref name="destination"/>, leaving the rest unchanged; throws when that range does not lie inside it.
+    /// </summary>
+    public void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination, long offset) where T : unmanaged
+    {
+        Own(destination, nameof(destination));
+        if (offset < 0 || offset + source.Length > destination.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{source.Length} values at offset {offset} do not fit a tensor of {destination.Length}.");
+        if (source.Length > 0) UploadCore(source, destination, offset);
+    }
 
     /// <summary>Copies <paramref name="source"/> to host memory (lengths must match); waits for pending work.</summary>
-    public abstract void Download<T>(Tensor<T> source, Span<T> destination) where T : unmanaged;
+    public void Download<T>(Tensor<T> source, Span<T> destination) where T : unmanaged
+    {
+        Own(source, nameof(source));
+        Shapes.Length(destination.Length, source.Length, nameof(destination), "the source's length");
+        DownloadCore(source, destination);
+    }
+
+    /// <summary>
+    /// Copies elements <paramref name="offset"/> … offset + destination.Length − 1 of <paramref name="source"/> to host memory;
+    /// throws when that range does not lie inside it. Waits for pending work.
+    /// </summary>
+    public void Download<T>(Tensor<T> source, Span<T> destination, long offset) where T : unmanaged
+    {
+        Own(source, nameof(source));
+        if (offset < 0 || offset + destination.Length > source.Length)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{destination.Length} values at offset {offset} do not fit a tensor of {source.Length}.");
+        if (destination.Length > 0) DownloadCore(source, destination, offset);
+    }
 
     /// <summary>Copies <paramref name="source"/> into <paramref name="destination"/> on the device (lengths must match).</summary>
-    public abstract void Copy<T>(Tensor<T> source, Tensor<T> destination) where T : unmanaged;
+    public void Copy<T>(Tensor<T> source, Tensor<T> destination) where T : unmanaged
+    {
+        Own(source, nameof(source));
+        Own(destination, nameof(destination));
+        Shapes.Length(destination.Length, source.Length, nameof(destination), "the source's length");
+        CopyCore(source, destination);
+    }
 
     /// <summary>Sets every element to zero.</summary>
-    public abstract void Clear<T>(Tensor<T> tensor) where T : unmanaged;
+    public void Clear<T>(Tensor<T> tensor) where T : unmanaged
+    {
+        Own(tensor, nameof(tensor));
+        ClearCore(tensor);
+    }
 
     /// <summary>Waits until all queued work is done (no-op on host backends).</summary>
     public virtual void Synchronize() { }
@@ -42,180 +137,263 @@ public abstract class Backend : IDisposable
     /// <summary>Copies a tensor to a new host array.</summary>
     public T[] ToHost<T>(Tensor<T> source) where T : unmanaged
     {
+        Own(source, nameof(source));
         var a = new T[source.Length];
         Download(source, a);
         return a;
     }
 
-    /// <summary><see cref="Kernels.ExclusiveScan"/>: offsets [n+1] = running sums of counts [n], offsets[0] = 0.</summary>
-    public abstract void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets);
+    private protected abstract Tensor<T> AllocateCore<T>(long length) where T : unmanaged;
+    private protected abstract void UploadCore<T>(ReadOnlySpan<T> source, Tensor<T> destination, long offset) where T : unmanaged;
+    private protected abstract void DownloadCore<T>(Tensor<T> source, Span<T> destination) where T : unmanaged;
+    private protected abstract void DownloadCore<T>(Tensor<T> source, Span<T> destination, long offset) where T : unmanaged;
+    private protected abstract void CopyCore<T>(Tensor<T> source, Tensor<T> destination) where T : unmanaged;
+    private protected abstract void ClearCore<T>(Tensor<T> tensor) where T : unmanaged;
 
-    /// <summary><see cref="Kernels.Encode"/>: pre [B, F] = (x [B, d] − bDec [d]) · W_encᵀ ([F, d]) + bEnc [F].</summary>
-    public abstract void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre);
-
-    /// <summary>
-    /// <see cref="Kernels.TopK"/>: per row of pre [B, F], the k entries with the largest positive score (pre, or |pre| with
-    /// their signs when <paramref name="absolute"/>) into <paramref name="codes"/> (capacity ≥ B·k). With
-    /// <paramref name="targetNorms"/> [B] (top-AFA) each row keeps the k* ≤ k whose code norm best matches its target.
-    /// </summary>
-    public abstract void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
+    // ---- the public ops ----------------------------------------------------------------------------------------------
 
     /// <summary>
-    /// <see cref="Kernels.EncodeTopK"/>: <see cref="TopK"/> of <see cref="Encode"/>'s pre [B, F] restricted to the latents with
-    /// mask [F] ≠ 0 (all when <paramref name="mask"/> is null) into <paramref name="codes"/> (capacity ≥ B·k), for x [B, d],
-    /// bDec [d], wEnc [F, d], bEnc [F]. The CPU path never holds pre [B, F]; the GPU path encodes F in chunks and merges each
-    /// chunk's TopK with the candidates kept so far (<see cref="GpuBackend.EncodeTopKScratchFloats"/>).
+    /// Encode (<see cref="Kernels.Encode"/>): <c>pre [B, F] = (x [B, d] − bDec [d])·wEncᵀ + bEnc [F]</c> with wEnc [F, d] —
+    /// the dense GEMM of an SAE's encoder. d and F are the lengths of <paramref name="bDec"/> and <paramref name="bEnc"/>.
     /// </summary>
-    public abstract void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
-        int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
-
-    /// <summary>
-    /// <see cref="Kernels.ThresholdSelect"/>: keep (b, j) of pre [B, F] when pre &gt; 0 and (pre &gt; thresholds[j] or
-    /// (pre == thresholds[j] and b ≤ cuts[j])), rows in latent order, into <paramref name="codes"/>.
-    /// </summary>
-    public abstract void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes);
-
-    /// <summary><see cref="Kernels.BatchTopKThreshold"/>: thresholds/cuts [F] selecting the m largest positive entries of pre [B, F].</summary>
-    public abstract void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
-
-    /// <summary><see cref="Kernels.ColumnTopKThreshold"/>: thresholds/cuts [F] selecting each column's m largest positive entries.</summary>
-    public abstract void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
-
-    /// <summary>Throws unless <paramref name="codes"/> can hold <paramref name="rows"/> rows of <paramref name="perRow"/> entries.</summary>
-    protected static void CheckCapacity(SparseCodes codes, long rows, long perRow)
+    public void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre)
     {
-        if (codes.Rows != rows || codes.Capacity < rows * perRow)
-            throw new ArgumentException($"Sparse codes hold {codes.Rows} rows and {codes.Capacity} entries; need {rows} rows and {rows * perRow} entries.");
+        OwnAll((x, nameof(x)), (bDec, nameof(bDec)), (wEnc, nameof(wEnc)), (bEnc, nameof(bEnc)), (pre, nameof(pre)));
+        CheckEncode(x.Length, bDec.Length, wEnc.Length, bEnc.Length, pre.Length);
+        EncodeCore(x, bDec, wEnc, bEnc, pre);
     }
 
     /// <summary>
-    /// <see cref="Kernels.MatchingPursuit"/>: k greedy steps per row of x [B, d] over unit atoms [n, d] — pick the atom of
-    /// largest |⟨r, atom⟩|, add the correlation to its coefficient, subtract its projection — into
-    /// <paramref name="codes"/> (capacity ≥ B·k, rows ascending by atom) and residual [B, d] = x − codes·atoms.
+    /// TopK selection (<see cref="Kernels.TopK"/>): per row of pre [B, F] (B = codes.Rows), the k entries with the largest
+    /// positive score — pre, or |pre| with its sign kept when <paramref name="absolute"/> — into <paramref name="codes"/>
+    /// (capacity ≥ B·k), rows in ascending latent order. With <paramref name="targetNorms"/> [B] (top-AFA) each row keeps the
+    /// k* ≤ k largest whose code norm best matches its target.
     /// </summary>
-    public abstract void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual);
-
-    /// <summary><see cref="Kernels.SparseDecode"/>: output [B, d] = bias [d] + codes · W [F, d].</summary>
-    public abstract void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output);
-
-    /// <summary><see cref="Kernels.ReconstructionError"/>: grad [B, d] = scale·(xhat − x), sse [B] = Σ_i (xhat − x)².</summary>
-    public abstract void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse);
-
-    /// <summary>
-    /// <see cref="Kernels.SparseDecodeGrad"/>: xhat [B, d] = bias [d] + codes · W [F, d], grad [B, d] = scale·(xhat − x),
-    /// sse [B] = Σ_i (xhat − x)², gValues [capacity] = per entry ⟨grad[row], W[latent]⟩ + shift — <see cref="SparseDecode"/>,
-    /// <see cref="ReconstructionError"/> and <see cref="ValueGrad"/> in one op (fused per row on the CPU path).
-    /// </summary>
-    public abstract void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
-        float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues);
-
-    /// <summary><see cref="Kernels.ValueGrad"/>: gValues [capacity] = per entry, ⟨gOut[row], W[latent]⟩ + shift.</summary>
-    public abstract void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues);
-
-    /// <summary>
-    /// <see cref="Kernels.PrefixLoss"/>: for nested prefixes ending at ends [n] (ascending, last = F) with loss
-    /// L = ½ Σ_b Σ_i coefficients[i]·‖e_{b,i}‖², e_{b,i} = bias + Σ_{j &lt; ends[i]} a_bj W[j] − x_b, writes sse [B·n],
-    /// gGroup [B·n, d] (G_{b,g} = Σ_{i ≥ g} c_i e_{b,i}), gOut [B, d] = G_{b,0}, gValues [capacity] = ∂L/∂values and the offsets
-    /// of <paramref name="groups"/> (a <see cref="SparseCodes.GroupView"/> of <paramref name="codes"/> with n groups), over
-    /// which <see cref="AggregateByLatent"/> with v = gGroup gives ∂L/∂W.
-    /// </summary>
-    public abstract void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
-        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse);
-
-    /// <summary>
-    /// Throws unless <paramref name="groups"/> is a group view of <paramref name="codes"/> with n = ends.Length groups and
-    /// every tensor of <see cref="PrefixLoss"/> has its documented length (W [F, d] with d = bias.Length).
-    /// </summary>
-    protected static void CheckPrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
-        Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
+    public void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        long n = ends.Length, b = codes.Rows, d = bias.Length;
-        if (!ReferenceEquals(groups.Source, codes) || groups.Rows != b * n)
-            throw new ArgumentException($"PrefixLoss needs codes.GroupView({n}); got codes of {groups.Rows} rows that are not a group view of these codes.");
-        if (n < 1 || coefficients.Length != n || x.Length != b * d || gOut.Length != b * d || gGroup.Length != b * n * d
-            || sse.Length != b * n || gValues.Length < codes.Capacity || d < 1 || w.Length % d != 0)
-            throw new ArgumentException($"PrefixLoss shapes disagree: B = {b}, d = {d}, n = {n}; x {x.Length}, gOut {gOut.Length}, " +
-                $"gGroup {gGroup.Length}, sse {sse.Length}, coefficients {coefficients.Length}, gValues {gValues.Length}, W {w.Length}.");
+        OwnAll((pre, nameof(pre)));
+        OwnCodes(codes, nameof(codes));
+        if (targetNorms is not null) Own(targetNorms, nameof(targetNorms));
+        CheckTopK(pre.Length, codes.Rows, k, codes.Capacity, targetNorms?.Length);
+        TopKCore(pre, k, absolute, targetNorms, codes);
+        codes.UploadedMaxLatent = -1;
     }
 
-    /// <summary>Throws unless x [B, d], residual [B, d] and atoms [n, d] fit <paramref name="codes"/> (B rows, capacity ≥ B·k).</summary>
-    protected static void CheckPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    /// <summary>
+    /// Fused encode and TopK (<see cref="Kernels.EncodeTopK"/>): the <c>Backend.TopK</c> of <c>Backend.Encode</c>'s pre [B, F]
+    /// restricted to the latents with mask [F] ≠ 0 (all when <paramref name="mask"/> is null), for x [B, d], bDec [d],
+    /// wEnc [F, d], bEnc [F], into <paramref name="codes"/> (B rows, capacity ≥ B·k). The CPU path never holds pre [B, F];
+    /// the GPU path encodes F in chunks and merges each chunk's TopK with the candidates kept so far.
+    /// </summary>
+    public void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+        int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckCapacity(codes, codes.Rows, k);
-        long d = x.Length / codes.Rows;
-        if (k < 1 || d < 1 || x.Length != codes.Rows * d || residual.Length != x.Length || atoms.Length == 0 || atoms.Length % d != 0)
-            throw new ArgumentException($"MatchingPursuit shapes disagree: {codes.Rows} rows, x {x.Length}, residual {residual.Length}, atoms {atoms.Length}, k {k}.");
+        OwnAll((x, nameof(x)), (bDec, nameof(bDec)), (wEnc, nameof(wEnc)), (bEnc, nameof(bEnc)));
+        OwnCodes(codes, nameof(codes));
+        if (mask is not null) Own(mask, nameof(mask));
+        if (targetNorms is not null) Own(targetNorms, nameof(targetNorms));
+        int b = CheckEncode(x.Length, bDec.Length, wEnc.Length, bEnc.Length, null);
+        if (codes.Rows != b) throw new ArgumentException($"codes hold {codes.Rows} rows; x has B = {b}.", nameof(codes));
+        CheckTopK((long)b * bEnc.Length, b, k, codes.Capacity, targetNorms?.Length);
+        if (mask is not null) Shapes.Length(mask.Length, bEnc.Length, nameof(mask), "[F]");
+        EncodeTopKCore(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, codes);
+        codes.UploadedMaxLatent = -1;
     }
-
-    /// <summary>Throws unless <paramref name="codes"/> holds B·k entries and the latent mask, when given, has one entry per latent (F = bEnc.Length).</summary>
-    protected static void CheckEncodeTopK(Tensor<float> bEnc, Tensor<int>? mask, int k, SparseCodes codes)
-    {
-        CheckCapacity(codes, codes.Rows, k);
-        if (mask is not null && mask.Length != bEnc.Length)
-            throw new ArgumentException($"EncodeTopK: the latent mask has {mask.Length} entries; F = {bEnc.Length}.");
-    }
-
-    /// <summary>Throws unless pre holds one row of F values per row of <paramref name="codes"/>.</summary>
-    protected static void CheckGather(SparseCodes codes, Tensor<float> pre)
-    {
-        if (pre.Length == 0 || pre.Length % codes.Rows != 0)
-            throw new ArgumentException($"GatherCodes: pre has {pre.Length} values, not a whole [B = {codes.Rows}, F] matrix.");
-    }
-
-    /// <summary><see cref="Kernels.AfaLossGrad"/>: gValues += coefficient·2/B·(‖a_b‖ − targets[b])·a/‖a_b‖ per row of the codes.</summary>
-    public abstract void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues);
-
-    /// <summary><see cref="Kernels.RowNorm"/>: norms [B] = ‖x[b] − center‖ for x [B, d], center [d].</summary>
-    public abstract void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms);
-
-    /// <summary><see cref="Kernels.ColumnMax"/>: max [F] = max(0, max_b pre[b, j]) for pre [B, F].</summary>
-    public abstract void ColumnMax(Tensor<float> pre, Tensor<float> max);
 
     /// <summary>
-    /// <see cref="Kernels.AggregateByLatent"/>: gW [F, d] = Σ over a latent's entries of g·(v[row] − center),
-    /// gSum [F] = Σ g, counts [F] = entries per latent; with <paramref name="accumulate"/> gW and gSum are added to.
+    /// Threshold selection (<see cref="Kernels.ThresholdSelect"/>): keep (b, j) of pre [B, F] (B = codes.Rows) when pre &gt; 0
+    /// and (pre &gt; thresholds[j], or pre = thresholds[j] and b ≤ cuts[j]), rows in latent order, into
+    /// <paramref name="codes"/>; throws <see cref="InvalidOperationException"/> when more entries pass than the codes hold.
     /// </summary>
-    public abstract void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
-        bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts);
-
-    /// <summary><see cref="Kernels.GradientScore"/>: score [B, F] = max(pre, 0)·(1 + β·|proj|) (g-SAE's selection score).</summary>
-    public abstract void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score);
-
-    /// <summary><see cref="Kernels.GatherCodes"/>: each stored entry's value ← pre [B, F] at its (row, latent).</summary>
-    public abstract void GatherCodes(SparseCodes codes, Tensor<float> pre);
-
-    /// <summary><see cref="Kernels.Axpy"/>: y [n] += α·x [n].</summary>
-    public abstract void Axpy(float alpha, Tensor<float> x, Tensor<float> y);
-
-    /// <summary><see cref="Kernels.MaskLatents"/>: output [B, F] = pre where mask[j] ≠ 0, else 0.</summary>
-    public abstract void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output);
-
-    /// <summary><see cref="Kernels.JumpReluThresholdGrad"/>: gθ [F] by the straight-through estimator with bandwidth ε.</summary>
-    public abstract void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
-        float eps, float l0Weight, Tensor<float> gTheta);
-
-    /// <summary><see cref="Kernels.DecoderBiasGrad"/>: gbDec [d] = Σ_b gOut [B, d] − gbEncᵀ [F] · W_enc [F, d].</summary>
-    public abstract void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec);
-
-    /// <summary><see cref="Kernels.Adam"/>: one in-place Adam step on param, m, v (all [n]) from grad [n].</summary>
-    public abstract void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v);
+    public void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes)
+    {
+        OwnAll((pre, nameof(pre)), (thresholds, nameof(thresholds)));
+        Own(cuts, nameof(cuts));
+        OwnCodes(codes, nameof(codes));
+        int f = Shapes.Positive(thresholds.Length, nameof(thresholds), "F");
+        Shapes.Length(pre.Length, (long)codes.Rows * f, nameof(pre), "[B, F]");
+        Shapes.Length(cuts.Length, f, nameof(cuts), "[F]");
+        ThresholdSelectCore(pre, thresholds, cuts, codes);
+        codes.UploadedMaxLatent = -1;
+    }
 
     /// <summary>
-    /// <see cref="Kernels.RemoveParallelGrad"/>: g[j] −= (⟨g[j], w[j]⟩/‖w[j]‖²)·w[j] for rows of w, g [F, d]; with
-    /// <paramref name="parallelOnly"/> g[j] keeps only that parallel component.
+    /// BatchTopK's threshold (<see cref="Kernels.BatchTopKThreshold"/>): thresholds and tie cuts [F] such that
+    /// <c>Backend.ThresholdSelect</c> keeps exactly the m largest positive entries of the whole pre [B, F] (fewer when fewer
+    /// are positive); ties at the threshold go to the lower flat index.
     /// </summary>
-    public abstract void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g);
+    public void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    {
+        OwnAll((pre, nameof(pre)), (thresholds, nameof(thresholds)));
+        Own(cuts, nameof(cuts));
+        CheckColumnThresholds(pre.Length, m, thresholds.Length, cuts.Length);
+        BatchTopKThresholdCore(pre, m, thresholds, cuts);
+    }
 
-    /// <summary><see cref="Kernels.NormalizeRows"/>: w[j] ← w[j]/‖w[j]‖ for rows of w [F, d].</summary>
-    public abstract void NormalizeRows(int d, Tensor<float> w);
+    /// <summary>
+    /// Matching pursuit (<see cref="Kernels.MatchingPursuit"/>): k greedy steps per row of x [B, d] (B = codes.Rows) over unit
+    /// atoms [n, d] — pick the atom of largest |⟨r, atom⟩|, add the correlation to its coefficient, subtract its projection —
+    /// into <paramref name="codes"/> (capacity ≥ B·k, rows ascending by atom) and residual [B, d] = x − codes·atoms.
+    /// </summary>
+    public void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    {
+        OwnAll((x, nameof(x)), (atoms, nameof(atoms)), (residual, nameof(residual)));
+        OwnCodes(codes, nameof(codes));
+        CheckPursuit(x.Length, atoms.Length, k, codes.Rows, codes.Capacity, residual.Length);
+        MatchingPursuitCore(x, atoms, k, codes, residual);
+        codes.UploadedMaxLatent = -1;
+    }
+
+    /// <summary>Sparse decode (<see cref="Kernels.SparseDecode"/>): output [B, d] = bias [d] + codes [B, F]·w [F, d].</summary>
+    public void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output)
+    {
+        OwnCodes(codes, nameof(codes));
+        OwnAll((w, nameof(w)), (bias, nameof(bias)), (output, nameof(output)));
+        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
+        CheckLatents(codes, Shapes.Rows(w.Length, d, nameof(w), "[F, d]"), nameof(codes));
+        Shapes.Length(output.Length, (long)codes.Rows * d, nameof(output), "[B, d]");
+        SparseDecodeCore(codes, w, bias, output);
+    }
+
+    /// <summary>
+    /// Fused decode, error and value gradient (<see cref="Kernels.SparseDecodeGrad"/>): xhat [B, d] = bias [d] + codes·w
+    /// [F, d]; grad [B, d] = scale·(xhat − x); sse [B] = Σ_i (xhat − x)²; gValues [capacity] = per entry ⟨grad[row],
+    /// w[latent]⟩ + shift — the gradient of an SAE's reconstruction loss with respect to its code values.
+    /// </summary>
+    public void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+        float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues)
+    {
+        OwnCodes(codes, nameof(codes));
+        OwnAll((w, nameof(w)), (bias, nameof(bias)), (x, nameof(x)), (xhat, nameof(xhat)), (grad, nameof(grad)), (sse, nameof(sse)), (gValues, nameof(gValues)));
+        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
+        long bd = (long)codes.Rows * d;
+        CheckLatents(codes, Shapes.Rows(w.Length, d, nameof(w), "[F, d]"), nameof(codes));
+        Shapes.Length(x.Length, bd, nameof(x), "[B, d]");
+        Shapes.Length(xhat.Length, bd, nameof(xhat), "[B, d]");
+        Shapes.Length(grad.Length, bd, nameof(grad), "[B, d]");
+        Shapes.Length(sse.Length, codes.Rows, nameof(sse), "[B]");
+        Shapes.AtLeast(gValues.Length, codes.Capacity, nameof(gValues), "the codes' capacity");
+        SparseDecodeGradCore(codes, w, bias, x, scale, shift, xhat, grad, sse, gValues);
+    }
+
+    /// <summary>
+    /// Reverse-index aggregation by latent (<see cref="Kernels.AggregateByLatent"/>): for each latent j, gW[j] [F, d'] =
+    /// Σ over its entries of g[entry]·(v[row] − center), gSum [F] = Σ g[entry], counts [F] = its entries; with
+    /// <paramref name="accumulate"/> gW and gSum are added to. v [B, d'] and center [d'] (d' = center's length); g [capacity].
+    /// Both sparse weight gradients of an SAE are this op (v = x for the encoder, v = the output gradient for the decoder).
+    /// </summary>
+    public void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+        bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts)
+    {
+        OwnCodes(codes, nameof(codes));
+        OwnAll((g, nameof(g)), (v, nameof(v)), (center, nameof(center)), (gW, nameof(gW)), (gSum, nameof(gSum)));
+        Own(counts, nameof(counts));
+        int d = Shapes.Positive(center.Length, nameof(center), "d");
+        int f = Shapes.Positive(gSum.Length, nameof(gSum), "F");
+        CheckLatents(codes, f, nameof(codes));
+        Shapes.AtLeast(g.Length, codes.Capacity, nameof(g), "the codes' capacity");
+        Shapes.Length(v.Length, (long)codes.Rows * d, nameof(v), "[B, d]");
+        Shapes.Length(gW.Length, (long)f * d, nameof(gW), "[F, d]");
+        Shapes.Length(counts.Length, f, nameof(counts), "[F]");
+        AggregateByLatentCore(codes, g, v, center, accumulate, gW, gSum, counts);
+    }
+
+    /// <summary>
+    /// One in-place Adam step (<see cref="Kernels.Adam"/>) on param, m, v (all [n]) from grad [n]:
+    /// <c>m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; param ← param − lr·(m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε)</c> for
+    /// step number t ≥ 1.
+    /// </summary>
+    public void Adam(Tensor<float> grad, Tensor<float> param, Tensor<float> m, Tensor<float> v, float learningRate, float beta1,
+        float beta2, float epsilon, int step)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "β1 must be in [0, 1).");
+        if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "β2 must be in [0, 1).");
+        Adam(grad, new Kernels.Adam.Step(learningRate, beta1, beta2, epsilon, (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step))), param, m, v);
+    }
+
+    /// <summary>Adam with precomputed hyper-parameters and bias corrections.</summary>
+    internal void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v)
+    {
+        OwnAll((grad, nameof(grad)), (param, nameof(param)), (m, nameof(m)), (v, nameof(v)));
+        Shapes.Length(grad.Length, param.Length, nameof(grad), "param's length");
+        Shapes.Length(m.Length, param.Length, nameof(m), "param's length");
+        Shapes.Length(v.Length, param.Length, nameof(v), "param's length");
+        AdamCore(grad, step, param, m, v);
+    }
 
     /// <summary>Frees backend resources (device context, cached scratch).</summary>
     public virtual void Dispose() => GC.SuppressFinalize(this);
 
-    /// <summary>Throws unless <paramref name="tensor"/> was allocated by this backend.</summary>
-    protected void CheckOwner<T>(Tensor<T> tensor) where T : unmanaged
+    // ---- shared checks -----------------------------------------------------------------------------------------------
+
+    /// <summary>Throws unless <paramref name="tensor"/> is non-null and was allocated by this backend.</summary>
+    private protected void Own<T>(Tensor<T> tensor, string name) where T : unmanaged
     {
+        ArgumentNullException.ThrowIfNull(tensor, name);
         if (!ReferenceEquals(tensor.Owner, this))
-            throw new ArgumentException($"Tensor of length {tensor.Length} belongs to backend '{tensor.Owner.Name}', not '{Name}'.");
+            throw new ArgumentException($"{name} (length {tensor.Length}) belongs to backend '{tensor.Owner.Name}', not '{Name}'.", name);
+    }
+
+    private protected void OwnAll(params ReadOnlySpan<(Tensor<float> Tensor, string Name)> tensors)
+    {
+        foreach (var (t, n) in tensors) Own(t, n);
+    }
+
+    /// <summary>Throws when codes uploaded from the host hold a latent index ≥ <paramref name="latents"/> (F of the op's weights).</summary>
+    private protected static void CheckLatents(SparseCodes codes, long latents, string name)
+    {
+        int max = (codes.Source ?? codes).UploadedMaxLatent;
+        if (max >= latents) throw new ArgumentException($"{name} hold latent {max}, outside F = {latents}.", name);
+    }
+
+    private protected void OwnCodes(SparseCodes codes, string name)
+    {
+        ArgumentNullException.ThrowIfNull(codes, name);
+        Own(codes.Offsets, name);
+        Own(codes.Indices, name);
+        Own(codes.Values, name);
+    }
+
+    /// <summary>Checks Encode's lengths (pre = null: no pre) and returns B.</summary>
+    private protected static int CheckEncode(long x, long bDec, long wEnc, long bEnc, long? pre)
+    {
+        int d = Shapes.Positive(bDec, "bDec", "d");
+        int f = Shapes.Positive(bEnc, "bEnc", "F");
+        int b = Shapes.Rows(x, d, "x", "[B, d]");
+        Shapes.Length(wEnc, (long)f * d, "wEnc", "[F, d]");
+        if (pre is { } p) Shapes.Length(p, (long)b * f, "pre", "[B, F]");
+        return b;
+    }
+
+    private protected static void CheckTopK(long pre, int rows, int k, long capacity, long? targetNorms)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (rows < 1 || pre < rows || pre % rows != 0) throw new ArgumentException($"pre has {pre} elements, not B = {rows} rows of F ≥ 1.", "pre");
+        CodeCapacity(capacity, (long)rows * k);
+        if (targetNorms is { } t) Shapes.Length(t, rows, "targetNorms", "[B]");
+    }
+
+    private protected static void CheckColumnThresholds(long pre, int m, long thresholds, long cuts)
+    {
+        int f = Shapes.Positive(thresholds, "thresholds", "F");
+        Shapes.Rows(pre, f, "pre", "[B, F]");
+        Shapes.Length(cuts, f, "cuts", "[F]");
+        ArgumentOutOfRangeException.ThrowIfLessThan(m, 0);
+    }
+
+    private protected static void CheckPursuit(long x, long atoms, int k, int rows, long capacity, long residual)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        if (rows < 1 || x % rows != 0 || x == 0) throw new ArgumentException($"x has {x} elements, not B = {rows} rows of d.", "x");
+        long d = x / rows;
+        Shapes.Rows(atoms, d, "atoms", "[n, d]");
+        Shapes.Length(residual, x, "residual", "[B, d]");
+        CodeCapacity(capacity, (long)rows * k);
+    }
+
+    private static void CodeCapacity(long capacity, long needed)
+    {
+        if (capacity < needed) throw new ArgumentException($"codes hold {capacity} entries; the op needs B·k = {needed}.", "codes");
     }
 }

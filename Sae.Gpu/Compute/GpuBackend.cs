@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -8,7 +9,7 @@ namespace SaeGpu.Compute;
 
 /// <summary>A tensor in ILGPU device memory.</summary>
 /// <typeparam name="T">Element type.</typeparam>
-public sealed class GpuTensor<T> : Tensor<T> where T : unmanaged
+internal sealed class GpuTensor<T> : Tensor<T> where T : unmanaged
 {
     internal GpuTensor(Backend owner, Accelerator accelerator, long length) : base(owner, length)
     {
@@ -31,7 +32,7 @@ public sealed class GpuTensor<T> : Tensor<T> where T : unmanaged
 /// NVIDIA device (warp 32, up to 1024 threads per group; correctness only, about 1000× slower than <see cref="CpuBackend"/>).
 /// Kernels are loaded once per backend and cached; scratch buffers are cached by size, so steady-state steps do not allocate.
 /// </summary>
-public sealed class GpuBackend : Backend
+internal sealed class GpuBackend : Backend
 {
     private readonly Context context;
     private readonly Accelerator accelerator;
@@ -64,7 +65,11 @@ public sealed class GpuBackend : Backend
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> gradientScore;
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int> gatherCodes;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float> axpy;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float> jumpReluThresholdGrad;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, float, float> jumpReluThresholdGrad;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> scaleLatents;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowDot;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> scaleColumns;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> tanhPenaltyGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> removeParallel;
@@ -73,7 +78,7 @@ public sealed class GpuBackend : Backend
     /// <summary>Creates the backend. <paramref name="forceCpuAccelerator"/> selects ILGPU's CPU accelerator even when CUDA is present.</summary>
     public GpuBackend(bool forceCpuAccelerator = false)
     {
-        context = Context.Create(b => b.Cuda().CPU(CPUDeviceKind.Nvidia).Optimize(OptimizationLevel.O2));
+        context = Context.Create(b => b.Cuda().CPU(CPUDeviceKind.Nvidia).Optimize(OptimizationLevel.O2).EnableAlgorithms());
         accelerator = !forceCpuAccelerator && context.GetCudaDevices().Count > 0
             ? context.CreateCudaAccelerator(0)
             : context.CreateCPUAccelerator(0);
@@ -106,7 +111,11 @@ public sealed class GpuBackend : Backend
         gatherCodes = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int>(Kernels.GatherCodes.GpuV1);
         axpy = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float>(Kernels.Axpy.GpuV1);
         maskLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(Kernels.MaskLatents.GpuV1);
-        jumpReluThresholdGrad = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float>(Kernels.JumpReluThresholdGrad.GpuV1);
+        jumpReluThresholdGrad = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float, float, float, float>(Kernels.JumpReluThresholdGrad.GpuV1);
+        scaleLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.ScaleLatents.GpuV1);
+        rowDot = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.RowDot.GpuV1);
+        scaleColumns = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.ScaleColumns.GpuV1);
+        tanhPenaltyGrad = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(Kernels.TanhPenaltyGrad.GpuV1);
         decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
         adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step>(Kernels.Adam.GpuV1);
         removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(Kernels.RemoveParallelGrad.GpuV1);
@@ -117,57 +126,51 @@ public sealed class GpuBackend : Backend
     public override string Name => accelerator.AcceleratorType == AcceleratorType.Cuda ? "gpu" : "ilgpu-cpu";
 
     /// <summary>The device's name as ILGPU reports it.</summary>
-    public string DeviceName => accelerator.Name;
+    public override string DeviceName => accelerator.Name;
 
     /// <inheritdoc />
-    public override Tensor<T> Allocate<T>(long length) => new GpuTensor<T>(this, accelerator, length);
+    private protected override Tensor<T> AllocateCore<T>(long length) => new GpuTensor<T>(this, accelerator, length);
+
+    private protected override void UploadCore<T>(ReadOnlySpan<T> source, Tensor<T> destination, long offset) =>
+        V(destination).SubView(offset, source.Length).CopyFromCPU(source);
 
     /// <inheritdoc />
-    public override void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination)
+    private protected override void DownloadCore<T>(Tensor<T> source, Span<T> destination, long offset)
     {
-        if (source.Length != destination.Length)
-            throw new ArgumentException($"Host buffer has {source.Length} elements but the tensor has {destination.Length}.");
-        if (source.Length > 0) V(destination).CopyFromCPU(source);
+        accelerator.Synchronize();
+        V(source).SubView(offset, destination.Length).CopyToCPU(destination);
     }
 
     /// <inheritdoc />
-    public override void Download<T>(Tensor<T> source, Span<T> destination)
+    private protected override void DownloadCore<T>(Tensor<T> source, Span<T> destination)
     {
-        if (destination.Length != source.Length)
-            throw new ArgumentException($"Host buffer has {destination.Length} elements but the tensor has {source.Length}.");
         accelerator.Synchronize();
         if (destination.Length > 0) V(source).CopyToCPU(destination);
     }
 
     /// <inheritdoc />
-    public override void Clear<T>(Tensor<T> tensor) => V(tensor).MemSetToZero();
+    private protected override void ClearCore<T>(Tensor<T> tensor) => V(tensor).MemSetToZero();
 
     /// <inheritdoc />
-    public override void Copy<T>(Tensor<T> source, Tensor<T> destination)
-    {
-        if (source.Length != destination.Length)
-            throw new ArgumentException($"Source has {source.Length} elements but the destination has {destination.Length}.");
-        V(destination).CopyFrom(V(source));
-    }
+    private protected override void CopyCore<T>(Tensor<T> source, Tensor<T> destination) => V(destination).CopyFrom(V(source));
 
     /// <inheritdoc />
     public override void Synchronize() => accelerator.Synchronize();
 
     /// <inheritdoc />
-    public override void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets) =>
+    private protected override void ExclusiveScanCore(Tensor<int> counts, Tensor<int> offsets) =>
         scan(Kernels.ExclusiveScan.GpuConfig(), V(counts), V(offsets), (int)counts.Length);
 
     /// <inheritdoc />
-    public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre)
+    private protected override void EncodeCore(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre)
     {
         int d = (int)bDec.Length, f = (int)bEnc.Length, b = (int)(x.Length / d);
         encode(Kernels.Encode.GpuConfig(b, f), V(x), V(bDec), V(wEnc), V(bEnc), V(pre), b, d, f);
     }
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
+    private protected override void TopKCore(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckCapacity(codes, codes.Rows, k);
         SelectTopK(V(pre), codes.Rows, (int)(pre.Length / codes.Rows), k, absolute, targetNorms, codes);
     }
 
@@ -189,7 +192,7 @@ public sealed class GpuBackend : Backend
     }
 
     /// <summary>
-    /// Most pre-activations the fused <see cref="EncodeTopK"/> holds at once (default 2^26 floats, 256 MB): F is encoded in
+    /// Most pre-activations the fused <c>Backend.EncodeTopK</c> holds at once (default 2^26 floats, 256 MB): F is encoded in
     /// chunks of max(64, ⌊this / B⌋ rounded down to a multiple of 64) latents, each chunk's TopK merged with the k
     /// candidates kept from the chunks before (<see cref="Kernels.TopK.GpuSelectV2"/>), so device memory holds B·chunk + 2·B·k
     /// values instead of B·F. Top-AFA, whose count needs the whole row in rank order, encodes all of F at once.
@@ -203,10 +206,9 @@ public sealed class GpuBackend : Backend
     private long encodeTopKScratch = 1L << 26;
 
     /// <inheritdoc />
-    public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+    private protected override void EncodeTopKCore(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckEncodeTopK(bEnc, mask, k, codes);
         int b = codes.Rows, f = (int)bEnc.Length;
         int chunk = targetNorms is null ? (int)Math.Min(f, Math.Max(64, encodeTopKScratch / b / 64 * 64)) : f;
         var pre = Scratch<float>("encodeTopK.pre", (long)b * chunk);
@@ -239,7 +241,7 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes)
+    private protected override void ThresholdSelectCore(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes)
     {
         int b = codes.Rows, f = (int)thresholds.Length;
         var counts = Scratch<int>("select.counts", b);
@@ -258,7 +260,7 @@ public sealed class GpuBackend : Backend
     /// τ, the m-th largest value; only when ties at τ overflow the budget does it bisect on the flat index (≤ 27 rounds) for
     /// the last admitted tie. Thresholds and cuts [F] are then uploaded.
     /// </summary>
-    public override void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    private protected override void BatchTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
     {
         int f = (int)thresholds.Length;
         var counter = Scratch<int>("btk.counter", 1);
@@ -309,7 +311,7 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
     {
         int f = (int)thresholds.Length;
         columnThreshold(Kernels.ColumnTopKThreshold.GpuConfig(f), V(pre), V(thresholds), V(cuts), (int)(pre.Length / f), f, m);
@@ -320,9 +322,8 @@ public sealed class GpuBackend : Backend
     /// (residual · atomsᵀ, zero biases) into a [B, n] scratch and <see cref="Kernels.MatchingPursuit.GpuStepV1"/>; then
     /// counts are scanned into offsets and <see cref="Kernels.TopK.GpuCompactV1"/> writes the codes sorted by atom.
     /// </summary>
-    public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    private protected override void MatchingPursuitCore(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
     {
-        CheckPursuit(x, atoms, k, codes, residual);
         int b = codes.Rows, d = (int)(x.Length / b), n = (int)(atoms.Length / d);
         var corr = Scratch<float>("mp.corr", (long)b * n);
         var zeroD = Scratch<float>("mp.zeroD", d);
@@ -344,18 +345,18 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
+    private protected override void SparseDecodeCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
         decode((int)output.Length, V(codes.Offsets), V(codes.Indices), V(codes.Values), V(w), V(bias), V(output), (int)bias.Length);
 
     /// <inheritdoc />
-    public override void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse)
+    private protected override void ReconstructionErrorCore(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse)
     {
         int b = (int)sse.Length;
         error(Kernels.ReconstructionError.GpuConfig(b), V(x), V(xhat), V(grad), V(sse), scale, (int)(x.Length / b));
     }
 
     /// <inheritdoc />
-    public override void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+    private protected override void SparseDecodeGradCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
         float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues)
     {
         SparseDecode(codes, w, bias, xhat);
@@ -364,33 +365,32 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
+    private protected override void ValueGradCore(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         valueGrad(Kernels.ValueGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(gOut), V(w), V(gValues),
             (int)(gOut.Length / codes.Rows), shift);
 
     /// <inheritdoc />
-    public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+    private protected override void PrefixLossCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
         Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
     {
-        CheckPrefixLoss(codes, w, bias, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);
         prefixLoss(Kernels.PrefixLoss.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Indices), V(codes.Values), V(w), V(bias), V(x),
             V(ends), V(coefficients), V(groups.Offsets), V(gGroup), V(gOut), V(gValues), V(sse));
     }
 
     /// <inheritdoc />
-    public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
+    private protected override void AfaLossGradCore(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
         afaLossGrad(Kernels.AfaLossGrad.GpuConfig(codes.Rows), V(codes.Offsets), V(codes.Values), V(targets), V(gValues), coefficient);
 
     /// <inheritdoc />
-    public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) =>
+    private protected override void RowNormCore(Tensor<float> x, Tensor<float> center, Tensor<float> norms) =>
         rowNorm(Kernels.RowNorm.GpuConfig((int)norms.Length), V(x), V(center), V(norms), (int)center.Length);
 
     /// <inheritdoc />
-    public override void ColumnMax(Tensor<float> pre, Tensor<float> max) =>
+    private protected override void ColumnMaxCore(Tensor<float> pre, Tensor<float> max) =>
         columnMax((int)max.Length, V(pre), V(max), (int)(pre.Length / max.Length));
 
     /// <inheritdoc />
-    public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+    private protected override void AggregateByLatentCore(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
         bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts)
     {
         int f = (int)gSum.Length, d = (int)center.Length, cap = (int)codes.Indices.Length;
@@ -409,38 +409,52 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
+    private protected override void GradientScoreCore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
         gradientScore((int)pre.Length, V(pre), V(proj), V(score), beta);
 
     /// <inheritdoc />
-    public override void GatherCodes(SparseCodes codes, Tensor<float> pre)
+    private protected override void GatherCodesCore(SparseCodes codes, Tensor<float> pre)
     {
-        CheckGather(codes, pre);
         gatherCodes(codes.Capacity, V(codes.Offsets), V(codes.Indices), V(pre), V(codes.Values), (int)(pre.Length / codes.Rows));
     }
 
     /// <inheritdoc />
-    public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)
+    private protected override void AxpyCore(float alpha, Tensor<float> x, Tensor<float> y)
     {
-        if (x.Length != y.Length) throw new ArgumentException($"Axpy: x has {x.Length} elements but y has {y.Length}.");
         if (y.Length > 0) axpy((int)y.Length, V(x), V(y), alpha);
     }
 
     /// <inheritdoc />
-    public override void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) =>
+    private protected override void MaskLatentsCore(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) =>
         maskLatents((int)pre.Length, V(pre), V(mask), V(output));
 
     /// <inheritdoc />
-    public override void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
-        float eps, float l0Weight, Tensor<float> gTheta)
+    private protected override void JumpReluThresholdGradCore(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
+        float eps, float l0Weight, float tanhWeight, float tanhScale, Tensor<float> gTheta)
     {
         int f = (int)theta.Length, b = (int)(pre.Length / f);
         jumpReluThresholdGrad(Kernels.JumpReluThresholdGrad.GpuConfig(f), V(pre), V(theta), V(gOut), V(wDec), V(gTheta), b,
-            (int)(gOut.Length / b), eps, l0Weight);
+            (int)(gOut.Length / b), eps, l0Weight, tanhWeight, tanhScale);
     }
 
     /// <inheritdoc />
-    public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec)
+    private protected override void ScaleLatentsCore(SparseCodes codes, Tensor<float> scale, Tensor<float> center, Tensor<float> values) =>
+        scaleLatents(codes.Capacity, V(codes.Offsets), V(codes.Indices), V(scale), V(center), V(values));
+
+    /// <inheritdoc />
+    private protected override void RowDotCore(Tensor<float> a, Tensor<float> b, Tensor<float> output) =>
+        rowDot((int)output.Length, V(a), V(b), V(output), (int)(a.Length / output.Length));
+
+    /// <inheritdoc />
+    private protected override void ScaleColumnsCore(Tensor<float> input, Tensor<float> scale, Tensor<float> center, Tensor<float> output) =>
+        scaleColumns((int)input.Length, V(input), V(scale), V(center), V(output), (int)scale.Length);
+
+    /// <inheritdoc />
+    private protected override void TanhPenaltyGradCore(Tensor<float> values, float weight, float scale, Tensor<float> gValues) =>
+        tanhPenaltyGrad((int)values.Length, V(values), V(gValues), weight, scale);
+
+    /// <inheritdoc />
+    private protected override void DecoderBiasGradCore(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec)
     {
         int d = (int)gbDec.Length, b = (int)(gOut.Length / d), f = (int)gbEnc.Length;
         var partial = Scratch<float>("dbg.partial", (long)Kernels.DecoderBiasGrad.GpuSlices * d);
@@ -449,15 +463,15 @@ public sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    public override void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
+    private protected override void AdamCore(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
         adam((int)param.Length, V(grad), V(param), V(m), V(v), step);
 
     /// <inheritdoc />
-    public override void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) =>
+    private protected override void RemoveParallelGradCore(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) =>
         removeParallel(Kernels.RemoveParallelGrad.GpuConfig((int)(w.Length / d)), V(w), V(g), d, parallelOnly ? 1 : 0);
 
     /// <inheritdoc />
-    public override void NormalizeRows(int d, Tensor<float> w) =>
+    private protected override void NormalizeRowsCore(int d, Tensor<float> w) =>
         normalize(Kernels.NormalizeRows.GpuConfig((int)(w.Length / d)), V(w), d);
 
     /// <inheritdoc />
@@ -469,11 +483,8 @@ public sealed class GpuBackend : Backend
         base.Dispose();
     }
 
-    private ArrayView<T> V<T>(Tensor<T> t) where T : unmanaged
-    {
-        CheckOwner(t);
-        return ((GpuTensor<T>)t).View;
-    }
+    // The tensor's view (every op validated ownership and lengths before its core runs).
+    private static ArrayView<T> V<T>(Tensor<T> t) where T : unmanaged => ((GpuTensor<T>)t).View;
 
     private ArrayView<T> Scratch<T>(string name, long length) where T : unmanaged
     {

@@ -3,7 +3,7 @@ using SaeGpu.Kernels;
 namespace SaeGpu.Compute;
 
 /// <summary>The host-side op implementations a <see cref="HostBackend{TOps}"/> dispatches to (one static method per op).</summary>
-public interface IHostOps
+internal interface IHostOps
 {
     /// <summary>Backend name.</summary>
     static abstract string Name { get; }
@@ -50,7 +50,15 @@ public interface IHostOps
     /// <summary>See <see cref="Kernels.MaskLatents"/>.</summary>
     static abstract void MaskLatents(ReadOnlySpan<float> pre, ReadOnlySpan<int> mask, Span<float> output);
     /// <summary>See <see cref="Kernels.JumpReluThresholdGrad"/>.</summary>
-    static abstract void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta);
+    static abstract void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, float tanhWeight, float tanhScale, Span<float> gTheta);
+    /// <summary>See <see cref="Kernels.ScaleLatents"/>.</summary>
+    static abstract void ScaleLatents(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> values);
+    /// <summary>See <see cref="Kernels.RowDot"/>.</summary>
+    static abstract void RowDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output);
+    /// <summary>See <see cref="Kernels.ScaleColumns"/>.</summary>
+    static abstract void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output);
+    /// <summary>See <see cref="Kernels.TanhPenaltyGrad"/>.</summary>
+    static abstract void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues);
     /// <summary>See <see cref="Kernels.DecoderBiasGrad"/>.</summary>
     static abstract void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec);
     /// <summary>See <see cref="Kernels.Adam"/>.</summary>
@@ -63,177 +71,166 @@ public interface IHostOps
 
 /// <summary>A backend whose tensors are managed arrays and whose ops are the static methods of <typeparamref name="TOps"/>.</summary>
 /// <typeparam name="TOps">The op table: <see cref="ReferenceOps"/> or <see cref="CpuOps"/>.</typeparam>
-public class HostBackend<TOps> : Backend where TOps : IHostOps
+internal class HostBackend<TOps> : Backend where TOps : IHostOps
 {
     /// <inheritdoc />
     public override string Name => TOps.Name;
 
     /// <inheritdoc />
-    public override Tensor<T> Allocate<T>(long length) => new HostTensor<T>(this, length);
+    private protected override Tensor<T> AllocateCore<T>(long length) => new HostTensor<T>(this, length);
+
+    private protected override void UploadCore<T>(ReadOnlySpan<T> source, Tensor<T> destination, long offset) =>
+        source.CopyTo(H(destination)[(int)offset..]);
 
     /// <inheritdoc />
-    public override void Upload<T>(ReadOnlySpan<T> source, Tensor<T> destination)
-    {
-        CheckLength(source.Length, destination.Length);
-        source.CopyTo(H(destination));
-    }
+    private protected override void DownloadCore<T>(Tensor<T> source, Span<T> destination) => H(source).CopyTo(destination);
+
+    private protected override void DownloadCore<T>(Tensor<T> source, Span<T> destination, long offset) =>
+        H(source).Slice((int)offset, destination.Length).CopyTo(destination);
 
     /// <inheritdoc />
-    public override void Download<T>(Tensor<T> source, Span<T> destination)
-    {
-        CheckLength(destination.Length, source.Length);
-        H(source).CopyTo(destination);
-    }
+    private protected override void ClearCore<T>(Tensor<T> tensor) => H(tensor).Clear();
 
     /// <inheritdoc />
-    public override void Clear<T>(Tensor<T> tensor) => H(tensor).Clear();
+    private protected override void CopyCore<T>(Tensor<T> source, Tensor<T> destination) => H(source).CopyTo(H(destination));
 
     /// <inheritdoc />
-    public override void Copy<T>(Tensor<T> source, Tensor<T> destination)
-    {
-        CheckLength(source.Length, destination.Length);
-        H(source).CopyTo(H(destination));
-    }
+    private protected override void ExclusiveScanCore(Tensor<int> counts, Tensor<int> offsets) => TOps.ExclusiveScan(H(counts), H(offsets));
 
     /// <inheritdoc />
-    public override void ExclusiveScan(Tensor<int> counts, Tensor<int> offsets) => TOps.ExclusiveScan(H(counts), H(offsets));
-
-    /// <inheritdoc />
-    public override void Encode(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre) =>
+    private protected override void EncodeCore(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre) =>
         TOps.Encode(H(x), H(bDec), H(wEnc), H(bEnc), H(pre));
 
     /// <inheritdoc />
-    public override void TopK(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
+    private protected override void TopKCore(Tensor<float> pre, int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckCapacity(codes, codes.Rows, k);
         TOps.TopK(H(pre), (int)(pre.Length / codes.Rows), k, absolute, targetNorms is null ? default : H(targetNorms),
             H(codes.Offsets), H(codes.Indices), H(codes.Values));
     }
 
     /// <inheritdoc />
-    public override void EncodeTopK(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
+    private protected override void EncodeTopKCore(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<int>? mask,
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
-        CheckEncodeTopK(bEnc, mask, k, codes);
         TOps.EncodeTopK(H(x), H(bDec), H(wEnc), H(bEnc), mask is null ? default : H(mask), k, absolute,
             targetNorms is null ? default : H(targetNorms), H(codes.Offsets), H(codes.Indices), H(codes.Values));
     }
 
     /// <inheritdoc />
-    public override void ThresholdSelect(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes) =>
+    private protected override void ThresholdSelectCore(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes) =>
         TOps.ThresholdSelect(H(pre), H(thresholds), H(cuts), H(codes.Offsets), H(codes.Indices), H(codes.Values));
 
     /// <inheritdoc />
-    public override void BatchTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
+    private protected override void BatchTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
         TOps.BatchTopKThreshold(H(pre), m, H(thresholds), H(cuts));
 
     /// <inheritdoc />
-    public override void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
+    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
         TOps.ColumnTopKThreshold(H(pre), m, H(thresholds), H(cuts));
 
     /// <inheritdoc />
-    public override void MatchingPursuit(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
+    private protected override void MatchingPursuitCore(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
     {
-        CheckPursuit(x, atoms, k, codes, residual);
         TOps.MatchingPursuit(H(x), H(atoms), k, H(codes.Offsets), H(codes.Indices), H(codes.Values), H(residual));
     }
 
     /// <inheritdoc />
-    public override void SparseDecode(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
+    private protected override void SparseDecodeCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output) =>
         TOps.SparseDecode(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(output));
 
     /// <inheritdoc />
-    public override void ReconstructionError(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse) =>
+    private protected override void ReconstructionErrorCore(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse) =>
         TOps.ReconstructionError(H(x), H(xhat), scale, H(grad), H(sse));
 
     /// <inheritdoc />
-    public override void SparseDecodeGrad(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
+    private protected override void SparseDecodeGradCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, float scale,
         float shift, Tensor<float> xhat, Tensor<float> grad, Tensor<float> sse, Tensor<float> gValues) =>
         TOps.SparseDecodeGrad(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(x), scale, shift, H(xhat),
             H(grad), H(sse), H(gValues));
 
     /// <inheritdoc />
-    public override void ValueGrad(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
+    private protected override void ValueGradCore(SparseCodes codes, Tensor<float> gOut, Tensor<float> w, float shift, Tensor<float> gValues) =>
         TOps.ValueGrad(H(codes.Offsets), H(codes.Indices), H(gOut), H(w), shift, H(gValues));
 
     /// <inheritdoc />
-    public override void PrefixLoss(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
+    private protected override void PrefixLossCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> x, Tensor<int> ends,
         Tensor<float> coefficients, SparseCodes groups, Tensor<float> gGroup, Tensor<float> gOut, Tensor<float> gValues, Tensor<float> sse)
     {
-        CheckPrefixLoss(codes, w, bias, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);
         TOps.PrefixLoss(H(codes.Offsets), H(codes.Indices), H(codes.Values), H(w), H(bias), H(x), H(ends), H(coefficients),
             H(groups.Offsets), H(gGroup), H(gOut), H(gValues), H(sse));
     }
 
     /// <inheritdoc />
-    public override void AfaLossGrad(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
+    private protected override void AfaLossGradCore(SparseCodes codes, Tensor<float> targets, float coefficient, Tensor<float> gValues) =>
         TOps.AfaLossGrad(H(codes.Offsets), H(codes.Values), H(targets), coefficient, H(gValues));
 
     /// <inheritdoc />
-    public override void RowNorm(Tensor<float> x, Tensor<float> center, Tensor<float> norms) => TOps.RowNorm(H(x), H(center), H(norms));
+    private protected override void RowNormCore(Tensor<float> x, Tensor<float> center, Tensor<float> norms) => TOps.RowNorm(H(x), H(center), H(norms));
 
     /// <inheritdoc />
-    public override void ColumnMax(Tensor<float> pre, Tensor<float> max) => TOps.ColumnMax(H(pre), H(max));
+    private protected override void ColumnMaxCore(Tensor<float> pre, Tensor<float> max) => TOps.ColumnMax(H(pre), H(max));
 
     /// <inheritdoc />
-    public override void AggregateByLatent(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
+    private protected override void AggregateByLatentCore(SparseCodes codes, Tensor<float> g, Tensor<float> v, Tensor<float> center,
         bool accumulate, Tensor<float> gW, Tensor<float> gSum, Tensor<int> counts) =>
         TOps.AggregateByLatent(H(codes.Offsets), H(codes.Indices), H(g), H(v), H(center), accumulate, H(gW), H(gSum), H(counts));
 
     /// <inheritdoc />
-    public override void GradientScore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
+    private protected override void GradientScoreCore(Tensor<float> pre, Tensor<float> proj, float beta, Tensor<float> score) =>
         TOps.GradientScore(H(pre), H(proj), beta, H(score));
 
     /// <inheritdoc />
-    public override void GatherCodes(SparseCodes codes, Tensor<float> pre)
+    private protected override void GatherCodesCore(SparseCodes codes, Tensor<float> pre)
     {
-        CheckGather(codes, pre);
         TOps.GatherCodes(H(codes.Offsets), H(codes.Indices), H(pre), H(codes.Values));
     }
 
     /// <inheritdoc />
-    public override void Axpy(float alpha, Tensor<float> x, Tensor<float> y)
-    {
-        CheckLength(x.Length, y.Length);
-        TOps.Axpy(alpha, H(x), H(y));
-    }
+    private protected override void AxpyCore(float alpha, Tensor<float> x, Tensor<float> y) => TOps.Axpy(alpha, H(x), H(y));
 
     /// <inheritdoc />
-    public override void MaskLatents(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) => TOps.MaskLatents(H(pre), H(mask), H(output));
+    private protected override void MaskLatentsCore(Tensor<float> pre, Tensor<int> mask, Tensor<float> output) => TOps.MaskLatents(H(pre), H(mask), H(output));
 
     /// <inheritdoc />
-    public override void JumpReluThresholdGrad(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
-        float eps, float l0Weight, Tensor<float> gTheta) =>
-        TOps.JumpReluThresholdGrad(H(pre), H(theta), H(gOut), H(wDec), eps, l0Weight, H(gTheta));
+    private protected override void JumpReluThresholdGradCore(Tensor<float> pre, Tensor<float> theta, Tensor<float> gOut, Tensor<float> wDec,
+        float eps, float l0Weight, float tanhWeight, float tanhScale, Tensor<float> gTheta) =>
+        TOps.JumpReluThresholdGrad(H(pre), H(theta), H(gOut), H(wDec), eps, l0Weight, tanhWeight, tanhScale, H(gTheta));
 
     /// <inheritdoc />
-    public override void DecoderBiasGrad(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec) =>
+    private protected override void ScaleLatentsCore(SparseCodes codes, Tensor<float> scale, Tensor<float> center, Tensor<float> values) =>
+        TOps.ScaleLatents(H(codes.Offsets), H(codes.Indices), H(scale), H(center), H(values));
+
+    /// <inheritdoc />
+    private protected override void RowDotCore(Tensor<float> a, Tensor<float> b, Tensor<float> output) => TOps.RowDot(H(a), H(b), H(output));
+
+    /// <inheritdoc />
+    private protected override void ScaleColumnsCore(Tensor<float> input, Tensor<float> scale, Tensor<float> center, Tensor<float> output) =>
+        TOps.ScaleColumns(H(input), H(scale), H(center), H(output));
+
+    /// <inheritdoc />
+    private protected override void TanhPenaltyGradCore(Tensor<float> values, float weight, float scale, Tensor<float> gValues) =>
+        TOps.TanhPenaltyGrad(H(values), weight, scale, H(gValues));
+
+    /// <inheritdoc />
+    private protected override void DecoderBiasGradCore(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec) =>
         TOps.DecoderBiasGrad(H(gOut), H(gbEnc), H(wEnc), H(gbDec));
 
     /// <inheritdoc />
-    public override void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
+    private protected override void AdamCore(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v) =>
         TOps.Adam(H(grad), step, H(param), H(m), H(v));
 
     /// <inheritdoc />
-    public override void RemoveParallelGrad(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) => TOps.RemoveParallelGrad(H(w), d, parallelOnly, H(g));
+    private protected override void RemoveParallelGradCore(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g) => TOps.RemoveParallelGrad(H(w), d, parallelOnly, H(g));
 
     /// <inheritdoc />
-    public override void NormalizeRows(int d, Tensor<float> w) => TOps.NormalizeRows(d, H(w));
+    private protected override void NormalizeRowsCore(int d, Tensor<float> w) => TOps.NormalizeRows(d, H(w));
 
-    private Span<T> H<T>(Tensor<T> t) where T : unmanaged
-    {
-        CheckOwner(t);
-        return ((HostTensor<T>)t).Data;
-    }
-
-    private static void CheckLength(long span, long tensor)
-    {
-        if (span != tensor) throw new ArgumentException($"Host buffer has {span} elements but the tensor has {tensor}.");
-    }
+    // The tensor's array (every op validated ownership and lengths before its core runs).
+    private static Span<T> H<T>(Tensor<T> t) where T : unmanaged => ((HostTensor<T>)t).Data;
 }
 
 /// <summary>Op table of the scalar float64-accumulating oracle.</summary>
-public readonly struct ReferenceOps : IHostOps
+internal readonly struct ReferenceOps : IHostOps
 {
     /// <inheritdoc />
     public static string Name => "reference";
@@ -280,7 +277,15 @@ public readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Kernels.Axpy.Reference(alpha, x, y);
     /// <inheritdoc />
-    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Reference(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
+    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, float tanhWeight, float tanhScale, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Reference(pre, theta, gOut, wDec, eps, l0Weight, tanhWeight, tanhScale, gTheta);
+    /// <inheritdoc />
+    public static void ScaleLatents(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> values) => Kernels.ScaleLatents.Reference(offsets, indices, scale, center, values);
+    /// <inheritdoc />
+    public static void RowDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output) => Kernels.RowDot.Reference(a, b, output);
+    /// <inheritdoc />
+    public static void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output) => Kernels.ScaleColumns.Reference(input, scale, center, output);
+    /// <inheritdoc />
+    public static void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) => Kernels.TanhPenaltyGrad.Reference(values, weight, scale, gValues);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Reference(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />
@@ -292,7 +297,7 @@ public readonly struct ReferenceOps : IHostOps
 }
 
 /// <summary>Op table of the fast SIMD, multi-threaded CPU path.</summary>
-public readonly struct CpuOps : IHostOps
+internal readonly struct CpuOps : IHostOps
 {
     /// <inheritdoc />
     public static string Name => "cpu";
@@ -339,7 +344,15 @@ public readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Kernels.Axpy.Cpu(alpha, x, y);
     /// <inheritdoc />
-    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Cpu(pre, theta, gOut, wDec, eps, l0Weight, gTheta);
+    public static void JumpReluThresholdGrad(ReadOnlySpan<float> pre, ReadOnlySpan<float> theta, ReadOnlySpan<float> gOut, ReadOnlySpan<float> wDec, float eps, float l0Weight, float tanhWeight, float tanhScale, Span<float> gTheta) => Kernels.JumpReluThresholdGrad.Cpu(pre, theta, gOut, wDec, eps, l0Weight, tanhWeight, tanhScale, gTheta);
+    /// <inheritdoc />
+    public static void ScaleLatents(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> values) => Kernels.ScaleLatents.Cpu(offsets, indices, scale, center, values);
+    /// <inheritdoc />
+    public static void RowDot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> output) => Kernels.RowDot.Cpu(a, b, output);
+    /// <inheritdoc />
+    public static void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output) => Kernels.ScaleColumns.Cpu(input, scale, center, output);
+    /// <inheritdoc />
+    public static void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) => Kernels.TanhPenaltyGrad.Cpu(values, weight, scale, gValues);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Cpu(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />
@@ -351,7 +364,20 @@ public readonly struct CpuOps : IHostOps
 }
 
 /// <summary>The scalar float64-accumulating oracle backend: slow, obvious, the reference every other backend is tested against.</summary>
-public sealed class ReferenceBackend : HostBackend<ReferenceOps>;
+internal sealed class ReferenceBackend : HostBackend<ReferenceOps>;
 
 /// <summary>The fast CPU backend: blocked Vector256 FMA kernels, parallel over tiles and rows.</summary>
-public sealed class CpuBackend : HostBackend<CpuOps>;
+internal sealed class CpuBackend : HostBackend<CpuOps>;
+
+/// <summary>A tensor in managed host memory.</summary>
+/// <typeparam name="T">Element type.</typeparam>
+internal sealed class HostTensor<T> : Tensor<T> where T : unmanaged
+{
+    internal HostTensor(Backend owner, long length) : base(owner, length) => Data = new T[length];
+
+    /// <summary>The elements.</summary>
+    public T[] Data { get; }
+
+    /// <inheritdoc />
+    public override void Dispose() { }
+}

@@ -1,11 +1,16 @@
-namespace SaeGpu.Compute;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+namespace SaeGpu;
 
 /// <summary>
-/// Sparse codes of a batch in CSR form, the one structure every sparsifier writes and decode, backward and metrics read:
-/// <c>Offsets [B+1]</c> (row b's entries are Offsets[b] .. Offsets[b+1]), <c>Indices [capacity]</c> (latent of each entry),
-/// <c>Values [capacity]</c> (its activation). Within a row, entries are ordered by latent index ascending.
-/// Only the first Offsets[B] ≤ <see cref="Capacity"/> entries are meaningful. Fixed-k selections need capacity B·k;
-/// batch-level selections (BatchTopK, Feature Choice) bound the total instead, so a row may hold more than k.
+/// Sparse codes of a batch in CSR form on a <see cref="Backend"/>, the one structure every selection writes and decode,
+/// backward and metrics read: offsets [B+1] (row b's entries are offsets[b] .. offsets[b+1]), latent index [capacity] and
+/// value [capacity] of each entry; within a row, entries are in ascending latent order, and only the first offsets[B] ≤
+/// <see cref="Capacity"/> entries are meaningful. Fixed-k selections need capacity B·k; batch-level selections (BatchTopK,
+/// Feature Choice) bound the total instead, so a row may hold more than k. Move codes to and from the host with
+/// <see cref="Upload"/> and <see cref="Download"/> (<see cref="SparseBatch"/>). Owns device memory: dispose it.
 /// </summary>
 public sealed class SparseCodes : IDisposable
 {
@@ -34,7 +39,7 @@ public sealed class SparseCodes : IDisposable
     }
 
     /// <summary>Codes on <paramref name="backend"/> holding host CSR arrays offsets [B+1], indices and values [nnz].</summary>
-    public static SparseCodes FromHost(Backend backend, ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
+    internal static SparseCodes FromHost(Backend backend, ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (offsets.Length < 2 || offsets[0] != 0 || offsets[^1] != indices.Length || values.Length != indices.Length)
@@ -48,14 +53,14 @@ public sealed class SparseCodes : IDisposable
     }
 
     /// <summary>The codes this is a group view of (<see cref="GroupView"/>), else null.</summary>
-    public SparseCodes? Source { get; }
+    internal SparseCodes? Source { get; }
 
     /// <summary>
     /// A view with B·<paramref name="groups"/> rows sharing these codes' indices and values: row b·n + g holds row b's
     /// entries of latent group g (contiguous, since rows are in latent order). Its own offsets [B·n + 1] are written by
     /// <see cref="Backend.PrefixLoss"/>. Disposing the view frees only those offsets.
     /// </summary>
-    public SparseCodes GroupView(int groups)
+    internal SparseCodes GroupView(int groups)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(groups);
         return new SparseCodes(this, groups);
@@ -68,16 +73,16 @@ public sealed class SparseCodes : IDisposable
     public int Capacity { get; }
 
     /// <summary>Row offsets [B+1].</summary>
-    public Tensor<int> Offsets { get; }
+    internal Tensor<int> Offsets { get; }
 
     /// <summary>Latent index per entry [Capacity].</summary>
-    public Tensor<int> Indices { get; }
+    internal Tensor<int> Indices { get; }
 
     /// <summary>Activation per entry [Capacity].</summary>
-    public Tensor<float> Values { get; }
+    internal Tensor<float> Values { get; }
 
     /// <summary>Copies the codes to host arrays: offsets [B+1], indices and values [nnz].</summary>
-    public (int[] Offsets, int[] Indices, float[] Values) ToHost()
+    internal (int[] Offsets, int[] Indices, float[] Values) ToHost()
     {
         var backend = Offsets.Owner;
         var offsets = new int[Rows + 1];
@@ -88,6 +93,35 @@ public sealed class SparseCodes : IDisposable
         backend.Download(Values, val);
         int nnz = offsets[Rows];
         return (offsets, idx[..nnz], val[..nnz]);
+    }
+
+    /// <summary>
+    /// The largest latent index of the codes last written by <see cref="Upload"/>, or −1 when an op wrote them (an op's codes
+    /// index the latents of the matrix it selected from). Ops that read a weight row per entry check it against their F.
+    /// </summary>
+    internal int UploadedMaxLatent { get; set; } = -1;
+
+    /// <summary>
+    /// Copies host codes into these device codes, which must have as many rows and room for its entries; throws
+    /// <see cref="ArgumentException"/> otherwise.
+    /// </summary>
+    public void Upload(SparseBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (Source is not null) throw new InvalidOperationException("A group view shares its source's entries; upload into the source.");
+        if (batch.Rows != Rows) throw new ArgumentException($"batch has {batch.Rows} rows; these codes have {Rows}.", nameof(batch));
+        if (batch.Count > Capacity) throw new ArgumentException($"batch holds {batch.Count} entries; these codes hold at most {Capacity}.", nameof(batch));
+        batch.CopyTo(this);
+        int max = -1;
+        foreach (int j in batch.Indices) max = Math.Max(max, j);
+        UploadedMaxLatent = max;
+    }
+
+    /// <summary>Copies these codes into the host batch <paramref name="destination"/> (overwritten, grown when needed).</summary>
+    public void Download(SparseBatch destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        destination.CopyFrom(this);
     }
 
     /// <summary>Frees the three buffers (only the offsets of a group view).</summary>

@@ -1,4 +1,8 @@
-namespace SaeGpu.Compute;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+namespace SaeGpu;
 
 /// <summary>
 /// A flat, row-major buffer of <typeparamref name="T"/> owned by one <see cref="Backend"/> (host memory for the
@@ -8,7 +12,7 @@ namespace SaeGpu.Compute;
 public abstract class Tensor<T> : IDisposable where T : unmanaged
 {
     /// <summary>Creates a tensor of <paramref name="length"/> elements owned by <paramref name="owner"/>.</summary>
-    protected Tensor(Backend owner, long length)
+    private protected Tensor(Backend owner, long length)
     {
         Owner = owner;
         Length = length;
@@ -22,17 +26,4 @@ public abstract class Tensor<T> : IDisposable where T : unmanaged
 
     /// <summary>Frees the memory (device memory for GPU tensors).</summary>
     public abstract void Dispose();
-}
-
-/// <summary>A tensor in managed host memory.</summary>
-/// <typeparam name="T">Element type.</typeparam>
-public sealed class HostTensor<T> : Tensor<T> where T : unmanaged
-{
-    internal HostTensor(Backend owner, long length) : base(owner, length) => Data = new T[length];
-
-    /// <summary>The elements.</summary>
-    public T[] Data { get; }
-
-    /// <inheritdoc />
-    public override void Dispose() { }
 }

@@ -1,7 +1,10 @@
 using SaeGpu.Formats;
 using SaeGpu.Training;
+using SaeGpu.Compute;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Data;
+namespace SaeGpu;
 
 /// <summary>Settings of <see cref="FileActivations"/>.</summary>
 /// <param name="ShuffleBuffer">Rows held in the shuffle buffer (filled round-robin from all shards; each drawn row is replaced by the next row read).</param>
@@ -123,6 +126,25 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
 
     private int orderShard;
     private long orderRow;
+
+    /// <summary>
+    /// The rows in file order (<see cref="ReadInOrder"/>) as batches of at most <paramref name="batchRows"/> rows, up to
+    /// <paramref name="maxRows"/> rows in all; each batch is valid until the next is drawn (one buffer is reused).
+    /// For <see cref="SparseAutoencoder.Evaluate(IEnumerable{ReadOnlyMemory{float}}, Action{SparseBatch}?)"/>.
+    /// </summary>
+    public IEnumerable<ReadOnlyMemory<float>> InOrder(int batchRows, long maxRows = long.MaxValue)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchRows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxRows);
+        return Batches();
+
+        IEnumerable<ReadOnlyMemory<float>> Batches()
+        {
+            var x = new float[(long)batchRows * InputDim];
+            for (long t = 0, rows; t < maxRows && (rows = ReadInOrder(x.AsSpan(0, (int)Math.Min(batchRows, maxRows - t) * InputDim))) > 0; t += rows)
+                yield return x.AsMemory(0, (int)rows * InputDim);
+        }
+    }
 
     /// <summary>
     /// Writes the stream's position: the shards' names and sizes and the input scale (checked on restore), the draw

@@ -1,7 +1,9 @@
-using SaeGpu.Model;
 using SaeGpu.Training;
+using SaeGpu.Compute;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Data;
+namespace SaeGpu;
 
 /// <summary>Settings of <see cref="HierarchicalActivations"/>.</summary>
 /// <param name="InputDim">d, width of each activation vector.</param>
@@ -79,9 +81,9 @@ public sealed class HierarchicalActivations : IGroundTruthSource, IResumable
         BuildTrees();
         var setup = new Random(options.Seed);
         Directions = new float[(long)n * d];
-        var noise = Sae.RandomUnitRows(n, d, setup);
+        var noise = SparseAutoencoder.RandomUnitRows(n, d, setup);
         for (int f = 0; f < n; f++) SetDirection(f, noise.AsSpan(f * d, d));
-        OffsetVector = Sae.RandomUnitRows(1, d, setup);
+        OffsetVector = SparseAutoencoder.RandomUnitRows(1, d, setup);
         for (int i = 0; i < d; i++) OffsetVector[i] *= (float)options.Offset;
         rng = new ResumableRandom(unchecked(options.Seed * 7919 + 29));
     }
@@ -137,7 +139,7 @@ public sealed class HierarchicalActivations : IGroundTruthSource, IResumable
         for (int r = 0; r < b; r++)
         {
             var row = destination.Slice(r * d, d);
-            for (int i = 0; i < d; i++) row[i] = OffsetVector[i] + (float)(Options.Noise * Sae.Gaussian(rng));
+            for (int i = 0; i < d; i++) row[i] = OffsetVector[i] + (float)(Options.Noise * SparseAutoencoder.Gaussian(rng));
             for (int root = 0; root < Options.Trees; root++)
                 if (rng.NextDouble() < Options.RootProbability)
                     Fire(root, row, active.IsEmpty ? default : active.Slice(r * n, n));

@@ -1,14 +1,9 @@
 using SaeGpu.Data;
-using SaeGpu.Model;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Evaluation;
-
-/// <summary>Decoder recovery of the true features of one tree level.</summary>
-/// <param name="Level">Depth (0 = roots).</param>
-/// <param name="Features">True features at this depth.</param>
-/// <param name="MeanMaxCosine">Mean over them of the best cosine to any decoder row.</param>
-/// <param name="RecoveredFraction">Fraction whose best cosine is ≥ 0.9.</param>
-public sealed record LevelRecovery(int Level, int Features, double MeanMaxCosine, double RecoveredFraction);
+namespace SaeGpu;
 
 /// <summary>
 /// How an SAE represents hierarchical ground truth (<see cref="HierarchicalActivations"/>), measured on held-out tokens with
@@ -22,15 +17,15 @@ public sealed record LevelRecovery(int Level, int Features, double MeanMaxCosine
 /// <param name="Fvu">Fraction of variance unexplained on the held-out tokens.</param>
 /// <param name="L0">Mean active latents per token.</param>
 /// <param name="Recovery">Recovery of all true features (mean max cosine, fraction ≥ 0.9).</param>
-/// <param name="Levels">Recovery per tree level.</param>
+/// <param name="Levels">Recovery of the true features of each tree level (index 0 = roots).</param>
 /// <param name="Absorption">Mean over parents of absorption(p).</param>
 /// <param name="MissAlone">Mean over parents of missAlone(p).</param>
 /// <param name="ParentsMeasured">Parents with at least one token where a child fired.</param>
-public sealed record AbsorptionReport(double Fvu, double L0, GroundTruthRecovery Recovery, IReadOnlyList<LevelRecovery> Levels,
+public sealed record AbsorptionReport(double Fvu, double L0, GroundTruthRecovery Recovery, IReadOnlyList<GroundTruthRecovery> Levels,
     double Absorption, double MissAlone, int ParentsMeasured)
 {
     /// <summary>Encodes <paramref name="tokens"/> fresh tokens of <paramref name="source"/> with <paramref name="sae"/> and measures them.</summary>
-    public static AbsorptionReport Measure(Sae sae, HierarchicalActivations source, int tokens)
+    public static AbsorptionReport Measure(SparseAutoencoder sae, HierarchicalActivations source, int tokens)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentNullException.ThrowIfNull(source);
@@ -40,7 +35,7 @@ public sealed record AbsorptionReport(double Fvu, double L0, GroundTruthRecovery
         var x = new float[(long)tokens * d];
         var active = new byte[(long)tokens * n];
         source.NextBatch(x, active);
-        using var codes = sae.Encode(x);
+        using var codes = sae.EncodeCodes(x);
         double fvu = Metrics.Fvu(x, sae.Decode(codes), d);
         var (offsets, indices, _) = codes.ToHost();
         var (latent, cosine) = GroundTruthRecovery.BestMatches(source.Directions, sae.Backend.ToHost(sae.WDec), d,
@@ -49,8 +44,7 @@ public sealed record AbsorptionReport(double Fvu, double L0, GroundTruthRecovery
         var levels = Enumerable.Range(0, source.Options.Levels).Select(l =>
         {
             var c = Enumerable.Range(0, n).Where(f => source.Level[f] == l).Select(f => cosine[f]).ToArray();
-            var s = GroundTruthRecovery.Summarize(c);
-            return new LevelRecovery(l, c.Length, s.MeanMaxCosine, s.RecoveredFraction);
+            return GroundTruthRecovery.Summarize(c);
         }).ToArray();
         return new AbsorptionReport(fvu, (double)offsets[tokens] / tokens, GroundTruthRecovery.Summarize(cosine), levels,
             absorption, missAlone, measured);

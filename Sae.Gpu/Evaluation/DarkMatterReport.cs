@@ -1,6 +1,9 @@
-using SaeGpu.Model;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Evaluation;
+namespace SaeGpu;
 
 /// <summary>
 /// "Dark matter" of an SAE (Engels et al., arXiv 2410.14670, as in PAPERS §2): how much of the error e = x − x̂ is linearly
@@ -18,11 +21,21 @@ namespace SaeGpu.Evaluation;
 /// <param name="LinearShare">All tokens: Σ‖W*x‖² / Σ‖e‖².</param>
 /// <param name="NonlinearShare">All tokens: Σ‖e − W*x‖² / Σ‖e‖².</param>
 /// <param name="NonlinearFvu">FVU when x̂ + W*x replaces x̂: Σ‖e − W*x‖² / Σ‖x − x̄‖².</param>
+/// <param name="PursuitK">The latents per token inference-time gradient pursuit may use (default: the SAE's L0, rounded).</param>
+/// <param name="PursuitFvu">
+/// FVU of gradient pursuit over the SAE's decoder with at most <paramref name="PursuitK"/> latents per token (Blumensath &amp;
+/// Davies 2008): per token, r = x − b_dec; k times add argmax_j |W_dec·r| to the support and take the exact line-search step
+/// along the gradient on the support (the paper's step-size and L0-matching details were not available: ours).
+/// </param>
 public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, double L0, double ErrorR2, double PredictableFraction,
-    double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu)
+    double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu, int PursuitK, double PursuitFvu)
 {
-    /// <summary>Analyses <paramref name="sae"/> on x [T, d], fitting on a shuffled <paramref name="fitFraction"/> of the tokens.</summary>
-    public static DarkMatterReport Measure(Sae sae, ReadOnlySpan<float> x, double fitFraction = 0.5, int seed = 0)
+    /// <summary>
+    /// Analyses <paramref name="sae"/> on x [T, d], fitting on a shuffled <paramref name="fitFraction"/> of the tokens (seeded by
+    /// <paramref name="seed"/>), and compares gradient pursuit with <paramref name="pursuitK"/> latents per token (null: the
+    /// SAE's L0, rounded).
+    /// </summary>
+    public static DarkMatterReport Measure(SparseAutoencoder sae, ReadOnlySpan<float> x, double fitFraction = 0.5, int seed = 0, int? pursuitK = null)
     {
         ArgumentNullException.ThrowIfNull(sae);
         int d = sae.Config.InputDim;
@@ -40,13 +53,18 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         var all = FitVector(xs, e, d, order);
         var (linear, nonlinear, total) = Split(xs, e, d, all);
         double variance = Metrics.TotalVariance(x, d);
-        return new DarkMatterReport(t, fit, total / variance, (double)nnz / t, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance);
+        double l0 = (double)nnz / t;
+        int k = pursuitK ?? Math.Max(1, (int)Math.Round(l0));
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(pursuitK), $"Gradient pursuit needs ≥ 1 latent per token, got {k}.");
+        double pursuitFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(sae.GetParameter("W_dec"), sae.GetParameter("b_dec"), x, k), d);
+        return new DarkMatterReport(t, fit, total / variance, l0, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance,
+            k, pursuitFvu);
     }
 
     /// <summary>e = x − x̂ [T, d] with the SAE's inference encoding, in chunks of 4,096 tokens.</summary>
-    public static float[] Errors(Sae sae, float[] x) => ErrorsAndNnz(sae, x).Errors;
+    internal static float[] Errors(SparseAutoencoder sae, float[] x) => ErrorsAndNnz(sae, x).Errors;
 
-    private static (float[] Errors, long Nnz) ErrorsAndNnz(Sae sae, float[] x)
+    private static (float[] Errors, long Nnz) ErrorsAndNnz(SparseAutoencoder sae, float[] x)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentNullException.ThrowIfNull(x);
@@ -56,7 +74,7 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         for (int lo = 0; lo < x.Length; lo += 4096 * d)
         {
             var chunk = x.AsSpan(lo, Math.Min(4096 * d, x.Length - lo));
-            using var codes = sae.Encode(chunk);
+            using var codes = sae.EncodeCodes(chunk);
             nnz += codes.ToHost().Offsets[codes.Rows];
             var xhat = sae.Decode(codes);
             for (int i = 0; i < chunk.Length; i++) e[lo + i] = chunk[i] - xhat[i];
@@ -65,7 +83,7 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
     }
 
     /// <summary>W* [d, d] (row = regressor) fitted on <paramref name="rows"/>: e ≈ W*ᵀ x.</summary>
-    public static double[] FitVector(float[] x, float[] e, int d, IEnumerable<int> rows)
+    internal static double[] FitVector(float[] x, float[] e, int d, IEnumerable<int> rows)
     {
         var ls = new LeastSquares(d, d);
         foreach (int r in rows) ls.Add(Row(x, r, d), Row(e, r, d));
@@ -125,7 +143,7 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
     }
 
     /// <summary>Per-token nonlinear error e − W*x [T, d] for a W* [d, d] from <see cref="FitVector"/>.</summary>
-    public static float[] Nonlinear(float[] x, float[] e, int d, double[] w)
+    internal static float[] Nonlinear(float[] x, float[] e, int d, double[] w)
     {
         var n = new float[e.Length];
         for (int r = 0; r < x.Length / d; r++)
@@ -165,7 +183,7 @@ public sealed record ErrorNormComparison(double NormCorrelation, double Nonlinea
     double MeanNonlinearNormA, double MeanNonlinearNormB)
 {
     /// <summary>Compares <paramref name="a"/> and <paramref name="b"/> (same d) on x [T, d].</summary>
-    public static ErrorNormComparison Measure(Sae a, Sae b, float[] x)
+    public static ErrorNormComparison Measure(SparseAutoencoder a, SparseAutoencoder b, float[] x)
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
@@ -183,7 +201,7 @@ public sealed record ErrorNormComparison(double NormCorrelation, double Nonlinea
         [.. Enumerable.Range(0, e.Length / d).Select(r => Math.Sqrt(e.AsSpan(r * d, d).ToArray().Sum(v => (double)v * v)))];
 
     /// <summary>Pearson correlation of two equal-length samples (0 when either is constant).</summary>
-    public static double Pearson(double[] u, double[] v)
+    internal static double Pearson(double[] u, double[] v)
     {
         double mu = u.Average(), mv = v.Average(), suv = 0, suu = 0, svv = 0;
         for (int i = 0; i < u.Length; i++) { suv += (u[i] - mu) * (v[i] - mv); suu += (u[i] - mu) * (u[i] - mu); svv += (v[i] - mv) * (v[i] - mv); }

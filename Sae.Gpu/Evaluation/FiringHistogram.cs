@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SaeGpu.Evaluation;
+namespace SaeGpu;
 
 /// <summary>
 /// Histogram of per-latent firing frequencies (fraction of tokens on which a latent is active) in decades:

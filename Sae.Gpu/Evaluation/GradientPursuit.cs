@@ -8,7 +8,7 @@ namespace SaeGpu.Evaluation;
 /// g = c_S, v = Σ_{j∈S} g_j d_j, α = ‖g‖²/‖v‖² (exact line search), a_S += α g, r −= α v. At most k latents per token.
 /// Host code, tokens in parallel; the paper's step-size and L0-matching details were not available, so these are ours.
 /// </summary>
-public static class GradientPursuit
+internal static class GradientPursuit
 {
     /// <summary>x̂ [T, d] = a·W_dec + b_dec from gradient pursuit with at most <paramref name="k"/> latents per token of x [T, d].</summary>
     public static float[] Reconstruct(ReadOnlySpan<float> wDec, ReadOnlySpan<float> bDec, ReadOnlySpan<float> x, int k)

@@ -1,4 +1,8 @@
-namespace SaeGpu.Evaluation;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
+namespace SaeGpu;
 
 /// <summary>How well decoder rows match known feature directions.</summary>
 /// <param name="RecoveredFraction">Fraction of true features whose best-matching decoder row has cosine ≥ the threshold.</param>
@@ -23,21 +27,21 @@ public sealed record GroundTruthRecovery(double RecoveredFraction, double MeanMa
     /// <summary>
     /// <see cref="Compute"/> for <paramref name="sae"/>'s decoder rows, signed when its architecture's codes can be negative.
     /// </summary>
-    public static GroundTruthRecovery Of(Model.Sae sae, ReadOnlySpan<float> trueDirections, double threshold = DefaultThreshold)
+    public static GroundTruthRecovery Of(SparseAutoencoder sae, ReadOnlySpan<float> trueDirections, double threshold = DefaultThreshold)
     {
         ArgumentNullException.ThrowIfNull(sae);
         return Compute(trueDirections, sae.Backend.ToHost(sae.WDec), sae.Config.InputDim, threshold, sae.Config.Strategy.SignedCodes);
     }
 
     /// <summary>Recovered fraction (m_n ≥ <paramref name="threshold"/>) and mean of the best cosines m_n [N].</summary>
-    public static GroundTruthRecovery Summarize(IReadOnlyCollection<double> cosine, double threshold = DefaultThreshold) =>
+    internal static GroundTruthRecovery Summarize(IReadOnlyCollection<double> cosine, double threshold = DefaultThreshold) =>
         new((double)cosine.Count(c => c >= threshold) / cosine.Count, cosine.Average());
 
     /// <summary>
     /// For each true feature n of directions [N, d]: the decoder row j of W_dec [F, d] with the largest cos(true_n, W_dec[j])
     /// (|cos| when <paramref name="signed"/>), and that cosine. Zero rows never match.
     /// </summary>
-    public static (int[] Latent, double[] Cosine) BestMatches(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
+    internal static (int[] Latent, double[] Cosine) BestMatches(ReadOnlySpan<float> trueDirections, ReadOnlySpan<float> wDec, int d,
         bool signed = false)
     {
         if (d < 1 || trueDirections.Length == 0 || trueDirections.Length % d != 0 || wDec.Length == 0 || wDec.Length % d != 0)

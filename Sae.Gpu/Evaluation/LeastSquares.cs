@@ -5,7 +5,7 @@ namespace SaeGpu.Evaluation;
 /// (XᵀX + λI) W = XᵀY by Cholesky, with λ = 1e-10·trace(XᵀX)/p for numerical safety (ours; the dark-matter code uses
 /// lstsq with rcond 1e-9). No intercept: append a constant column to X for one.
 /// </summary>
-public sealed class LeastSquares
+internal sealed class LeastSquares
 {
     private readonly double[] xtx, xty;
 

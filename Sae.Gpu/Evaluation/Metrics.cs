@@ -1,7 +1,7 @@
 namespace SaeGpu.Evaluation;
 
 /// <summary>Host-side reductions used for metrics (float64 accumulation). Rows are [B, d], row-major.</summary>
-public static class Metrics
+internal static class Metrics
 {
     /// <summary>Per-column mean x̄ [d] of rows x [B, d].</summary>
     public static float[] ColumnMean(ReadOnlySpan<float> x, int d)

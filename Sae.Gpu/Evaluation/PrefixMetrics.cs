@@ -1,21 +1,20 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Evaluation;
 
 /// <summary>Reconstruction quality of each nested prefix of a Matryoshka SAE.</summary>
-public static class PrefixMetrics
+internal static class PrefixMetrics
 {
     /// <summary>
     /// FVU of x̂_i = a[:, 0:m_i]·W_dec[0:m_i] + b_dec for each width m_i of <paramref name="sae"/>'s
     /// <see cref="SaeConfig.MatryoshkaWidths"/> (the code a is the full inference encoding of x [B, d]); the last is the
     /// SAE's FVU. Throws for a plain SAE.
     /// </summary>
-    public static double[] PrefixFvu(Sae sae, ReadOnlySpan<float> x)
+    public static double[] PrefixFvu(SparseAutoencoder sae, ReadOnlySpan<float> x)
     {
         ArgumentNullException.ThrowIfNull(sae);
         var widths = sae.Config.MatryoshkaWidths ?? throw new ArgumentException("PrefixFvu needs a Matryoshka SAE (SaeConfig.MatryoshkaWidths).");
-        using var codes = sae.Encode(x);
+        using var codes = sae.EncodeCodes(x);
         var (offsets, indices, values) = codes.ToHost();
         var fvu = new double[widths.Count];
         for (int w = 0; w < widths.Count; w++)

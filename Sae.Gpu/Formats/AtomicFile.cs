@@ -3,7 +3,7 @@ using System.Text;
 namespace SaeGpu.Formats;
 
 /// <summary>Atomic file writes: a temporary file in the target's folder, flushed to disk, then renamed over the target.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>
     /// Writes <paramref name="path"/> with <paramref name="write"/>; an interrupted write never replaces an existing file with

@@ -3,20 +3,19 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Formats;
 
 /// <summary>
 /// SaeGpu's native checkpoint, version 4: magic <c>SAEGPU04</c>; the config as a JSON object (a 7-bit-encoded byte length,
 /// then UTF-8: <c>architecture</c>, <c>d_in</c>, <c>latents</c>, <c>k</c> and, for a Matryoshka SAE, <c>matryoshka_widths</c>);
-/// an int32 tensor count; then each parameter of <see cref="Sae.Parameters"/> in order as its name (length-prefixed UTF-8),
+/// an int32 tensor count; then each parameter of <see cref="SparseAutoencoder.Parameters"/> in order as its name (length-prefixed UTF-8),
 /// an int64 element count and float32 little-endian values. <see cref="Load"/> also reads versions 3 and 2
 /// (<c>SAEGPU03</c>: int32 d, F, k, architecture number, Matryoshka width count and widths, then W_enc, b_enc, W_dec, b_dec
 /// and thresholds [F]; <c>SAEGPU02</c>: no width fields). Written atomically (temporary file in the same folder, then
 /// rename), so an interrupted save never destroys an existing checkpoint.
 /// </summary>
-public static class Checkpoint
+internal static class Checkpoint
 {
     private static readonly byte[] Magic = "SAEGPU04"u8.ToArray();
     private static readonly byte[] MagicV3 = "SAEGPU03"u8.ToArray();
@@ -27,7 +26,7 @@ public static class Checkpoint
         ["topk", "abstopk", "batchtopk", "mutual-choice", "feature-choice", "relu", "jumprelu", "topafa", "gba", "gsae", "vsae"];
 
     /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> atomically.</summary>
-    public static void Save(Sae sae, string path)
+    public static void Save(SparseAutoencoder sae, string path)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -47,7 +46,7 @@ public static class Checkpoint
     }
 
     /// <summary>Reads a checkpoint onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
-    public static Sae Load(Backend backend, string path)
+    public static SparseAutoencoder Load(Backend backend, string path)
     {
         ArgumentNullException.ThrowIfNull(backend);
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint '{path}' does not exist.", path);
@@ -73,7 +72,7 @@ public static class Checkpoint
         return json.ToJsonString();
     }
 
-    private static Sae ReadV4(Backend backend, BinaryReader r, string path)
+    private static SparseAutoencoder ReadV4(Backend backend, BinaryReader r, string path)
     {
         var json = JsonNode.Parse(r.ReadString())?.AsObject() ?? throw new InvalidDataException($"'{path}': the config is not a JSON object.");
         int Int(JsonNode? node, string key) => node is JsonValue v && v.TryGetValue(out int i)
@@ -100,7 +99,7 @@ public static class Checkpoint
         return Build(backend, config, values, path);
     }
 
-    private static Sae ReadLegacy(Backend backend, BinaryReader r, string path, bool v3)
+    private static SparseAutoencoder ReadLegacy(Backend backend, BinaryReader r, string path, bool v3)
     {
         if (r.BaseStream.Length < Magic.Length + 16) throw new InvalidDataException($"'{path}' is too short for a checkpoint header.");
         int d = r.ReadInt32(), f = r.ReadInt32(), k = r.ReadInt32(), arch = r.ReadInt32();
@@ -127,7 +126,7 @@ public static class Checkpoint
         return Build(backend, config, values, path);
     }
 
-    /// <summary>The parameters a checkpoint of <paramref name="config"/> holds, with their lengths, in <see cref="Sae.Parameters"/> order.</summary>
+    /// <summary>The parameters a checkpoint of <paramref name="config"/> holds, with their lengths, in <see cref="SparseAutoencoder.Parameters"/> order.</summary>
     private static (string Name, long Length)[] ExpectedTensors(SaeConfig config)
     {
         long fd = (long)config.Latents * config.InputDim;
@@ -135,10 +134,10 @@ public static class Checkpoint
                 .. config.Strategy.LatentParameters.Select(n => (n, (long)config.Latents))];
     }
 
-    private static Sae Build(Backend backend, SaeConfig config, Dictionary<string, float[]> values, string path)
+    private static SparseAutoencoder Build(Backend backend, SaeConfig config, Dictionary<string, float[]> values, string path)
     {
-        var latent = values.Where(v => !Sae.WeightNames.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value);
-        return BadHeader(path, () => Sae.FromWeights(backend, config, values["W_enc"], values["b_enc"], values["W_dec"], values["b_dec"], latent));
+        var latent = values.Where(v => !SparseAutoencoder.WeightNames.Contains(v.Key)).ToDictionary(v => v.Key, v => v.Value);
+        return BadHeader(path, () => SparseAutoencoder.FromWeights(backend, config, values["W_enc"], values["b_enc"], values["W_dec"], values["b_dec"], latent));
     }
 
     private static T BadHeader<T>(string path, Func<T> build)

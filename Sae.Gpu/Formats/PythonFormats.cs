@@ -2,7 +2,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SaeGpu.Architectures;
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Formats;
 
@@ -20,7 +19,7 @@ namespace SaeGpu.Formats;
 /// before decoding). What SaeGpu cannot represent is refused, naming the field: another activation function (e.g.
 /// "tanh-relu"), normalize_activations other than "none", apply_b_dec_to_input = false, rescale_acts_by_decoder_norm.
 /// </summary>
-public static class SaeLensFormat
+internal static class SaeLensFormat
 {
     /// <summary>The config file name.</summary>
     public const string ConfigFile = "cfg.json";
@@ -32,7 +31,7 @@ public static class SaeLensFormat
     public const string LayoutVersion = "6.0.0";
 
     /// <summary>Writes <paramref name="sae"/> into folder <paramref name="dir"/> (both files atomically).</summary>
-    public static void Save(Sae sae, string dir)
+    public static void Save(SparseAutoencoder sae, string dir)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentException.ThrowIfNullOrWhiteSpace(dir);
@@ -59,7 +58,7 @@ public static class SaeLensFormat
     }
 
     /// <summary>Loads a SAELens folder onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
-    public static Sae Load(Backend backend, string dir)
+    public static SparseAutoencoder Load(Backend backend, string dir)
     {
         ArgumentNullException.ThrowIfNull(backend);
         string cfgPath = Path.Combine(dir, ConfigFile);
@@ -151,10 +150,10 @@ public static class SaeLensFormat
 /// is TopK of ReLU((x − b_dec)·encoder.weightᵀ + encoder.bias): SaeGpu's TopK, with the same weight orientation. Loading
 /// only (sparsify's own transcoder/skip-connection variants are rejected with a clear error).
 /// </summary>
-public static class SparsifyFormat
+internal static class SparsifyFormat
 {
     /// <summary>Loads a sparsify folder onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
-    public static Sae Load(Backend backend, string dir)
+    public static SparseAutoencoder Load(Backend backend, string dir)
     {
         ArgumentNullException.ThrowIfNull(backend);
         string cfgPath = Path.Combine(dir, "cfg.json");
@@ -205,10 +204,10 @@ internal static class PythonConfig
         return st.ReadFloats(name);
     }
 
-    public static Sae Build(Backend backend, SaeConfig model, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
+    public static SparseAutoencoder Build(Backend backend, SaeConfig model, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
         IReadOnlyDictionary<string, float[]>? latent, string path)
     {
-        try { return Sae.FromWeights(backend, model.Validate(), wEnc, bEnc, wDec, bDec, latent); }
+        try { return SparseAutoencoder.FromWeights(backend, model.Validate(), wEnc, bEnc, wDec, bDec, latent); }
         catch (ArgumentException e) { throw new InvalidDataException($"'{path}': {e.Message}"); }
     }
 }

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Formats;
 
@@ -8,28 +7,28 @@ namespace SaeGpu.Formats;
 /// <see cref="Checkpoint"/>; any other path is a folder, written in <see cref="SaeLensFormat"/>. Loading a folder reads
 /// SAELens (<c>sae_weights.safetensors</c>) or sparsify (<c>sae.safetensors</c>) by the weights file it holds.
 /// </summary>
-public static class SaeFiles
+internal static class SaeFiles
 {
     /// <summary>The native checkpoint extension.</summary>
     public const string NativeExtension = ".saeckpt";
 
+    /// <summary>The format a path names: <see cref="SaeFormat.Native"/> for <c>*.saeckpt</c>, else a <see cref="SaeFormat.SaeLens"/> folder.</summary>
+    public static SaeFormat FormatOf(string path) =>
+        path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase) ? SaeFormat.Native : SaeFormat.SaeLens;
+
     /// <summary>Writes <paramref name="sae"/> to <paramref name="path"/> (native file or SAELens folder).</summary>
-    public static void Save(Sae sae, string path)
-    {
-        if (path.EndsWith(NativeExtension, StringComparison.OrdinalIgnoreCase)) Checkpoint.Save(sae, path);
-        else SaeLensFormat.Save(sae, path);
-    }
+    public static void Save(SparseAutoencoder sae, string path) => sae.Save(path);
 
     /// <summary>
     /// Writes <paramref name="sae"/>, trained on inputs scaled by <paramref name="inputScale"/>, as the SAE that serves raw
-    /// inputs (<see cref="Sae.FoldInputScale"/> applied to a copy; <paramref name="sae"/> itself is unchanged, so training can go on).
+    /// inputs (<see cref="SparseAutoencoder.FoldInputScale"/> applied to a copy; <paramref name="sae"/> itself is unchanged, so training can go on).
     /// </summary>
-    public static void Save(Sae sae, string path, float inputScale)
+    public static void Save(SparseAutoencoder sae, string path, float inputScale)
     {
         ArgumentNullException.ThrowIfNull(sae);
         if (inputScale == 1f) { Save(sae, path); return; }
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
-        using var copy = Sae.FromWeights(sae.Backend, sae.Config, wEnc, bEnc, wDec, bDec, sae.LatentToHost());
+        using var copy = SparseAutoencoder.FromWeights(sae.Backend, sae.Config, wEnc, bEnc, wDec, bDec, sae.LatentToHost());
         copy.FoldInputScale(inputScale);
         Save(copy, path);
     }
@@ -45,7 +44,7 @@ public static class SaeFiles
     public static string StatePath(string path) => CompanionPath(path, "training_state.saestate");
 
     /// <summary>Loads an SAE from a native checkpoint file, a SAELens folder or a sparsify folder.</summary>
-    public static Sae Load(Backend backend, string path)
+    public static SparseAutoencoder Load(Backend backend, string path)
     {
         if (File.Exists(path)) return Checkpoint.Load(backend, path);
         if (!Directory.Exists(path)) throw new FileNotFoundException($"SAE '{path}' does not exist (expected a {NativeExtension} file or a SAELens/sparsify folder).", path);

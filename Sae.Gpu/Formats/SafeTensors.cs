@@ -10,7 +10,7 @@ namespace SaeGpu.Formats;
 /// <param name="Shape">Dimensions (row-major).</param>
 /// <param name="Begin">Start of its bytes, relative to the end of the header.</param>
 /// <param name="End">End of its bytes (exclusive), relative to the end of the header.</param>
-public sealed record SafeTensorInfo(string Name, ElementType Type, IReadOnlyList<long> Shape, long Begin, long End)
+internal sealed record SafeTensorInfo(string Name, ElementType Type, IReadOnlyList<long> Shape, long Begin, long End)
 {
     /// <summary>Number of elements (product of the shape; 1 for a scalar).</summary>
     public long Count => Shape.Aggregate(1L, (a, b) => a * b);
@@ -22,7 +22,7 @@ public sealed record SafeTensorInfo(string Name, ElementType Type, IReadOnlyList
 /// the header: known dtypes (F32, F16, BF16, I32), offsets inside the data, sizes equal to dtype·shape, no overlaps, and
 /// the data filling the file. Tensors are read on demand (rows of a 2-D tensor can be streamed). Errors name the file.
 /// </summary>
-public sealed class SafeTensorsFile : IDisposable
+internal sealed class SafeTensorsFile : IDisposable
 {
     private readonly FileStream stream;
     private readonly Dictionary<string, SafeTensorInfo> tensors;

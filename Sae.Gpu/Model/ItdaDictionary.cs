@@ -1,18 +1,23 @@
 using SaeGpu.Compute;
 using SaeGpu.Formats;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Model;
+namespace SaeGpu;
 
 /// <summary>Where an ITDA atom came from: the activation at token <paramref name="Token"/> of sequence <paramref name="Sequence"/>.</summary>
 /// <param name="Sequence">Index of the sequence (document) in the token stream.</param>
 /// <param name="Token">Position of the token within its sequence.</param>
-public readonly record struct AtomLabel(long Sequence, int Token);
+internal readonly record struct AtomLabel(long Sequence, int Token);
 
 /// <summary>
 /// An ITDA dictionary (Leask, Nanda, Al Moubayed, arXiv 2505.17769): atoms [n, d] that are real activations scaled to unit
-/// norm, each with its <see cref="AtomLabel"/>. Encoding is matching pursuit with k steps (<see cref="Backend.MatchingPursuit"/>),
-/// decoding is x̂ = codes·atoms (no bias). Two dictionaries built from the same token stream (two layers, two models with
-/// one tokenizer) are compared by the Jaccard similarity of their label sets. The atoms live on the backend: dispose it.
+/// norm, each labelled with where it came from (sequence and token position in the stream it was built from). Encoding is
+/// matching pursuit with k steps (<c>Backend.MatchingPursuit</c>), decoding is x̂ = codes·atoms (no bias). Two
+/// dictionaries built from the same token stream (two layers, two models with one tokenizer) are compared by the Jaccard
+/// similarity of their label sets (<see cref="Jaccard"/>). Build one with <see cref="Build"/>. The atoms live on the
+/// backend: dispose it.
 /// </summary>
 public sealed class ItdaDictionary : IDisposable
 {
@@ -20,7 +25,7 @@ public sealed class ItdaDictionary : IDisposable
     private readonly AtomLabel[] labels;
 
     /// <summary>A dictionary of host atoms [n, d] (unit rows) and their labels [n], uploaded to <paramref name="backend"/>.</summary>
-    public ItdaDictionary(Backend backend, int inputDim, ReadOnlySpan<float> atoms, IReadOnlyList<AtomLabel> labels, int k)
+    internal ItdaDictionary(Backend backend, int inputDim, ReadOnlySpan<float> atoms, IReadOnlyList<AtomLabel> labels, int k)
     {
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(labels);
@@ -43,20 +48,67 @@ public sealed class ItdaDictionary : IDisposable
     /// <summary>d, the width of each atom.</summary>
     public int InputDim { get; }
 
-    /// <summary>Matching-pursuit steps used by <see cref="Encode"/> (an upper bound on L0).</summary>
+    /// <summary>Matching-pursuit steps used by <c>Backend.Encode</c> (an upper bound on L0).</summary>
     public int K { get; }
 
     /// <summary>Number of atoms n.</summary>
     public int Size => labels.Length;
 
     /// <summary>Atoms [n, d], unit rows.</summary>
-    public Tensor<float> Atoms { get; }
+    internal Tensor<float> Atoms { get; }
 
     /// <summary>The provenance of each atom [n].</summary>
-    public IReadOnlyList<AtomLabel> Labels => labels;
+    internal IReadOnlyList<AtomLabel> Labels => labels;
 
-    /// <summary>Encodes host rows x [B, d] by K matching-pursuit steps; the caller disposes the codes.</summary>
-    public SparseCodes Encode(ReadOnlySpan<float> x)
+    /// <summary>
+    /// Builds a dictionary from <paramref name="tokens"/> activations of <paramref name="source"/>, read in batches of
+    /// <paramref name="batchRows"/>; the stream is cut into sequences of <paramref name="sequenceLength"/> tokens, and each atom
+    /// is labelled (position / length, position mod length). Per batch, as the ITDA code's trainer does: while the dictionary
+    /// has fewer than d atoms, the batch's most frequent distinct non-zero activations are added first; then the batch is
+    /// encoded with the current dictionary by matching pursuit, and every activation whose normalized reconstruction error
+    /// exceeds τ (<see cref="ItdaOptions.Threshold"/>) is added, scaled to unit norm.
+    /// </summary>
+    public static ItdaDictionary Build(IActivationSource source, long tokens, int batchRows, int sequenceLength, ItdaOptions options, Backend? backend = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tokens);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchRows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
+        var builder = new ItdaBuilder(backend ?? Backend.Default, source.InputDim, options);
+        var x = new float[(long)batchRows * source.InputDim];
+        var labels = new AtomLabel[batchRows];
+        for (long done = 0; done < tokens; done += batchRows)
+        {
+            source.NextBatch(x);
+            for (int r = 0; r < batchRows; r++) labels[r] = new AtomLabel((done + r) / sequenceLength, (int)((done + r) % sequenceLength));
+            builder.Update(x, labels);
+        }
+        return builder.Build();
+    }
+
+    /// <summary>Encodes rows x [B, d] by K matching-pursuit steps: codes [B, n] with at most K entries per row.</summary>
+    public SparseBatch Encode(ReadOnlySpan<float> x)
+    {
+        using var codes = EncodeCodes(x);
+        var batch = new SparseBatch();
+        batch.CopyFrom(codes);
+        return batch;
+    }
+
+    /// <summary>x̂ [B, d] = codes·atoms for codes [B, n].</summary>
+    public float[] Decode(SparseBatch codes)
+    {
+        ArgumentNullException.ThrowIfNull(codes);
+        foreach (int j in codes.Indices)
+            if ((uint)j >= (uint)Size) throw new ArgumentException($"codes hold atom {j}, outside the {Size} atoms.", nameof(codes));
+        using var device = new SparseCodes(Backend, Math.Max(1, codes.Rows), Math.Max(1, codes.Count));
+        codes.CopyTo(device);
+        return Decode(device);
+    }
+
+    /// <summary>Encodes host rows x [B, d] by K matching-pursuit steps into new device codes; the caller disposes them.</summary>
+    internal SparseCodes EncodeCodes(ReadOnlySpan<float> x)
     {
         int b = Rows(x);
         using var xt = Backend.FromHost(x);
@@ -67,7 +119,7 @@ public sealed class ItdaDictionary : IDisposable
     }
 
     /// <summary>x̂ [B, d] = codes·atoms on the host.</summary>
-    public float[] Decode(SparseCodes codes)
+    internal float[] Decode(SparseCodes codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
         using var xhat = Backend.Allocate<float>((long)codes.Rows * InputDim);
@@ -103,10 +155,14 @@ public sealed class ItdaDictionary : IDisposable
         });
     }
 
-    /// <summary>Reads a dictionary onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
-    public static ItdaDictionary Load(Backend backend, string path)
+    /// <summary>
+    /// Reads a dictionary onto <paramref name="backend"/> (null: <see cref="Backend.Default"/>); throws
+    /// <see cref="InvalidDataException"/> naming the file and problem.
+    /// </summary>
+    public static ItdaDictionary Load(string path, Backend? backend = null)
     {
-        ArgumentNullException.ThrowIfNull(backend);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        backend ??= Backend.Default;
         if (!File.Exists(path)) throw new FileNotFoundException($"ITDA dictionary '{path}' does not exist.", path);
         using var r = new BinaryReader(File.OpenRead(path));
         long length = r.BaseStream.Length;

@@ -1,6 +1,10 @@
 using SaeGpu.Architectures;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Model;
+namespace SaeGpu;
 
 /// <summary>Shape and sparsifier of a sparse autoencoder: input width d, number of latents F, sparsity k, architecture.</summary>
 /// <param name="InputDim">d, the width of each activation vector x [B, d].</param>
@@ -40,7 +44,7 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, string Architec
 
     /// <summary>
     /// True when training needs, with each batch x [B, d], the gradients ∂L/∂x [B, d] of a downstream loss (g-SAE's selection;
-    /// pass them to <see cref="Training.Trainer.Step(ReadOnlySpan{float}, ReadOnlySpan{float})"/>).
+    /// pass them to <see cref="Trainer.Step(ReadOnlySpan{float}, ReadOnlySpan{float})"/>).
     /// </summary>
     public bool NeedsDownstreamGradients => Strategy.NeedsDownstreamGradients;
 

@@ -7,7 +7,7 @@ namespace SaeGpu.Training;
 /// Adam over a fixed list of parameter tensors, with first/second moments on the same backend (see <see cref="Kernels.Adam"/>).
 /// Owns the moment tensors: dispose it.
 /// </summary>
-public sealed class AdamOptimizer : IDisposable, IResumable
+internal sealed class AdamOptimizer : IDisposable, IResumable
 {
     private readonly Backend backend;
     private readonly Tensor<float>[] parameters;

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Training;
 
@@ -9,10 +8,10 @@ namespace SaeGpu.Training;
 /// (no bias) predicts the detached residual e = x − x̂, with
 /// <c>L_aux = Σ‖e − ê‖² / Σ‖e − ē‖²</c>, added to the loss as α·L_aux. Its gradients are accumulated into the trainer's
 /// W_enc, b_enc and W_dec gradients (b_dec receives its share through the encoder, in DecoderBiasGrad afterwards).
-/// The masked selection is <see cref="Backend.EncodeTopK"/> restricted to the eligible latents, so it costs (eligible / F)
+/// The masked selection is <c>Backend.EncodeTopK</c> restricted to the eligible latents, so it costs (eligible / F)
 /// of an encode and never holds a [B, F] matrix (ours; equal to TopK of the masked pre). Owns scratch tensors: dispose it.
 /// </summary>
-public sealed class AuxiliaryLoss : IDisposable
+internal sealed class AuxiliaryLoss : IDisposable
 {
     private readonly Backend be;
     private readonly int b, d, kAux;
@@ -23,7 +22,7 @@ public sealed class AuxiliaryLoss : IDisposable
     private readonly float[] colSumHost;
 
     /// <summary>Scratch for batches of <paramref name="rows"/> rows of <paramref name="sae"/>, selecting <paramref name="kAux"/> latents per row.</summary>
-    public AuxiliaryLoss(Sae sae, int rows, int kAux)
+    public AuxiliaryLoss(SparseAutoencoder sae, int rows, int kAux)
     {
         be = sae.Backend;
         (b, d) = (rows, sae.Config.InputDim);
@@ -42,7 +41,7 @@ public sealed class AuxiliaryLoss : IDisposable
     /// Adds α·∂L_aux to the gradients for the latents in <paramref name="maskHost"/> [F] (non-zero = eligible); returns L_aux
     /// (0 when no latent is eligible or the residual has no variance). <paramref name="mainSse"/> is Σ‖x − x̂‖² of the batch.
     /// </summary>
-    public double Apply(ReadOnlySpan<int> maskHost, double alpha, Sae sae, Tensor<float> x, Tensor<float> xhat, double mainSse,
+    public double Apply(ReadOnlySpan<int> maskHost, double alpha, SparseAutoencoder sae, Tensor<float> x, Tensor<float> xhat, double mainSse,
         Tensor<float> gWEnc, Tensor<float> gBEnc, Tensor<float> gWDec)
     {
         if (!maskHost.ContainsAnyExcept(0)) return 0;

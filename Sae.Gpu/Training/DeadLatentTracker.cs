@@ -1,7 +1,7 @@
 namespace SaeGpu.Training;
 
 /// <summary>Tokens since each latent last fired; a latent is dead once that reaches the threshold.</summary>
-public sealed class DeadLatentTracker : IResumable
+internal sealed class DeadLatentTracker : IResumable
 {
     private readonly long[] sinceFired;
 

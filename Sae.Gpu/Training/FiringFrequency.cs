@@ -5,7 +5,7 @@ namespace SaeGpu.Training;
 /// <see cref="AuxLossKind.AuxZipf"/>): rank latents by frequency, fit log f_r = log C − s·log r by least squares over the
 /// top half of the ranks with f &gt; 0, and call a latent under-used when f_r &lt; ¼·C·r^−s.
 /// </summary>
-public sealed class FiringFrequency(int latents) : IResumable
+internal sealed class FiringFrequency(int latents) : IResumable
 {
     private const double Decay = 0.99, UnderuseFraction = 0.25;
     private readonly double[] ema = new double[latents];

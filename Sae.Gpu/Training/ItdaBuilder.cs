@@ -1,10 +1,12 @@
 using System.Runtime.InteropServices;
 using SaeGpu.Compute;
-using SaeGpu.Model;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Training;
+namespace SaeGpu;
 
-/// <summary>Settings of <see cref="ItdaBuilder"/>.</summary>
+/// <summary>Settings of <see cref="ItdaDictionary.Build"/>.</summary>
 /// <param name="K">Matching-pursuit steps per activation (the ITDA code's default is 40).</param>
 /// <param name="Threshold">
 /// τ: an activation becomes an atom when err = mean_i (x/‖x‖ − x̂/‖x̂‖)_i² &gt; τ for its reconstruction x̂ by the current
@@ -34,7 +36,7 @@ public sealed record ItdaOptions(int K = 40, double? Threshold = null, int? MaxA
 /// error exceeds τ is added (scaled to unit norm, with its label). All decisions in a batch use the dictionary from before
 /// the batch, so near-duplicates in one batch can both enter.
 /// </summary>
-public sealed class ItdaBuilder
+internal sealed class ItdaBuilder
 {
     private readonly Backend be;
     private readonly int d;

@@ -1,5 +1,4 @@
 using SaeGpu.Compute;
-using SaeGpu.Model;
 
 namespace SaeGpu.Training;
 
@@ -7,11 +6,11 @@ namespace SaeGpu.Training;
 /// The Matryoshka reconstruction term (Bussmann et al., arXiv 2503.17547, §3.1): with nested prefixes m_1 &lt; … &lt; m_n = F,
 /// <c>L = Σ_i w_i · ‖x̂_i − x‖² / (B·d)</c>, <c>x̂_i = a[:, 0:m_i]·W_dec[0:m_i] + b_dec</c>, gradients flowing through every
 /// prefix (no stop-gradient). One fused <see cref="Backend.PrefixLoss"/> pass gives the prefix errors, ∂L/∂x̂ (for b_dec) and
-/// ∂L/∂a; the decoder-row gradient is <see cref="Backend.AggregateByLatent"/> over the codes split into latent groups.
+/// ∂L/∂a; the decoder-row gradient is <c>Backend.AggregateByLatent</c> over the codes split into latent groups.
 /// Prefixes are the SAE's fixed widths, or resampled every step (<see cref="TrainConfig.RandomPrefixes"/>). Owns scratch
 /// tensors: dispose it.
 /// </summary>
-public sealed class MatryoshkaLoss : IDisposable, IResumable
+internal sealed class MatryoshkaLoss : IDisposable, IResumable
 {
     private readonly Backend be;
     private readonly int b, d, f, n, minPrefix;
@@ -25,7 +24,7 @@ public sealed class MatryoshkaLoss : IDisposable, IResumable
     private readonly SortedSet<int> chosen = [];
 
     /// <summary>Scratch for the batches of <paramref name="codes"/> (B rows) on <paramref name="sae"/>, trained with <paramref name="config"/>.</summary>
-    public MatryoshkaLoss(Sae sae, SparseCodes codes, TrainConfig config)
+    public MatryoshkaLoss(SparseAutoencoder sae, SparseCodes codes, TrainConfig config)
     {
         var widths = sae.Config.MatryoshkaWidths ?? throw new ArgumentException("MatryoshkaLoss needs an SAE with SaeConfig.MatryoshkaWidths.");
         be = sae.Backend;
@@ -63,7 +62,7 @@ public sealed class MatryoshkaLoss : IDisposable, IResumable
     /// Runs the fused prefix loss on <paramref name="codes"/> for x [B, d]: writes gOut [B, d] = ∂L/∂x̂ summed over prefixes
     /// and gValues = ∂L/∂a; returns the loss L.
     /// </summary>
-    public double Forward(Sae sae, SparseCodes codes, Tensor<float> x, Tensor<float> gOut, Tensor<float> gValues)
+    public double Forward(SparseAutoencoder sae, SparseCodes codes, Tensor<float> x, Tensor<float> gOut, Tensor<float> gValues)
     {
         if (random) SampleEnds();
         be.PrefixLoss(codes, sae.WDec, sae.BDec, x, ends, coefficients, groups, gGroup, gOut, gValues, sse);

@@ -4,7 +4,7 @@ namespace SaeGpu.Training;
 /// Component of a training run whose state can be saved and restored, so a resumed run continues bit for bit
 /// (<see cref="TrainingState"/>).
 /// </summary>
-public interface IResumable
+internal interface IResumable
 {
     /// <summary>Writes the state that later draws or updates depend on.</summary>
     void WriteState(BinaryWriter writer);
@@ -23,7 +23,7 @@ public interface IResumable
 /// 0 and 21) that .NET uses for seeded instances: x_n = x_{n−55} − x_{n−24} mod (2³¹ − 1). NextDouble = x·(1/(2³¹ − 1));
 /// Next(n) = ⌊NextDouble·n⌋; Next(a, b) = a + Next(b − a) for ranges below 2³¹.
 /// </summary>
-public sealed class ResumableRandom : Random, IResumable
+internal sealed class ResumableRandom : Random, IResumable
 {
     private const int Lag = 56, Seed = 161803398;
     private readonly int[] state = new int[Lag];

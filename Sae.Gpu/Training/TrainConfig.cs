@@ -1,6 +1,10 @@
 using SaeGpu.Architectures;
+using SaeGpu.Compute;
+using SaeGpu.Training;
+using SaeGpu.Data;
+using SaeGpu.Evaluation;
 
-namespace SaeGpu.Training;
+namespace SaeGpu;
 
 /// <summary>Auxiliary loss for dead or under-used latents.</summary>
 public enum AuxLossKind
@@ -38,7 +42,7 @@ public enum AuxLossKind
 /// <param name="AuxK">k_aux; null → d/2 (dictionary_learning's choice).</param>
 /// <param name="AuxCoefficient">α of the auxiliary loss (Gao et al.: 1/32).</param>
 /// <param name="PrefixWeights">
-/// Matryoshka: weight w_i of each prefix's element-MSE in L = Σ_i w_i·MSE_i, one per <see cref="Model.SaeConfig.MatryoshkaWidths"/>
+/// Matryoshka: weight w_i of each prefix's element-MSE in L = Σ_i w_i·MSE_i, one per <see cref="SaeConfig.MatryoshkaWidths"/>
 /// entry; null → equal weights 1/n (the dictionary_learning code's mean over prefixes).
 /// </param>
 /// <param name="RandomPrefixes">
@@ -107,7 +111,7 @@ public sealed record TrainConfig(
     /// and in its range; Matryoshka options need Matryoshka widths, one prefix weight per width, and room for the random
     /// prefix sizes.
     /// </summary>
-    public TrainConfig Validate(Model.SaeConfig model)
+    public TrainConfig Validate(SaeConfig model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Validate();
@@ -126,7 +130,7 @@ public sealed record TrainConfig(
         return this;
     }
 
-    /// <summary>The training options of architecture <paramref name="architecture"/> (see <see cref="Model.SaeConfig.Architectures"/>), with defaults and ranges.</summary>
+    /// <summary>The training options of architecture <paramref name="architecture"/> (see <see cref="SaeConfig.Architectures"/>), with defaults and ranges.</summary>
     public static IReadOnlyList<ArchitectureOption> OptionsOf(string architecture) => ArchitectureRegistry.Get(architecture).Options;
 
     /// <summary>The value of <paramref name="architecture"/>'s option <paramref name="name"/> in this config: given, or its default.</summary>

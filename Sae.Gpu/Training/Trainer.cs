@@ -1,9 +1,10 @@
 using SaeGpu.Architectures;
 using SaeGpu.Compute;
 using SaeGpu.Evaluation;
-using SaeGpu.Model;
+using SaeGpu.Training;
+using SaeGpu.Data;
 
-namespace SaeGpu.Training;
+namespace SaeGpu;
 
 /// <summary>
 /// What one training step measured. MSE = Σ‖x̂ − x‖² / (B·d); FVU = Σ‖x̂ − x‖² / Σ‖x − x̄‖²; Loss = the objective the step
@@ -23,16 +24,16 @@ public readonly record struct StepResult(int Step, double Loss, double Mse, doub
     double AuxLoss = 0, IReadOnlyList<double>? PrefixFvu = null);
 
 /// <summary>
-/// Trains a <see cref="Sae"/> of any architecture with Adam on any backend. One <see cref="Step(ReadOnlySpan{float})"/> runs
+/// Trains a <see cref="SparseAutoencoder"/> of any architecture with Adam on any backend. One <see cref="Step(ReadOnlySpan{float})"/> runs
 /// named stages, all on the SAE's backend: encode and select, the reconstruction error, the decoder and encoder gradients
 /// (both sparse, O(B·k·d)), the auxiliary loss, the decoder-bias gradient, Adam, the decoder normalization and the
 /// bookkeeping; the architecture (<see cref="ArchitectureTraining"/>) supplies or extends the stages that differ. After the
 /// dense encode GEMM every stage is sparse, one pass over [B, F] (selection) or one pass over the weights; per-token TopK
-/// rules fuse the selection into the encode (<see cref="Backend.EncodeTopK"/>), so their steps hold no [B, F] matrix. A
+/// rules fuse the selection into the encode (<c>Backend.EncodeTopK</c>), so their steps hold no [B, F] matrix. A
 /// Matryoshka SAE swaps the error stage for the fused prefix loss (<see cref="MatryoshkaLoss"/>). The trainer owns its
 /// scratch tensors: dispose it (the SAE stays the caller's).
 /// </summary>
-public sealed class Trainer : IDisposable, IResumable
+public sealed class Trainer : IDisposable
 {
     private readonly Backend be;
     private readonly int b, d, f;
@@ -40,6 +41,7 @@ public sealed class Trainer : IDisposable, IResumable
     private readonly Tensor<float> xhat, sse, gWDec, gWEnc, gBEnc, gBDec, valueSums, zeroD;
     private readonly AdamOptimizer adam;
     private readonly Tensor<float>[] gradients;
+    private readonly Dictionary<string, Tensor<float>> gradientsByName;
     private readonly AuxiliaryLoss? aux;
     private readonly MatryoshkaLoss? matryoshka;
     private readonly float[] sseHost;
@@ -48,7 +50,7 @@ public sealed class Trainer : IDisposable, IResumable
     private int step;
 
     /// <summary>Prepares training of <paramref name="sae"/> with <paramref name="config"/> (validated).</summary>
-    public Trainer(Sae sae, TrainConfig config)
+    public Trainer(SparseAutoencoder sae, TrainConfig config)
     {
         ArgumentNullException.ThrowIfNull(sae);
         ArgumentNullException.ThrowIfNull(config);
@@ -69,6 +71,8 @@ public sealed class Trainer : IDisposable, IResumable
         var extra = training.ExtraParameters;
         adam = new AdamOptimizer(be, [sae.WEnc, sae.BEnc, sae.WDec, sae.BDec, .. extra.Select(p => p.Parameter)], config.Beta1, config.Beta2, config.Epsilon);
         gradients = [gWEnc, gBEnc, gWDec, gBDec, .. extra.Select(p => p.Gradient)];
+        gradientsByName = new() { ["W_enc"] = gWEnc, ["b_enc"] = gBEnc, ["W_dec"] = gWDec, ["b_dec"] = gBDec };
+        foreach (var (parameter, gradient) in extra) gradientsByName[sae.Parameters.First(p => ReferenceEquals(p.Tensor, parameter)).Name] = gradient;
         if (config.AuxLoss != AuxLossKind.None && config.AuxCoefficient > 0)
             aux = new AuxiliaryLoss(sae, b, config.AuxK ?? Math.Max(1, d / 2));
         if (sae.Config.IsMatryoshka) matryoshka = new MatryoshkaLoss(sae, Codes, config);
@@ -78,7 +82,7 @@ public sealed class Trainer : IDisposable, IResumable
     }
 
     /// <summary>The SAE being trained.</summary>
-    public Sae Sae { get; }
+    public SparseAutoencoder Sae { get; }
 
     /// <summary>The training settings (validated).</summary>
     public TrainConfig Config { get; }
@@ -87,10 +91,16 @@ public sealed class Trainer : IDisposable, IResumable
     public int BatchSize => b;
 
     /// <summary>Dead-latent bookkeeping (tokens since each latent fired).</summary>
-    public DeadLatentTracker Dead { get; }
+    internal DeadLatentTracker Dead { get; }
 
     /// <summary>EMA firing frequency of each latent (per token), updated every step.</summary>
-    public FiringFrequency Frequency { get; }
+    internal FiringFrequency Frequency { get; }
+
+    /// <summary>Each latent's firing frequency per token [F]: an exponential moving average (decay 0.99 per step).</summary>
+    public IReadOnlyList<double> FiringFrequencies => Frequency.Values;
+
+    /// <summary>Fraction of latents dead now: not fired for <see cref="TrainConfig.DeadAfterTokens"/> tokens.</summary>
+    public double DeadFraction => Dead.DeadFraction;
 
     /// <summary>Steps taken so far.</summary>
     public int StepsTaken => step;
@@ -99,27 +109,26 @@ public sealed class Trainer : IDisposable, IResumable
     public double? SparsityCoefficient => training.SparsityCoefficient;
 
     /// <summary>Gradient of the loss w.r.t. W_enc [F, d] after <see cref="ComputeGradients(ReadOnlySpan{float})"/> (unused for GBA, whose encoder is tied).</summary>
-    public Tensor<float> GradWEnc => gWEnc;
+    internal Tensor<float> GradWEnc => gWEnc;
 
     /// <summary>Gradient w.r.t. b_enc [F] (zero for GBA, whose biases are adapted instead).</summary>
-    public Tensor<float> GradBEnc => gBEnc;
+    internal Tensor<float> GradBEnc => gBEnc;
 
     /// <summary>Gradient w.r.t. W_dec [F, d] (before the parallel component is removed; for GBA, of the tied direction).</summary>
-    public Tensor<float> GradWDec => gWDec;
+    internal Tensor<float> GradWDec => gWDec;
 
     /// <summary>Gradient w.r.t. b_dec [d] (through both the output and the encoder's centering).</summary>
-    public Tensor<float> GradBDec => gBDec;
+    internal Tensor<float> GradBDec => gBDec;
 
-    /// <summary>The gradient of each parameter of <see cref="Sae.Parameters"/> by name, after <see cref="ComputeGradients(ReadOnlySpan{float})"/>.</summary>
+    /// <summary>The gradient of each parameter of <see cref="SparseAutoencoder.Parameters"/> by name, after <see cref="ComputeGradients(ReadOnlySpan{float})"/>.</summary>
     public Tensor<float> Gradient(string name) =>
-        Sae.Parameters.Select((p, i) => (p.Name, i)).FirstOrDefault(p => p.Name == name) is { Name: not null } hit && hit.i < gradients.Length
-            ? gradients[hit.i]
-            : throw new ArgumentException($"No trained parameter '{name}'; the trained ones are {string.Join(", ", Sae.Parameters.Take(gradients.Length).Select(p => p.Name))}.", nameof(name));
+        gradientsByName.GetValueOrDefault(name)
+        ?? throw new ArgumentException($"No trained parameter '{name}'; the trained ones are {string.Join(", ", gradientsByName.Keys)}.", nameof(name));
 
     /// <summary>The Matryoshka term (prefix sizes, weights, per-prefix errors of the last step); null for a plain SAE.</summary>
-    public MatryoshkaLoss? Matryoshka => matryoshka;
+    internal MatryoshkaLoss? Matryoshka => matryoshka;
 
-    /// <summary>The sparse codes of the last batch.</summary>
+    /// <summary>The sparse codes of the last batch, on the SAE's backend.</summary>
     public SparseCodes Codes { get; }
 
     internal Tensor<float> X { get; }
@@ -272,7 +281,7 @@ public sealed class Trainer : IDisposable, IResumable
     /// moments, the dead-latent and firing statistics, the architecture's state (controllers, random streams, GBA's window)
     /// and the random stream of Matryoshka prefixes. Scratch tensors are rebuilt by every step and are not saved.
     /// </summary>
-    public void WriteState(BinaryWriter writer)
+    internal void WriteState(BinaryWriter writer)
     {
         writer.WriteShape(Shape());
         writer.Write(step);
@@ -284,7 +293,7 @@ public sealed class Trainer : IDisposable, IResumable
     /// Restores the state written by <see cref="WriteState"/> into this trainer (built for the same SAE shape and
     /// <see cref="TrainConfig"/>) and its SAE; throws <see cref="InvalidDataException"/> naming the first mismatch.
     /// </summary>
-    public void ReadState(BinaryReader reader)
+    internal void ReadState(BinaryReader reader)
     {
         reader.ExpectShape(Shape());
         step = reader.ReadInt32();

@@ -6,18 +6,19 @@ using SaeGpu.Formats;
 namespace SaeGpu.Training;
 
 /// <summary>
-/// The resumable state of a training run in one file: magic <c>SAESTAT1</c>, a caller's header string (the CLI stores the
-/// run's options there), then the <see cref="Trainer"/>'s state (step, weights, Adam moments and step count, dead-latent
-/// and firing-frequency statistics, controllers, random streams) and the data source's state (random stream and read
-/// position). Restoring it into a trainer and source built with the same settings continues the run bit for bit on a
-/// deterministic backend. Written atomically (temporary file + rename), so an interrupted save keeps the previous state.
+/// The resumable state of a training run in one file: magic <c>SAESTAT2</c>, a header string (<see cref="TrainingRun"/>
+/// stores the run's configs and options there as JSON), then the <see cref="Trainer"/>'s state (step, weights, Adam moments
+/// and step count, dead-latent and firing-frequency statistics, the architecture's state, random streams) and the data
+/// source's state (its random stream and read position). Restoring it into a trainer and source built with the same
+/// settings continues the run bit for bit on a deterministic backend. Written atomically (temporary file + rename), so an
+/// interrupted save keeps the previous state.
 /// </summary>
-public static class TrainingState
+internal static class TrainingState
 {
-    private static readonly byte[] Magic = "SAESTAT1"u8.ToArray();
+    private static readonly byte[] Magic = "SAESTAT2"u8.ToArray();
 
     /// <summary>Writes <paramref name="header"/>, <paramref name="trainer"/>'s and <paramref name="source"/>'s state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, string header, Trainer trainer, IResumable source)
+    public static void Save(string path, string header, Trainer trainer, IActivationSource source)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(trainer);
@@ -43,7 +44,7 @@ public static class TrainingState
     /// <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the file when it is not a state file, is
     /// truncated, or does not fit them.
     /// </summary>
-    public static void Restore(string path, Trainer trainer, IResumable source)
+    public static void Restore(string path, Trainer trainer, IActivationSource source)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(source);
@@ -69,7 +70,7 @@ public static class TrainingState
         if (r.BaseStream.Length < Magic.Length || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
         {
             r.Dispose();
-            throw new InvalidDataException($"'{path}' is not a SaeGpu training state (missing magic SAESTAT1).");
+            throw new InvalidDataException($"'{path}' is not a SaeGpu training state of this version (missing magic SAESTAT2).");
         }
         return r;
     }
