@@ -21,6 +21,8 @@ public class ResumeTests : TempDirectory
     [InlineData("gba", false)]
     [InlineData("gsae", false)]
     [InlineData("vsae", false)]
+    [InlineData("gated", false)]
+    [InlineData("jumprelu-tanh", false)]
     [InlineData("topk", true)]
     public void Resume_EqualsTheUninterruptedRun_BitForBit(string arch, bool matryoshka)
     {
