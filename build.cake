@@ -1,4 +1,4 @@
-// Cake build script: dotnet tool restore && dotnet cake --target=<Build|Test|PtxCheck|Bench|Publish>
+// Cake build script: dotnet tool restore && dotnet cake --target=<Build|Test|PtxCheck|Pack|Bench|Publish>
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
 var ptxDir = MakeAbsolute(Directory(".tools/ptx")).FullPath;
@@ -22,6 +22,19 @@ Task("PtxCheck").IsDependentOn("Build").Does(() =>
     });
     var exit = StartProcess("bash", new ProcessSettings { Arguments = $"scripts/ptxas-check.sh \"{ptxDir}\"" });
     if (exit != 0) throw new Exception($"ptxas check failed (exit {exit})");
+});
+
+// The NuGet package into artifacts/, checked as a user outside the repository sees it (scripts/package-test.sh).
+Task("Pack").Does(() =>
+{
+    DotNetPack("Sae.Gpu/Sae.Gpu.csproj", new DotNetPackSettings
+    {
+        Configuration = "Release",
+        OutputDirectory = "artifacts",
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("ContinuousIntegrationBuild", "true"),
+    });
+    var exit = StartProcess("bash", new ProcessSettings { Arguments = "scripts/package-test.sh" });
+    if (exit != 0) throw new Exception($"package check failed (exit {exit})");
 });
 
 Task("Bench").Does(() =>
