@@ -1,7 +1,8 @@
 // The package consumer check (scripts/package-test.sh): a program outside the repository that references only the
 // SaeGpu NuGet package loads an SAE saved by `sae train`, encodes and decodes held-out activations from the same
 // synthetic generator, and checks the reconstruction; then it round-trips the SAE through the SAELens format and
-// calls one kernel op directly. Exits 0 when every check holds, 1 with the failed check otherwise.
+// calls one kernel op directly and the README's encoding example (ReadmeExamples.cs, compiled here against the
+// package's public API only). Exits 0 when every check holds, 1 with the failed check otherwise.
 using SaeGpu;
 
 if (args.Length != 2 || !double.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out double maxFvu))
@@ -44,6 +45,10 @@ finally
 {
     if (Directory.Exists(copy)) Directory.Delete(copy, recursive: true);
 }
+
+// The README's encoding example, built against the package alone, gives the same reconstruction.
+double exampleFvu = SaeGpu.Examples.ReadmeExamples.EncodeAndDecode(args[0], x);
+Check(exampleFvu == fvu, $"the README example's FVU {exampleFvu} differs from {fvu}");
 
 // One op without the SAE: the fused encode + top-k on host spans gives the SAE's codes.
 var direct = new SparseBatch();
