@@ -48,10 +48,31 @@ public static class ModelOptions
         MinPrefix = o.Int("min-prefix", 1),
     };
 
+    /// <summary>The model names: every architecture, then <c>matryoshka</c> and <c>matryoshka-NAME</c> for each selection that supports it.</summary>
+    public static IReadOnlyList<string> ModelNames { get; } =
+        [.. SaeConfig.Architectures, MatryoshkaPrefix, .. SaeConfig.MatryoshkaArchitectures.Select(a => $"{MatryoshkaPrefix}-{a}")];
+
+    /// <summary>The usage lines of <c>--arch</c>: the model names, then <paramref name="note"/>.</summary>
+    public static string ArchUsage(string note) =>
+        Wrap("  --arch NAME            ", string.Join(" | ", ModelNames)) + "\n" + Wrap(new string(' ', 25), note);
+
+    /// <summary><paramref name="text"/> after <paramref name="head"/>, word-wrapped at 120 columns under its first word.</summary>
+    public static string Wrap(string head, string text)
+    {
+        var lines = new List<string>();
+        string line = head, indent = new(' ', head.Length);
+        foreach (string word in text.Split(' '))
+        {
+            if (line.Length > indent.Length && line.Length + 1 + word.Length > 120) { lines.Add(line); line = indent; }
+            line += line.Length == indent.Length ? word : " " + word;
+        }
+        return string.Join("\n", [.. lines, line]);
+    }
+
     /// <summary>Checks an architecture name (a <see cref="CliException"/> when unknown) and returns it.</summary>
     public static string ParseArch(string name) =>
         SaeConfig.Architectures.Contains(name) ? name
-            : throw new CliException($"--arch: unknown architecture '{name}'; expected one of: {string.Join(", ", SaeConfig.Architectures)}, or matryoshka, matryoshka-topk, matryoshka-abstopk, matryoshka-batchtopk.");
+            : throw new CliException($"--arch: unknown architecture '{name}'; expected one of: {string.Join(", ", ModelNames)}.");
 
     /// <summary>
     /// Reads the training options of <paramref name="architectures"/> (each <c>--name value</c>, see
@@ -79,7 +100,8 @@ public static class ModelOptions
         var lines = new List<string> { "  Architecture options (--NAME VALUE; only the chosen architecture's are accepted):" };
         foreach (string arch in SaeConfig.Architectures)
             foreach (var option in TrainConfig.OptionsOf(arch))
-                lines.Add(string.Create(CultureInfo.InvariantCulture, $"    {arch,-15} --{option.Name,-20} {option.Description} (default {option.Default:G6}; {option.Range})"));
+                lines.Add(Wrap(string.Create(CultureInfo.InvariantCulture, $"    {arch,-15} --{option.Name,-20} "),
+                    string.Create(CultureInfo.InvariantCulture, $"{option.Description} (default {option.Default:G6}; {option.Range})")));
         return string.Join("\n", lines);
     }
 

@@ -18,9 +18,7 @@ public static class TrainCommand
           --tensor NAME          safetensors tensor to read (default: the only 2-D one)
           --shuffle-buffer N     rows mixed across shards (default 65536)
           --normalize            scale inputs to mean norm √d while training; the scale is folded into the saved weights
-          --arch NAME            topk | abstopk | batchtopk | mutual-choice | feature-choice | relu | jumprelu | topafa | gba |
-                                 gsae | vsae | matryoshka | matryoshka-topk | matryoshka-abstopk | matryoshka-batchtopk
-                                 (default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)
+        """ + "\n" + ModelOptions.ArchUsage("(default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)") + "\n" + """
           --backend NAME         reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)
           --latents F            dictionary size (default 512)
           --k K                  active latents per token (default 8)

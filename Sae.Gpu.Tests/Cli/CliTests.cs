@@ -340,20 +340,11 @@ public class CliTests : TempDirectory
         byte[] Train(int cores)
         {
             string ckpt = Path.Combine(Dir, $"c{cores}.saeckpt");
-            var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "sae.dll"), "train", "--steps", "30", "--batch", "256",
-                         "--d", "20", "--features", "24", "--latents", "2000", "--k", "4", "--backend", "cpu", "--out", ckpt })
-                start.ArgumentList.Add(arg);
-            start.Environment["DOTNET_PROCESSOR_COUNT"] = cores.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            using var process = System.Diagnostics.Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"sae train with {cores} cores exited {process.ExitCode}: {stderr}{stdout.Result}");
+            var (exit, stdout, stderr) = CliProcess.Run(
+                ["train", "--steps", "30", "--batch", "256", "--d", "20", "--features", "24", "--latents", "2000", "--k", "4",
+                 "--backend", "cpu", "--out", ckpt],
+                new Dictionary<string, string> { ["DOTNET_PROCESSOR_COUNT"] = cores.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            Assert.True(exit == 0, $"sae train with {cores} cores exited {exit}: {stderr}{stdout}");
             return File.ReadAllBytes(ckpt);
         }
 

@@ -31,6 +31,10 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, string Architec
     /// <summary>The names of all architectures, in listing order.</summary>
     public static IReadOnlyList<string> Architectures => ArchitectureRegistry.Names;
 
+    /// <summary>The architectures whose selection trains nested prefixes (<see cref="MatryoshkaWidths"/>), in listing order.</summary>
+    public static IReadOnlyList<string> MatryoshkaArchitectures { get; } =
+        [.. ArchitectureRegistry.All.Where(a => a.SupportsMatryoshka).Select(a => a.Name)];
+
     /// <summary>The architecture's strategy (throws for an unknown name).</summary>
     internal global::SaeGpu.Architectures.Architecture Strategy => ArchitectureRegistry.Get(Architecture);
 
@@ -89,7 +93,7 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, string Architec
     private void ValidateWidths(IReadOnlyList<int> m)
     {
         if (!Strategy.SupportsMatryoshka)
-            throw new ArgumentException($"SaeConfig.MatryoshkaWidths work with {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SupportsMatryoshka))} selection, not {Architecture}.");
+            throw new ArgumentException($"SaeConfig.MatryoshkaWidths work with {string.Join(", ", MatryoshkaArchitectures)} selection, not {Architecture}.");
         if (m.Count == 0 || m[^1] != Latents)
             throw new ArgumentException($"SaeConfig.MatryoshkaWidths must end with Latents = {Latents}, got [{string.Join(", ", m)}].");
         for (int i = 0; i < m.Count; i++)

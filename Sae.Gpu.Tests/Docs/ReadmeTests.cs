@@ -6,10 +6,10 @@ using Xunit;
 namespace SaeGpu.Tests.Docs;
 
 /// <summary>
-/// The README's C# examples cannot rot: each ```csharp block of README.md is a region of ReadmeExamples.cs word for word,
-/// and every example runs here on synthetic data with known features.
+/// The README cannot rot: each ```csharp block is a region of ReadmeExamples.cs word for word, and every example runs here
+/// on synthetic data with known features; the CLI block is what <c>sae --help</c> prints.
 /// </summary>
-public partial class ReadmeExamplesTests : TempDirectory
+public partial class ReadmeTests : TempDirectory
 {
     private const int D = 32;
 
@@ -25,6 +25,18 @@ public partial class ReadmeExamplesTests : TempDirectory
         Assert.Equal(regions.Keys.Order(), blocks.Keys.Order());
         Assert.Equal(Regex.Count(readme, "```csharp"), blocks.Count);   // no unmarked (untested) C# block
         foreach (var (name, code) in regions) Assert.Equal(code, blocks[name]);
+    }
+
+    [Fact]
+    public void CliBlock_IsWhatSaeHelpPrints()
+    {
+        var (exit, stdout, stderr) = CliProcess.Run(["--help"]);
+        Assert.True(exit == 0, stderr);
+        string usage = stdout.ReplaceLineEndings("\n").TrimEnd();
+        usage = usage[usage.IndexOf("sae train", StringComparison.Ordinal)..];
+        Match block = CliBlockPattern().Match(File.ReadAllText(RepoFile("README.md")).ReplaceLineEndings("\n"));
+        Assert.True(block.Success, "README.md has no ``` block starting with 'sae train'.");
+        Assert.Equal(usage, block.Groups["body"].Value.TrimEnd());
     }
 
     [Fact]
@@ -93,6 +105,9 @@ public partial class ReadmeExamplesTests : TempDirectory
 
     [GeneratedRegex(@"^[ \t]*#region readme:(?<name>\S+)\r?\n(?<body>.*?)^[ \t]*#endregion", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex RegionPattern();
+
+    [GeneratedRegex(@"^```\n(?<body>sae train .*?)^```", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex CliBlockPattern();
 
     [GeneratedRegex(@"<!-- example: (?<name>\S+) -->\r?\n```csharp\r?\n(?<body>.*?)```", RegexOptions.Singleline)]
     private static partial Regex ReadmeBlockPattern();
