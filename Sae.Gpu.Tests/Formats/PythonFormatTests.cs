@@ -65,6 +65,30 @@ public class PythonFormatTests : TempDirectory
         Assert.Equal([2f, 3f], values);
     }
 
+    // A SAELens gated folder as SAELens writes it (b_gate, r_mag, b_mag), checked against SAELens's encode by hand:
+    // π = (x − b_dec)·W_enc + b_gate, mag = (x − b_dec)·(W_enc ⊙ e^{r_mag}) + b_mag, a = 1[π > 0]·ReLU(mag).
+    [Fact]
+    public void SaeLens_LoadsAHandWrittenGatedFolder_AsSaeLensEncodesIt()
+    {
+        string dir = Path.Combine(Dir, "gated");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "cfg.json"), """
+            {"architecture": "gated", "d_in": 2, "d_sae": 3, "dtype": "float32", "device": "cpu",
+             "apply_b_dec_to_input": true, "normalize_activations": "none", "metadata": {"sae_lens_version": "6.5.1"}}
+            """);
+        SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
+            [("W_enc", [2, 3], [1f, 0, 1, 0, 1, 1]), ("b_gate", [3], [0f, 0, -1.5f]), ("r_mag", [3], [0f, MathF.Log(2), 0]),
+             ("b_mag", [3], [0.5f, -1, -4]), ("W_dec", [3, 2], [1f, 0, 0, 1, 0.6f, 0.8f]), ("b_dec", [2], [0f, 0])]);
+        using var sae = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal("gated", sae.Config.Architecture);
+        // Token (2, 0.5): π = (2, 0.5, 1) all open, mag = (2.5, 0, −1.5) → latent 0 (2.5).
+        // Token (1, 3): π = (1, 3, 2.5), mag = (1.5, 5, 0) → latents 0 (1.5) and 1 (5); latent 2's ReLU(0) is not stored.
+        var codes = sae.Encode([2f, 0.5f, 1f, 3f]);
+        Assert.Equal([0, 1, 3], codes.Offsets.ToArray());
+        Assert.Equal([0, 0, 1], codes.Indices.ToArray());
+        Assert.Equal([2.5f, 1.5f, 5f], codes.Values.ToArray(), (a, b) => Math.Abs(a - b) < 1e-5f);
+    }
+
     [Fact]
     public void SaeLens_RejectsNormalizedActivations_NamingTheConfig()
     {
