@@ -24,17 +24,21 @@ Task("PtxCheck").IsDependentOn("Build").Does(() =>
     if (exit != 0) throw new Exception($"ptxas check failed (exit {exit})");
 });
 
-// The NuGet package into artifacts/, checked as a user outside the repository sees it (scripts/package-test.sh).
+// The NuGet package into artifacts/, after checking it as a user outside the repository sees it (scripts/package-test.sh).
 Task("Pack").Does(() =>
 {
+    var exit = StartProcess("bash", new ProcessSettings { Arguments = "scripts/package-test.sh" });
+    if (exit != 0) throw new Exception($"package check failed (exit {exit})");
+    // A full compile as a CI build (deterministic, paths mapped), then the package from exactly that build.
+    var ci = new DotNetMSBuildSettings().WithProperty("ContinuousIntegrationBuild", "true");
+    DotNetBuild("Sae.Gpu/Sae.Gpu.csproj", new DotNetBuildSettings { Configuration = "Release", NoIncremental = true, MSBuildSettings = ci });
     DotNetPack("Sae.Gpu/Sae.Gpu.csproj", new DotNetPackSettings
     {
         Configuration = "Release",
+        NoBuild = true,
         OutputDirectory = "artifacts",
-        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("ContinuousIntegrationBuild", "true"),
+        MSBuildSettings = new DotNetMSBuildSettings().WithProperty("ContinuousIntegrationBuild", "true").WithProperty("BuildProjectReferences", "false"),
     });
-    var exit = StartProcess("bash", new ProcessSettings { Arguments = "scripts/package-test.sh" });
-    if (exit != 0) throw new Exception($"package check failed (exit {exit})");
 });
 
 Task("Bench").Does(() =>

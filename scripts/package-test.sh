@@ -11,8 +11,11 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$REPO"
 
-echo "== dotnet pack Sae.Gpu -> $WORK/feed"
-dotnet pack Sae.Gpu/Sae.Gpu.csproj -c Release -o "$WORK/feed" -p:ContinuousIntegrationBuild=true -nologo -v:q
+# A full compile as a CI build first: an incremental pack would package whatever the last build left in bin/ (the test
+# run's, with this machine's paths in it), since a changed property alone does not make MSBuild recompile.
+echo "== dotnet build Sae.Gpu --no-incremental (ContinuousIntegrationBuild), then dotnet pack -> $WORK/feed"
+dotnet build Sae.Gpu/Sae.Gpu.csproj -c Release --no-incremental -p:ContinuousIntegrationBuild=true -nologo -v:q
+dotnet pack Sae.Gpu/Sae.Gpu.csproj -c Release --no-build -p:BuildProjectReferences=false -o "$WORK/feed" -p:ContinuousIntegrationBuild=true -nologo -v:q
 VERSION="$(dotnet msbuild Sae.Gpu/Sae.Gpu.csproj -getProperty:Version)"
 PACKAGE="$WORK/feed/SaeGpu.$VERSION.nupkg"
 
@@ -25,7 +28,7 @@ unzip -l "$WORK/feed/SaeGpu.$VERSION.snupkg" lib/net10.0/SaeGpu.pdb lib/net10.0/
     || { echo "symbol package lacks the .pdb files" >&2; exit 1; }
 unzip -p "$PACKAGE" SaeGpu.nuspec | grep -o '<dependency [^>]*>'
 
-echo "== deterministic build: a full rebuild gives the packed SaeGpu.dll byte for byte"
+echo "== deterministic build: a second full compile gives the packed SaeGpu.dll byte for byte"
 unzip -q -o "$PACKAGE" lib/net10.0/SaeGpu.dll -d "$WORK/packed"
 dotnet build Sae.Gpu/Sae.Gpu.csproj -c Release --no-incremental -p:ContinuousIntegrationBuild=true -nologo -v:q
 cmp "$WORK/packed/lib/net10.0/SaeGpu.dll" Sae.Gpu/bin/Release/net10.0/SaeGpu.dll
