@@ -225,4 +225,52 @@ public class BoundaryPropertyTests
             finally { foreach (var v in values.Values) ((IDisposable)v).Dispose(); }
         }
     }
+
+    /// <summary>
+    /// Codes index the latents of the matrix they were selected from (or, uploaded from the host, their largest index):
+    /// every op that reads a row per entry refuses codes from a larger F, naming the codes, and a matching F runs.
+    /// </summary>
+    [Theory]
+    [InlineData("reference")]
+    [InlineData("cpu")]
+    [InlineData("gpu")]
+    public void CodeReaders_RefuseCodesFromALargerF_NamingThem(string backend)
+    {
+        var be = TestBackends.ByName(backend);
+        const int B = 2, D = 3, Small = 4, Large = 12, K = 2;
+        using var fromOp = new SparseCodes(be, B, B * K);
+        using (var pre = be.FromHost<float>([.. Enumerable.Range(0, B * Large).Select(i => (float)(i % Large))]))
+            be.TopK(pre, K, false, null, fromOp);   // picks latents 10 and 11 of F = 12
+        using var uploaded = new SparseCodes(be, B, B * K);
+        uploaded.Upload(new SparseBatch([0, 1, 2], [1, Small], [1f, 1f]));   // latent 4 = F of the small matrices
+        using var w = be.Allocate<float>(Small * D);
+        using var bias = be.Allocate<float>(D);
+        using var rowsD = be.Allocate<float>(B * D);
+        using var rowsD2 = be.Allocate<float>(B * D);
+        using var rowsD3 = be.Allocate<float>(B * D);
+        using var perRow = be.Allocate<float>(B);
+        using var perEntry = be.Allocate<float>(B * K);
+        using var perLatent = be.Allocate<float>(Small);
+        using var perLatent2 = be.Allocate<float>(Small);
+        using var gW = be.Allocate<float>(Small * D);
+        using var counts = be.Allocate<int>(Small);
+        using var pre4 = be.Allocate<float>(B * Small);
+        var readers = new (string Op, Action<SparseCodes> Call)[]
+        {
+            ("SparseDecode", c => be.SparseDecode(c, w, bias, rowsD)),
+            ("SparseDecodeGrad", c => be.SparseDecodeGrad(c, w, bias, rowsD, 1f, 0f, rowsD2, rowsD3, perRow, perEntry)),
+            ("AggregateByLatent", c => be.AggregateByLatent(c, perEntry, rowsD, bias, false, gW, perLatent, counts)),
+            ("ValueGrad", c => be.ValueGrad(c, rowsD, w, 0f, perEntry)),
+            ("GatherCodes", c => be.GatherCodes(c, pre4)),
+            ("ScaleLatents", c => be.ScaleLatents(c, perLatent, perLatent2, perEntry)),
+        };
+        foreach (var (op, call) in readers)
+            foreach (var codes in new[] { fromOp, uploaded })
+                Assert.True(Assert.ThrowsAny<ArgumentException>(() => call(codes)).ParamName == "codes", $"{op} did not name the codes");
+        uploaded.Upload(new SparseBatch([0, 1, 2], [1, Small - 1], [1f, 1f]));
+        foreach (var (_, call) in readers) call(uploaded);
+        var span = Assert.ThrowsAny<ArgumentException>(() =>
+            be.SparseDecode(new SparseBatch([0, 1, 2], [1, Small], [1f, 1f]), new float[Small * D], new float[D], new float[B * D]));
+        Assert.Equal("codes", span.ParamName);
+    }
 }

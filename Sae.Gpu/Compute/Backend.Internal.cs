@@ -29,7 +29,7 @@ public abstract partial class Backend
     {
         OwnAll((x, nameof(x)), (xhat, nameof(xhat)), (grad, nameof(grad)), (sse, nameof(sse)));
         int b = Shapes.Positive(sse.Length, nameof(sse), "B");
-        RowWidth(x.Length, b, nameof(x));
+        Shapes.Width(x.Length, b, nameof(x), "[B, d]");
         Shapes.Length(xhat.Length, x.Length, nameof(xhat), "[B, d]");
         Shapes.Length(grad.Length, x.Length, nameof(grad), "[B, d]");
         ReconstructionErrorCore(x, xhat, scale, grad, sse);
@@ -40,7 +40,7 @@ public abstract partial class Backend
     {
         OwnCodes(codes, nameof(codes));
         OwnAll((gOut, nameof(gOut)), (w, nameof(w)), (gValues, nameof(gValues)));
-        int d = RowWidth(gOut.Length, codes.Rows, nameof(gOut));
+        int d = Shapes.Width(gOut.Length, codes.Rows, nameof(gOut), "[B, d]");
         CheckLatents(codes, Shapes.Rows(w.Length, d, nameof(w), "[F, d]"), nameof(codes));
         Shapes.AtLeast(gValues.Length, codes.Capacity, nameof(gValues), "the codes' capacity");
         ValueGradCore(codes, gOut, w, shift, gValues);
@@ -119,7 +119,7 @@ public abstract partial class Backend
     {
         OwnCodes(codes, nameof(codes));
         Own(pre, nameof(pre));
-        CheckLatents(codes, RowWidth(pre.Length, codes.Rows, nameof(pre)), nameof(codes));
+        CheckLatents(codes, Shapes.Width(pre.Length, codes.Rows, nameof(pre), "[B, F]"), nameof(codes));
         GatherCodesCore(codes, pre);
     }
 
@@ -152,7 +152,7 @@ public abstract partial class Backend
         OwnAll((pre, nameof(pre)), (theta, nameof(theta)), (gOut, nameof(gOut)), (wDec, nameof(wDec)), (gTheta, nameof(gTheta)));
         int f = Shapes.Positive(theta.Length, nameof(theta), "F");
         int b = Shapes.Rows(pre.Length, f, nameof(pre), "[B, F]");
-        int d = RowWidth(gOut.Length, b, nameof(gOut));
+        int d = Shapes.Width(gOut.Length, b, nameof(gOut), "[B, d]");
         Shapes.Length(wDec.Length, (long)f * d, nameof(wDec), "[F, d]");
         Shapes.Length(gTheta.Length, f, nameof(gTheta), "[F]");
         JumpReluThresholdGradCore(pre, theta, gOut, wDec, eps, l0Weight, tanhWeight, tanhScale, gTheta);
@@ -175,8 +175,7 @@ public abstract partial class Backend
     {
         OwnAll((a, nameof(a)), (b, nameof(b)), (output, nameof(output)));
         int n = Shapes.Positive(output.Length, nameof(output), "n");
-        Shapes.Rows(a.Length, a.Length / n, nameof(a), "[n, d]");
-        if (a.Length % n != 0 || a.Length == 0) throw new ArgumentException($"a has {a.Length} elements, not n = {n} rows of d.", nameof(a));
+        Shapes.Width(a.Length, n, nameof(a), "[n, d]");
         Shapes.Length(b.Length, a.Length, nameof(b), "[n, d]");
         RowDotCore(a, b, output);
     }
@@ -231,13 +230,6 @@ public abstract partial class Backend
         NormalizeRowsCore(d, w);
     }
 
-    // d of a [rows, d] matrix of `length` elements (d ≥ 1).
-    private static int RowWidth(long length, int rows, string name)
-    {
-        if (rows < 1 || length < rows || length % rows != 0 || length / rows > int.MaxValue)
-            throw new ArgumentException($"{name} has {length} elements, not a whole [B = {rows}, d] matrix.", name);
-        return (int)(length / rows);
-    }
 
     private protected abstract void ExclusiveScanCore(Tensor<int> counts, Tensor<int> offsets);
     private protected abstract void EncodeCore(Tensor<float> x, Tensor<float> bDec, Tensor<float> wEnc, Tensor<float> bEnc, Tensor<float> pre);

@@ -66,9 +66,8 @@ public abstract partial class Backend
     public void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, SparseBatch codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
-        int f = Shapes.Positive(thresholds.Length, nameof(thresholds), "F");
-        int b = Shapes.Rows(pre.Length, f, nameof(pre), "[B, F]");
-        Shapes.Length(cuts.Length, f, nameof(cuts), "[F]");
+        int f = CheckThresholdSelect(pre.Length, thresholds.Length, cuts.Length, rows: null);
+        int b = pre.Length / f;
         using var tp = FromHost(pre);
         using var tt = FromHost(thresholds);
         using var tc = FromHost(cuts);
@@ -114,10 +113,9 @@ public abstract partial class Backend
     /// <summary><see cref="SparseDecode(SparseCodes, Tensor{float}, Tensor{float}, Tensor{float})"/> on host memory: output [B, d] = bias [d] + codes·w [F, d].</summary>
     public void SparseDecode(SparseBatch codes, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output)
     {
-        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
-        int f = Shapes.Rows(w.Length, d, nameof(w), "[F, d]");
-        using var tc = StageCodes(codes, f, nameof(codes));
-        Shapes.Length(output.Length, (long)codes.Rows * d, nameof(output), "[B, d]");
+        CheckCodes(codes, nameof(codes));
+        CheckCodeLatents(codes, CheckDecode(codes.Rows, w.Length, bias.Length, output.Length), nameof(codes));
+        using var tc = Stage(codes);
         using var tw = FromHost(w);
         using var tb = FromHost(bias);
         using var to = Allocate<float>(output.Length);
@@ -132,29 +130,23 @@ public abstract partial class Backend
     public void SparseDecodeGrad(SparseBatch codes, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, ReadOnlySpan<float> x, float scale,
         float shift, Span<float> xhat, Span<float> grad, Span<float> sse, Span<float> gValues)
     {
-        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
-        int f = Shapes.Rows(w.Length, d, nameof(w), "[F, d]");
-        using var tc = StageCodes(codes, f, nameof(codes));
-        long bd = (long)codes.Rows * d;
-        Shapes.Length(x.Length, bd, nameof(x), "[B, d]");
-        Shapes.Length(xhat.Length, bd, nameof(xhat), "[B, d]");
-        Shapes.Length(grad.Length, bd, nameof(grad), "[B, d]");
-        Shapes.Length(sse.Length, codes.Rows, nameof(sse), "[B]");
-        Shapes.Length(gValues.Length, codes.Count, nameof(gValues), "[nnz]");
+        CheckCodes(codes, nameof(codes));
+        int f = CheckDecodeGrad(codes.Rows, codes.Count, exact: true, w.Length, bias.Length, x.Length, xhat.Length, grad.Length,
+            sse.Length, gValues.Length);
+        CheckCodeLatents(codes, f, nameof(codes));
+        using var tc = Stage(codes);
         using var tw = FromHost(w);
         using var tb = FromHost(bias);
         using var tx = FromHost(x);
-        using var th = Allocate<float>(bd);
-        using var tg = Allocate<float>(bd);
+        using var th = Allocate<float>(x.Length);
+        using var tg = Allocate<float>(x.Length);
         using var ts = Allocate<float>(codes.Rows);
         using var tv = Allocate<float>(tc.Capacity);
         SparseDecodeGradCore(tc, tw, tb, tx, scale, shift, th, tg, ts, tv);
         DownloadCore(th, xhat);
         DownloadCore(tg, grad);
         DownloadCore(ts, sse);
-        var all = new float[tc.Capacity];
-        DownloadCore(tv, all);
-        all.AsSpan(0, codes.Count).CopyTo(gValues);
+        if (codes.Count > 0) DownloadCore(tv, gValues, 0);
     }
 
     /// <summary>
@@ -165,13 +157,10 @@ public abstract partial class Backend
     public void AggregateByLatent(SparseBatch codes, ReadOnlySpan<float> g, ReadOnlySpan<float> v, ReadOnlySpan<float> center,
         bool accumulate, Span<float> gW, Span<float> gSum, Span<int> counts)
     {
-        int d = Shapes.Positive(center.Length, nameof(center), "d");
-        int f = Shapes.Positive(gSum.Length, nameof(gSum), "F");
-        using var tc = StageCodes(codes, f, nameof(codes));
-        Shapes.Length(g.Length, codes.Count, nameof(g), "[nnz]");
-        Shapes.Length(v.Length, (long)codes.Rows * d, nameof(v), "[B, d]");
-        Shapes.Length(gW.Length, (long)f * d, nameof(gW), "[F, d]");
-        Shapes.Length(counts.Length, f, nameof(counts), "[F]");
+        CheckCodes(codes, nameof(codes));
+        int f = CheckAggregate(codes.Rows, codes.Count, exact: true, g.Length, v.Length, center.Length, gW.Length, gSum.Length, counts.Length);
+        CheckCodeLatents(codes, f, nameof(codes));
+        using var tc = Stage(codes);
         using var tg = Allocate<float>(tc.Capacity);
         UploadCore(g, tg, 0);
         using var tv = FromHost(v);
@@ -192,26 +181,30 @@ public abstract partial class Backend
     public void Adam(ReadOnlySpan<float> grad, Span<float> param, Span<float> m, Span<float> v, float learningRate, float beta1,
         float beta2, float epsilon, int step)
     {
-        Shapes.Length(grad.Length, param.Length, nameof(grad), "param's length");
-        Shapes.Length(m.Length, param.Length, nameof(m), "param's length");
-        Shapes.Length(v.Length, param.Length, nameof(v), "param's length");
+        var hyper = AdamStep(learningRate, beta1, beta2, epsilon, step);
+        CheckAdam(grad.Length, param.Length, m.Length, v.Length);
         using var tg = FromHost(grad);
         using var tp = FromHost<float>(param);
         using var tm = FromHost<float>(m);
         using var tv = FromHost<float>(v);
-        Adam(tg, tp, tm, tv, learningRate, beta1, beta2, epsilon, step);
+        AdamCore(tg, hyper, tp, tm, tv);
         DownloadCore(tp, param);
         DownloadCore(tm, m);
         DownloadCore(tv, v);
     }
 
-    // Device codes holding `codes` (validated: at least one row, latent indices below F).
-    private SparseCodes StageCodes(SparseBatch codes, int latents, string name)
+    private static void CheckCodes(SparseBatch codes, string name)
     {
         ArgumentNullException.ThrowIfNull(codes, name);
         if (codes.Rows < 1) throw new ArgumentException($"{name} hold no rows.", name);
-        foreach (int j in codes.Indices)
-            if ((uint)j >= (uint)latents) throw new ArgumentException($"{name} hold latent {j}, outside F = {latents}.", name);
+    }
+
+    private static void CheckCodeLatents(SparseBatch codes, int latents, string name) =>
+        CheckLatentBound(SparseBatch.LatentBoundOf(codes.Indices), latents, name);
+
+    // Device codes holding `codes` (checked by the caller).
+    private SparseCodes Stage(SparseBatch codes)
+    {
         var device = new SparseCodes(this, codes.Rows, Math.Max(1, codes.Count));
         codes.CopyTo(device);
         return device;

@@ -176,7 +176,7 @@ public abstract partial class Backend : IDisposable
         if (targetNorms is not null) Own(targetNorms, nameof(targetNorms));
         CheckTopK(pre.Length, codes.Rows, k, codes.Capacity, targetNorms?.Length);
         TopKCore(pre, k, absolute, targetNorms, codes);
-        codes.UploadedMaxLatent = -1;
+        codes.LatentBound = pre.Length / codes.Rows;
     }
 
     /// <summary>
@@ -197,7 +197,7 @@ public abstract partial class Backend : IDisposable
         CheckTopK((long)b * bEnc.Length, b, k, codes.Capacity, targetNorms?.Length);
         if (mask is not null) Shapes.Length(mask.Length, bEnc.Length, nameof(mask), "[F]");
         EncodeTopKCore(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, codes);
-        codes.UploadedMaxLatent = -1;
+        codes.LatentBound = bEnc.Length;
     }
 
     /// <summary>
@@ -210,11 +210,9 @@ public abstract partial class Backend : IDisposable
         OwnAll((pre, nameof(pre)), (thresholds, nameof(thresholds)));
         Own(cuts, nameof(cuts));
         OwnCodes(codes, nameof(codes));
-        int f = Shapes.Positive(thresholds.Length, nameof(thresholds), "F");
-        Shapes.Length(pre.Length, (long)codes.Rows * f, nameof(pre), "[B, F]");
-        Shapes.Length(cuts.Length, f, nameof(cuts), "[F]");
+        int f = CheckThresholdSelect(pre.Length, thresholds.Length, cuts.Length, codes.Rows);
         ThresholdSelectCore(pre, thresholds, cuts, codes);
-        codes.UploadedMaxLatent = -1;
+        codes.LatentBound = f;
     }
 
     /// <summary>
@@ -241,7 +239,7 @@ public abstract partial class Backend : IDisposable
         OwnCodes(codes, nameof(codes));
         CheckPursuit(x.Length, atoms.Length, k, codes.Rows, codes.Capacity, residual.Length);
         MatchingPursuitCore(x, atoms, k, codes, residual);
-        codes.UploadedMaxLatent = -1;
+        codes.LatentBound = atoms.Length / (x.Length / codes.Rows);
     }
 
     /// <summary>Sparse decode (<see cref="Kernels.SparseDecode"/>): output [B, d] = bias [d] + codes [B, F]·w [F, d].</summary>
@@ -249,9 +247,7 @@ public abstract partial class Backend : IDisposable
     {
         OwnCodes(codes, nameof(codes));
         OwnAll((w, nameof(w)), (bias, nameof(bias)), (output, nameof(output)));
-        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
-        CheckLatents(codes, Shapes.Rows(w.Length, d, nameof(w), "[F, d]"), nameof(codes));
-        Shapes.Length(output.Length, (long)codes.Rows * d, nameof(output), "[B, d]");
+        CheckLatents(codes, CheckDecode(codes.Rows, w.Length, bias.Length, output.Length), nameof(codes));
         SparseDecodeCore(codes, w, bias, output);
     }
 
@@ -265,14 +261,9 @@ public abstract partial class Backend : IDisposable
     {
         OwnCodes(codes, nameof(codes));
         OwnAll((w, nameof(w)), (bias, nameof(bias)), (x, nameof(x)), (xhat, nameof(xhat)), (grad, nameof(grad)), (sse, nameof(sse)), (gValues, nameof(gValues)));
-        int d = Shapes.Positive(bias.Length, nameof(bias), "d");
-        long bd = (long)codes.Rows * d;
-        CheckLatents(codes, Shapes.Rows(w.Length, d, nameof(w), "[F, d]"), nameof(codes));
-        Shapes.Length(x.Length, bd, nameof(x), "[B, d]");
-        Shapes.Length(xhat.Length, bd, nameof(xhat), "[B, d]");
-        Shapes.Length(grad.Length, bd, nameof(grad), "[B, d]");
-        Shapes.Length(sse.Length, codes.Rows, nameof(sse), "[B]");
-        Shapes.AtLeast(gValues.Length, codes.Capacity, nameof(gValues), "the codes' capacity");
+        int f = CheckDecodeGrad(codes.Rows, codes.Capacity, exact: false, w.Length, bias.Length, x.Length, xhat.Length, grad.Length,
+            sse.Length, gValues.Length);
+        CheckLatents(codes, f, nameof(codes));
         SparseDecodeGradCore(codes, w, bias, x, scale, shift, xhat, grad, sse, gValues);
     }
 
@@ -288,13 +279,8 @@ public abstract partial class Backend : IDisposable
         OwnCodes(codes, nameof(codes));
         OwnAll((g, nameof(g)), (v, nameof(v)), (center, nameof(center)), (gW, nameof(gW)), (gSum, nameof(gSum)));
         Own(counts, nameof(counts));
-        int d = Shapes.Positive(center.Length, nameof(center), "d");
-        int f = Shapes.Positive(gSum.Length, nameof(gSum), "F");
+        int f = CheckAggregate(codes.Rows, codes.Capacity, exact: false, g.Length, v.Length, center.Length, gW.Length, gSum.Length, counts.Length);
         CheckLatents(codes, f, nameof(codes));
-        Shapes.AtLeast(g.Length, codes.Capacity, nameof(g), "the codes' capacity");
-        Shapes.Length(v.Length, (long)codes.Rows * d, nameof(v), "[B, d]");
-        Shapes.Length(gW.Length, (long)f * d, nameof(gW), "[F, d]");
-        Shapes.Length(counts.Length, f, nameof(counts), "[F]");
         AggregateByLatentCore(codes, g, v, center, accumulate, gW, gSum, counts);
     }
 
@@ -306,19 +292,23 @@ public abstract partial class Backend : IDisposable
     public void Adam(Tensor<float> grad, Tensor<float> param, Tensor<float> m, Tensor<float> v, float learningRate, float beta1,
         float beta2, float epsilon, int step)
     {
+        Adam(grad, AdamStep(learningRate, beta1, beta2, epsilon, step), param, m, v);
+    }
+
+    // The hyper-parameters and bias corrections of step number `step` ≥ 1, validated.
+    private static Adam.Step AdamStep(float learningRate, float beta1, float beta2, float epsilon, int step)
+    {
         ArgumentOutOfRangeException.ThrowIfLessThan(step, 1);
         if (!(beta1 >= 0 && beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(beta1), beta1, "β1 must be in [0, 1).");
         if (!(beta2 >= 0 && beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(beta2), beta2, "β2 must be in [0, 1).");
-        Adam(grad, new Kernels.Adam.Step(learningRate, beta1, beta2, epsilon, (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step))), param, m, v);
+        return new Adam.Step(learningRate, beta1, beta2, epsilon, (float)(1 - Math.Pow(beta1, step)), (float)(1 - Math.Pow(beta2, step)));
     }
 
     /// <summary>Adam with precomputed hyper-parameters and bias corrections.</summary>
     internal void Adam(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v)
     {
         OwnAll((grad, nameof(grad)), (param, nameof(param)), (m, nameof(m)), (v, nameof(v)));
-        Shapes.Length(grad.Length, param.Length, nameof(grad), "param's length");
-        Shapes.Length(m.Length, param.Length, nameof(m), "param's length");
-        Shapes.Length(v.Length, param.Length, nameof(v), "param's length");
+        CheckAdam(grad.Length, param.Length, m.Length, v.Length);
         AdamCore(grad, step, param, m, v);
     }
 
@@ -340,11 +330,16 @@ public abstract partial class Backend : IDisposable
         foreach (var (t, n) in tensors) Own(t, n);
     }
 
-    /// <summary>Throws when codes uploaded from the host hold a latent index ≥ <paramref name="latents"/> (F of the op's weights).</summary>
-    private protected static void CheckLatents(SparseCodes codes, long latents, string name)
+    /// <summary>
+    /// Throws when the codes may hold a latent index ≥ <paramref name="latents"/> (F of the op's weights): codes written by an
+    /// op over a larger F, or copied from the host with such an index (<see cref="SparseCodes.LatentBound"/>).
+    /// </summary>
+    private protected static void CheckLatents(SparseCodes codes, long latents, string name) =>
+        CheckLatentBound((codes.Source ?? codes).LatentBound, latents, name);
+
+    private protected static void CheckLatentBound(long bound, long latents, string name)
     {
-        int max = (codes.Source ?? codes).UploadedMaxLatent;
-        if (max >= latents) throw new ArgumentException($"{name} hold latent {max}, outside F = {latents}.", name);
+        if (bound > latents) throw new ArgumentException($"{name} index latents up to {bound - 1}, outside F = {latents}.", name);
     }
 
     private protected void OwnCodes(SparseCodes codes, string name)
@@ -366,10 +361,62 @@ public abstract partial class Backend : IDisposable
         return b;
     }
 
+    /// <summary>Checks ThresholdSelect's lengths (rows: B of the codes, null to take it from pre) and returns F.</summary>
+    private protected static int CheckThresholdSelect(long pre, long thresholds, long cuts, int? rows)
+    {
+        int f = Shapes.Positive(thresholds, "thresholds", "F");
+        if (rows is { } b) Shapes.Length(pre, (long)b * f, "pre", "[B, F]");
+        else Shapes.Rows(pre, f, "pre", "[B, F]");
+        Shapes.Length(cuts, f, "cuts", "[F]");
+        return f;
+    }
+
+    /// <summary>Checks SparseDecode's lengths for codes of <paramref name="rows"/> rows and returns F (w's rows).</summary>
+    private protected static int CheckDecode(int rows, long w, long bias, long output, string outputName = "output")
+    {
+        int d = Shapes.Positive(bias, "bias", "d");
+        Shapes.Length(output, (long)rows * d, outputName, "[B, d]");
+        return Shapes.Rows(w, d, "w", "[F, d]");
+    }
+
+    /// <summary>
+    /// Checks SparseDecodeGrad's lengths for codes of <paramref name="rows"/> rows and <paramref name="entries"/> entries
+    /// (gValues: exactly that many for host codes, at least their capacity for device codes) and returns F.
+    /// </summary>
+    private protected static int CheckDecodeGrad(int rows, long entries, bool exact, long w, long bias, long x, long xhat, long grad,
+        long sse, long gValues)
+    {
+        int f = CheckDecode(rows, w, bias, xhat, "xhat");
+        Shapes.Length(x, xhat, "x", "[B, d]");
+        Shapes.Length(grad, xhat, "grad", "[B, d]");
+        Shapes.Length(sse, rows, "sse", "[B]");
+        Shapes.Entries(gValues, entries, exact, "gValues");
+        return f;
+    }
+
+    /// <summary>Checks AggregateByLatent's lengths (g as gValues in <see cref="CheckDecodeGrad"/>) and returns F.</summary>
+    private protected static int CheckAggregate(int rows, long entries, bool exact, long g, long v, long center, long gW, long gSum, long counts)
+    {
+        int d = Shapes.Positive(center, "center", "d");
+        int f = Shapes.Positive(gSum, "gSum", "F");
+        Shapes.Entries(g, entries, exact, "g");
+        Shapes.Length(v, (long)rows * d, "v", "[B, d]");
+        Shapes.Length(gW, (long)f * d, "gW", "[F, d]");
+        Shapes.Length(counts, f, "counts", "[F]");
+        return f;
+    }
+
+    private protected static void CheckAdam(long grad, long param, long m, long v)
+    {
+        Shapes.Length(grad, param, "grad", "param's length");
+        Shapes.Length(m, param, "m", "param's length");
+        Shapes.Length(v, param, "v", "param's length");
+    }
+
     private protected static void CheckTopK(long pre, int rows, int k, long capacity, long? targetNorms)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        if (rows < 1 || pre < rows || pre % rows != 0) throw new ArgumentException($"pre has {pre} elements, not B = {rows} rows of F ≥ 1.", "pre");
+        Shapes.Width(pre, rows, "pre", "[B, F]");
         CodeCapacity(capacity, (long)rows * k);
         if (targetNorms is { } t) Shapes.Length(t, rows, "targetNorms", "[B]");
     }
@@ -385,8 +432,7 @@ public abstract partial class Backend : IDisposable
     private protected static void CheckPursuit(long x, long atoms, int k, int rows, long capacity, long residual)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
-        if (rows < 1 || x % rows != 0 || x == 0) throw new ArgumentException($"x has {x} elements, not B = {rows} rows of d.", "x");
-        long d = x / rows;
+        long d = Shapes.Width(x, rows, "x", "[B, d]");
         Shapes.Rows(atoms, d, "atoms", "[n, d]");
         Shapes.Length(residual, x, "residual", "[B, d]");
         CodeCapacity(capacity, (long)rows * k);

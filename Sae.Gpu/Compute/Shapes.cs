@@ -29,17 +29,29 @@ internal static class Shapes
         return (int)(length / width);
     }
 
+    /// <summary>The width d of a [<paramref name="rows"/>, d] matrix of <paramref name="length"/> elements (d ≥ 1); throws otherwise.</summary>
+    public static int Width(long length, int rows, string name, string shape)
+    {
+        if (rows < 1 || length < rows || length % rows != 0 || length / rows > int.MaxValue)
+            throw new ArgumentException($"{name} has {length} elements, which is not a whole {shape} matrix with {rows} rows.", name);
+        return (int)(length / rows);
+    }
+
+    /// <summary>
+    /// Checks a per-entry buffer: exactly <paramref name="entries"/> long for host codes (<paramref name="exact"/>: [nnz]),
+    /// at least <paramref name="entries"/> for device codes (their capacity).
+    /// </summary>
+    public static void Entries(long length, long entries, bool exact, string name)
+    {
+        if (exact) Length(length, entries, name, "[nnz]");
+        else AtLeast(length, entries, name, "the codes' capacity");
+    }
+
     /// <summary>Throws unless the vector <paramref name="name"/> is non-empty (its length defines a dimension).</summary>
     public static int Positive(long length, string name, string dimension)
     {
         if (length < 1 || length > int.MaxValue)
             throw new ArgumentException($"{name} has {length} elements; its length is {dimension}, which must be ≥ 1.", name);
         return (int)length;
-    }
-
-    /// <summary>Throws unless <paramref name="value"/> ≥ <paramref name="minimum"/>.</summary>
-    public static void Count(long value, long minimum, string name)
-    {
-        if (value < minimum) throw new ArgumentOutOfRangeException(name, value, $"{name} must be ≥ {minimum}.");
     }
 }

@@ -1,7 +1,3 @@
-using SaeGpu.Compute;
-using SaeGpu.Training;
-using SaeGpu.Data;
-using SaeGpu.Evaluation;
 namespace SaeGpu;
 
 /// <summary>
@@ -46,6 +42,7 @@ public sealed class SparseCodes : IDisposable
             throw new ArgumentException($"CSR arrays do not fit: offsets [{offsets.Length}] must start at 0 and end at nnz = indices [{indices.Length}] = values [{values.Length}].");
         var codes = new SparseCodes(backend, offsets.Length - 1, Math.Max(1, indices.Length));
         backend.Upload(offsets, codes.Offsets);
+        codes.LatentBound = SparseBatch.LatentBoundOf(indices);
         if (indices.Length == 0) return codes;
         backend.Upload(indices, codes.Indices);
         backend.Upload(values, codes.Values);
@@ -96,10 +93,11 @@ public sealed class SparseCodes : IDisposable
     }
 
     /// <summary>
-    /// The largest latent index of the codes last written by <see cref="Upload"/>, or −1 when an op wrote them (an op's codes
-    /// index the latents of the matrix it selected from). Ops that read a weight row per entry check it against their F.
+    /// An exclusive bound on the latent indices these codes hold: the F of the op that wrote them (an op's codes index the
+    /// latents of the matrix it selected from), or the largest index + 1 of codes copied from the host; 0 while they hold
+    /// nothing. Ops that read a row per entry (decode, gradients, aggregation) throw when it exceeds their F.
     /// </summary>
-    internal int UploadedMaxLatent { get; set; } = -1;
+    internal long LatentBound { get; set; }
 
     /// <summary>
     /// Copies host codes into these device codes, which must have as many rows and room for its entries; throws
@@ -112,9 +110,6 @@ public sealed class SparseCodes : IDisposable
         if (batch.Rows != Rows) throw new ArgumentException($"batch has {batch.Rows} rows; these codes have {Rows}.", nameof(batch));
         if (batch.Count > Capacity) throw new ArgumentException($"batch holds {batch.Count} entries; these codes hold at most {Capacity}.", nameof(batch));
         batch.CopyTo(this);
-        int max = -1;
-        foreach (int j in batch.Indices) max = Math.Max(max, j);
-        UploadedMaxLatent = max;
     }
 
     /// <summary>Copies these codes into the host batch <paramref name="destination"/> (overwritten, grown when needed).</summary>

@@ -100,11 +100,10 @@ public sealed class ItdaDictionary : IDisposable
     public float[] Decode(SparseBatch codes)
     {
         ArgumentNullException.ThrowIfNull(codes);
-        foreach (int j in codes.Indices)
-            if ((uint)j >= (uint)Size) throw new ArgumentException($"codes hold atom {j}, outside the {Size} atoms.", nameof(codes));
-        using var device = new SparseCodes(Backend, Math.Max(1, codes.Rows), Math.Max(1, codes.Count));
+        if (codes.Rows == 0) return [];
+        using var device = new SparseCodes(Backend, codes.Rows, Math.Max(1, codes.Count));
         codes.CopyTo(device);
-        return Decode(device);
+        return Decode(device);   // the decode checks the codes' atoms against the dictionary's size
     }
 
     /// <summary>Encodes host rows x [B, d] by K matching-pursuit steps into new device codes; the caller disposes them.</summary>

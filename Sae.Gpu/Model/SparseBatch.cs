@@ -80,7 +80,10 @@ public sealed class SparseBatch
         backend.Download(codes.Values, values.AsSpan(0, codes.Capacity));
     }
 
-    /// <summary>Copies this batch into device codes of the same rows and at least <see cref="Count"/> capacity (unchecked indices: see <see cref="SparseCodes.Upload"/>).</summary>
+    /// <summary>
+    /// Copies this batch into device codes of the same rows and at least <see cref="Count"/> capacity, and records its
+    /// <see cref="SparseCodes.LatentBound"/> (ops that read the codes check their indices against their F with it).
+    /// </summary>
     internal void CopyTo(SparseCodes codes)
     {
         var backend = codes.Offsets.Owner;
@@ -89,6 +92,15 @@ public sealed class SparseBatch
         backend.Upload<int>(Offsets, codes.Offsets);
         backend.Upload<int>(Indices, codes.Indices, 0);
         backend.Upload<float>(Values, codes.Values, 0);
+        codes.LatentBound = LatentBoundOf(Indices);
+    }
+
+    /// <summary>The largest of <paramref name="indices"/> + 1 (0 when empty): the smallest F these latent indices fit.</summary>
+    internal static long LatentBoundOf(ReadOnlySpan<int> indices)
+    {
+        long bound = 0;
+        foreach (int j in indices) bound = Math.Max(bound, j + 1L);
+        return bound;
     }
 
     private void Reserve(int rows, int capacity)
