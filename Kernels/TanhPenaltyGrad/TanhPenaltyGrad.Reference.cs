@@ -2,15 +2,16 @@ namespace SaeGpu.Kernels;
 
 /// <summary>
 /// Adds the gradient of the tanh sparsity penalty <c>weight·Σ tanh(c·v)</c> (Anthropic's, as SAELens's
-/// <c>jumprelu_sparsity_loss_mode = "tanh"</c>) to value gradients: <c>gValues[e] += weight·c·(1 − tanh²(c·values[e]))</c>.
-/// Shapes: values and gValues [n], element by element.
+/// <c>jumprelu_sparsity_loss_mode = "tanh"</c>) to the value gradients of the stored entries of CSR codes:
+/// <c>gValues[e] += weight·c·(1 − tanh²(c·values[e]))</c> for e &lt; offsets[B]; entries past offsets[B] are left alone.
+/// Shapes: offsets [B+1], values and gValues [capacity].
 /// </summary>
 internal static partial class TanhPenaltyGrad
 {
     /// <summary>Scalar oracle in float64.</summary>
-    public static void Reference(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues)
+    public static void Reference(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues)
     {
-        for (int e = 0; e < values.Length; e++)
+        for (int e = 0; e < offsets[^1]; e++)
         {
             double t = Math.Tanh((double)scale * values[e]);
             gValues[e] = (float)(gValues[e] + (double)weight * scale * (1 - t * t));

@@ -390,7 +390,7 @@ public static class OpCases
         return [be.ToHost(g)];
     }
 
-    /// <summary>The stored values [nnz] after a per-latent affine map with generated scales and centers.</summary>
+    /// <summary>The values [capacity] after a per-latent affine map of the stored entries with generated scales and centers.</summary>
     public static float[][] ScaleLatents(Backend be, Shape s)
     {
         var host = s.Codes(60);
@@ -398,7 +398,7 @@ public static class OpCases
         using var scale = be.FromHost<float>(s.Values(s.F, 61));
         using var center = be.FromHost<float>(s.Values(s.F, 62));
         be.ScaleLatents(codes, scale, center, codes.Values);
-        return [be.ToHost(codes.Values)[..host.Offsets[s.B]]];
+        return [be.ToHost(codes.Values)];   // all capacity slots: those past offsets[B] must be left alone
     }
 
     /// <summary>Row dots [F] of two generated [F, d] matrices.</summary>
@@ -423,12 +423,15 @@ public static class OpCases
         return [be.ToHost(output)];
     }
 
-    /// <summary>Generated gradients [B·F] after adding the tanh penalty's gradient for generated values (scale 4, weight 0.3).</summary>
+    /// <summary>
+    /// Generated gradients [capacity] after adding the tanh penalty's gradient for generated codes (scale 4, weight 0.3): the
+    /// stored entries change, the slots past offsets[B] must not.
+    /// </summary>
     public static float[][] TanhPenaltyGrad(Backend be, Shape s)
     {
-        using var values = be.FromHost<float>(s.Values(s.B * s.F, 68));
-        using var g = be.FromHost<float>(s.Values(s.B * s.F, 69));
-        be.TanhPenaltyGrad(values, 0.3f, 4f, g);
+        using var codes = Upload(be, s, s.Codes(68));
+        using var g = be.FromHost<float>(s.Values(s.B * s.K, 69));
+        be.TanhPenaltyGrad(codes, 0.3f, 4f, g);
         return [be.ToHost(g)];
     }
 

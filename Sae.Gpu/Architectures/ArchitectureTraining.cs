@@ -73,6 +73,65 @@ internal class ArchitectureTraining(Trainer trainer, Selector selector) : IDispo
     /// <inheritdoc />
     public virtual void ReadState(BinaryReader reader) { }
 
+    /// <summary>
+    /// Σ of the stored values of <paramref name="codes"/> (over the SAE's F latents): per-latent sums on the backend (an
+    /// aggregation over rows of width 1), added on the host, so only [F] floats move. <paramref name="counts"/> [F] receives
+    /// the entries per latent.
+    /// </summary>
+    protected double ValueSum(SparseCodes codes, Tensor<int> counts)
+    {
+        valueSum ??= new ValueSumScratch(Backend, Trainer.BatchSize, Sae.Config.Latents);
+        var s = valueSum;
+        Backend.AggregateByLatent(codes, codes.Values, s.ZeroRows, s.Zero, false, s.Scratch, s.Sums, counts);
+        Backend.Download(s.Sums, s.SumsHost);
+        double sum = 0;
+        foreach (float v in s.SumsHost) sum += v;
+        return sum;
+    }
+
+    private ValueSumScratch? valueSum;
+
+    private sealed class ValueSumScratch(Backend be, int rows, int latents) : IDisposable
+    {
+        public Tensor<float> ZeroRows { get; } = be.Allocate<float>(rows);
+        public Tensor<float> Zero { get; } = be.Allocate<float>(1);
+        public Tensor<float> Scratch { get; } = be.Allocate<float>(latents);
+        public Tensor<float> Sums { get; } = be.Allocate<float>(latents);
+        public float[] SumsHost { get; } = new float[latents];
+
+        public void Dispose()
+        {
+            foreach (var t in new[] { ZeroRows, Zero, Scratch, Sums }) t.Dispose();
+        }
+    }
+
     /// <summary>Frees the selector and scratch.</summary>
-    public virtual void Dispose() => Selector.Dispose();
+    public virtual void Dispose()
+    {
+        valueSum?.Dispose();
+        Selector.Dispose();
+    }
+}
+
+/// <summary>
+/// Training with a sparsity penalty whose coefficient λ is steered toward L0 = k (<see cref="SparsityController"/>; ReLU's
+/// L1, JumpReLU's L0 or tanh penalty, the gated SAE's L1): λ starts at option <c>penaltyOption</c>, is updated from each
+/// step's L0 and is part of the resumable state.
+/// </summary>
+internal abstract class PenalizedTraining(Trainer trainer, Selector selector, string penaltyOption) : ArchitectureTraining(trainer, selector)
+{
+    /// <summary>The steered penalty coefficient λ.</summary>
+    protected SparsityController Lambda { get; } = SparsityController.For(trainer, penaltyOption);
+
+    /// <inheritdoc />
+    public override double? SparsityCoefficient => Lambda.Value;
+
+    /// <inheritdoc />
+    public override void Observe() => Lambda.Observe(Trainer.L0);
+
+    /// <inheritdoc />
+    public override void WriteState(BinaryWriter writer) => Lambda.WriteState(writer);
+
+    /// <inheritdoc />
+    public override void ReadState(BinaryReader reader) => Lambda.ReadState(reader);
 }

@@ -38,7 +38,7 @@ internal abstract class BatchBudgetArchitecture : Architecture
     private sealed class Training : ArchitectureTraining
     {
         private readonly BatchBudgetArchitecture arch;
-        private readonly Tensor<float> batchThresholds;
+        private readonly Tensor<float> batchThresholds, theta;
         private readonly Tensor<int> cuts;
         private readonly float[] batchHost, thresholdsHost;
         private readonly float decay;
@@ -48,6 +48,7 @@ internal abstract class BatchBudgetArchitecture : Architecture
             this.arch = arch;
             int f = Sae.Config.Latents;
             (batchThresholds, cuts) = (Backend.Allocate<float>(f), Backend.Allocate<int>(f));
+            theta = Sae.Parameter("threshold");
             (batchHost, thresholdsHost) = (new float[f], new float[f]);
             decay = (float)trainer.Option("threshold-ema");
         }
@@ -65,7 +66,6 @@ internal abstract class BatchBudgetArchitecture : Architecture
 
         public override void Observe()
         {
-            var theta = Sae.Parameter("threshold");
             Backend.Download(batchThresholds, batchHost);
             Backend.Download(theta, thresholdsHost);
             float d = Trainer.StepsTaken == 1 ? 0f : decay;

@@ -51,22 +51,32 @@ internal sealed class GatedArchitecture : Architecture
     /// </summary>
     private sealed class GatedSelector(SparseAutoencoder sae, int rows) : Selector(sae, rows)
     {
-        private readonly Tensor<float> theta = sae.Backend.Allocate<float>(sae.Config.Latents), scale = sae.Backend.Allocate<float>(sae.Config.Latents);
-        private readonly Tensor<int> noCuts = sae.Backend.FromHost<int>(Enumerable.Repeat(-1, sae.Config.Latents).ToArray());
-        private readonly float[] thetaHost = new float[sae.Config.Latents], scaleHost = new float[sae.Config.Latents];
+        private static int F(SparseAutoencoder sae) => sae.Config.Latents;
+
+        private readonly Tensor<float> rMag = sae.Parameter("r_mag"), bMag = sae.Parameter("b_mag");
+        private readonly Tensor<float> theta = sae.Backend.Allocate<float>(F(sae)), scale = sae.Backend.Allocate<float>(F(sae));
+        private readonly Tensor<int> noCuts = sae.Backend.FromHost<int>(Enumerable.Repeat(-1, F(sae)).ToArray());
+        private readonly float[] thetaHost = new float[F(sae)], scaleHost = new float[F(sae)];
+        private readonly float[] bGate = new float[F(sae)], r = new float[F(sae)], bMagHost = new float[F(sae)];
+        private readonly double[] expR = new double[F(sae)];
 
         /// <summary>e^{r_mag} [F] of the last selection.</summary>
         public Tensor<float> Scale => scale;
+
+        /// <summary>e^{r_mag} [F] of the last selection in float64, on the host.</summary>
+        public ReadOnlySpan<double> ExpR => expR;
 
         public override long Capacity => (long)Rows * Sae.Config.Latents;
 
         public override void Select(Tensor<float> pre, Tensor<float> x, SparseCodes codes)
         {
-            var (bGate, r, bMag) = (Backend.ToHost(Sae.BEnc), Backend.ToHost(Sae.Parameter("r_mag")), Backend.ToHost(Sae.Parameter("b_mag")));
+            Backend.Download(Sae.BEnc, bGate);
+            Backend.Download(rMag, r);
+            Backend.Download(bMag, bMagHost);
             for (int j = 0; j < thetaHost.Length; j++)
             {
-                double e = Math.Exp(r[j]);
-                (thetaHost[j], scaleHost[j]) = ((float)(bGate[j] - bMag[j] / e), (float)e);
+                double e = expR[j] = Math.Exp(r[j]);
+                (thetaHost[j], scaleHost[j]) = ((float)(bGate[j] - bMagHost[j] / e), (float)e);
             }
             Backend.Upload<float>(thetaHost, theta);
             Backend.Upload<float>(scaleHost, scale);
@@ -88,36 +98,31 @@ internal sealed class GatedArchitecture : Architecture
     /// b_dec −= Σ_j (Σ h)·W_gate_j; the gate path's codes G = ReLU(π) feed the frozen-decoder reconstruction and the L1
     /// penalty, whose value gradients (<c>Backend.SparseDecodeGrad</c> with shift λ/B) give W_gate and b_gate.
     /// </summary>
-    private sealed class Training : ArchitectureTraining
+    private sealed class Training : PenalizedTraining
     {
         private readonly GatedSelector selector;
-        private readonly SparsityController lambda;
         private readonly SparseCodes gate;
-        private readonly Tensor<float> rMag, bMag, gR, gBMag, h, hSum, magGrad, gateGrad, auxOut, auxGrad, auxSse, zerosF, zerosB, zero1, sumF, scratchF, biasSum;
+        private readonly Tensor<float> rMag, bMag, gR, gBMag, h, hSum, magGrad, gateGrad, auxOut, auxGrad, auxSse, zerosF, biasSum;
         private readonly Tensor<int> noCuts, gateCounts;
-        private readonly float[] sumHost, hSumHost, rHost, auxSseHost;
+        private readonly float[] hSumHost, auxSseHost;
         private double gateLoss;
 
-        public Training(Trainer trainer, GatedSelector selector) : base(trainer, selector)
+        public Training(Trainer trainer, GatedSelector selector) : base(trainer, selector, "l1")
         {
             this.selector = selector;
-            lambda = SparsityController.For(trainer, "l1");
             int b = trainer.BatchSize, d = Sae.Config.InputDim, f = Sae.Config.Latents;
             var be = Backend;
             (rMag, bMag) = (Sae.Parameter("r_mag"), Sae.Parameter("b_mag"));
             gate = new SparseCodes(be, b, (long)b * f);
-            (gR, gBMag, hSum, sumF, scratchF, zerosF, biasSum) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f),
-                be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f));
+            (gR, gBMag, hSum, zerosF, biasSum) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f),
+                be.Allocate<float>(f));
             (h, gateGrad) = (be.Allocate<float>((long)b * f), be.Allocate<float>((long)b * f));
             magGrad = be.Allocate<float>((long)f * d);
             (auxOut, auxGrad, auxSse) = (be.Allocate<float>((long)b * d), be.Allocate<float>((long)b * d), be.Allocate<float>(b));
-            (zerosB, zero1) = (be.Allocate<float>(b), be.Allocate<float>(1));
             noCuts = be.FromHost<int>(Enumerable.Repeat(-1, f).ToArray());
             gateCounts = be.Allocate<int>(f);
-            (sumHost, hSumHost, rHost, auxSseHost) = (new float[f], new float[f], new float[f], new float[b]);
+            (hSumHost, auxSseHost) = (new float[f], new float[b]);
         }
-
-        public override double? SparsityCoefficient => lambda.Value;
 
         public override IReadOnlyList<(Tensor<float> Parameter, Tensor<float> Gradient)> ExtraParameters => [(rMag, gR), (bMag, gBMag)];
 
@@ -136,7 +141,7 @@ internal sealed class GatedArchitecture : Architecture
             be.Copy(Trainer.GradValues, h);
             be.ScaleLatents(Trainer.Codes, selector.Scale, zerosF, h);
             be.AggregateByLatent(Trainer.Codes, h, Trainer.X, Sae.BDec, false, magGrad, hSum, Trainer.Counts);
-            float scale = 2f / (Trainer.BatchSize * (float)Sae.Config.InputDim), shift = (float)(lambda.Value / Trainer.BatchSize);
+            float scale = 2f / (Trainer.BatchSize * (float)Sae.Config.InputDim), shift = (float)(Lambda.Value / Trainer.BatchSize);
             be.SparseDecodeGrad(gate, Sae.WDec, Sae.BDec, Trainer.X, scale, shift, auxOut, auxGrad, auxSse, gateGrad);
             be.AggregateByLatent(gate, gateGrad, Trainer.X, Sae.BDec, false, Trainer.GradWEnc, Trainer.GradBEnc, gateCounts);
             be.Axpy(1f, magGrad, Trainer.GradWEnc);
@@ -144,24 +149,22 @@ internal sealed class GatedArchitecture : Architecture
             GateLoss();
         }
 
-        // λ/B·Σ ReLU(π) (per-latent sums of G's values: an aggregation over d = 1) + ‖x − x̂_aux‖²/(B·d).
+        // λ/B·Σ ReLU(π) (the sum of G's values) + ‖x − x̂_aux‖²/(B·d).
         private void GateLoss()
         {
-            Backend.AggregateByLatent(gate, gate.Values, zerosB, zero1, false, scratchF, sumF, gateCounts);
-            Backend.Download(sumF, sumHost);
+            double l1 = ValueSum(gate, gateCounts);
             Backend.Download(auxSse, auxSseHost);
-            double l1 = 0, aux = 0;
-            foreach (float v in sumHost) l1 += v;
+            double aux = 0;
             foreach (float v in auxSseHost) aux += v;
-            gateLoss = lambda.Value / Trainer.BatchSize * l1 + aux / ((double)Trainer.BatchSize * Sae.Config.InputDim);
+            gateLoss = Lambda.Value / Trainer.BatchSize * l1 + aux / ((double)Trainer.BatchSize * Sae.Config.InputDim);
         }
 
-        // ∂L/∂b_mag = e^{−r}·Σ h (on the host, [F]); returns the gate terms' loss.
+        // ∂L/∂b_mag = e^{−r}·Σ h (on the host, [F], with the selection's e^r); returns the gate terms' loss.
         public override double AddParameterGradients()
         {
             Backend.Download(hSum, hSumHost);
-            Backend.Download(rMag, rHost);
-            for (int j = 0; j < rHost.Length; j++) hSumHost[j] = (float)(hSumHost[j] / Math.Exp(rHost[j]));
+            var expR = selector.ExpR;
+            for (int j = 0; j < hSumHost.Length; j++) hSumHost[j] = (float)(hSumHost[j] / expR[j]);
             Backend.Upload<float>(hSumHost, gBMag);
             return gateLoss;
         }
@@ -174,16 +177,10 @@ internal sealed class GatedArchitecture : Architecture
             Backend.DecoderBiasGrad(Trainer.GradOutput, biasSum, Sae.WEnc, Trainer.GradBDec);
         }
 
-        public override void Observe() => lambda.Observe(Trainer.L0);
-
-        public override void WriteState(BinaryWriter writer) => lambda.WriteState(writer);
-
-        public override void ReadState(BinaryReader reader) => lambda.ReadState(reader);
-
         public override void Dispose()
         {
             gate.Dispose();
-            foreach (var t in new[] { gR, gBMag, h, hSum, magGrad, gateGrad, auxOut, auxGrad, auxSse, zerosF, zerosB, zero1, sumF, scratchF, biasSum }) t.Dispose();
+            foreach (var t in new[] { gR, gBMag, h, hSum, magGrad, gateGrad, auxOut, auxGrad, auxSse, zerosF, biasSum }) t.Dispose();
             noCuts.Dispose();
             gateCounts.Dispose();
             base.Dispose();

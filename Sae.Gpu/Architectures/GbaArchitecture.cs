@@ -120,9 +120,6 @@ internal sealed class GbaArchitecture : Architecture
             maxPre = new float[latents];
         }
 
-        /// <summary>Target frequency of each latent [F].</summary>
-        public IReadOnlyList<double> Targets => target;
-
         /// <summary>
         /// Buffers one batch (fire counts [F], column maxima [F], rows) and, every T steps, updates <paramref name="bEnc"/> [F]
         /// in place; returns true when it did.

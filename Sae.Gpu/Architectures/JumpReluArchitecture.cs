@@ -57,14 +57,13 @@ internal class JumpReluArchitecture : Architecture
     /// JumpReLU's training: θ and its gradient, the steered penalty coefficient λ, and the straight-through θ gradient of the
     /// reconstruction and of the step penalty (<see cref="StepPenaltyWeight"/> = λ/B per entry in the kernel's band).
     /// </summary>
-    protected class Training : ArchitectureTraining
+    protected class Training : PenalizedTraining
     {
         private readonly Tensor<float> gTheta;
 
         /// <summary>Training of <paramref name="trainer"/>'s SAE; λ starts at option <paramref name="penaltyOption"/>.</summary>
-        public Training(Trainer trainer, Selector selector, string penaltyOption) : base(trainer, selector)
+        public Training(Trainer trainer, Selector selector, string penaltyOption) : base(trainer, selector, penaltyOption)
         {
-            Lambda = SparsityController.For(trainer, penaltyOption);
             Bandwidth = (float)trainer.Option("bandwidth");
             gTheta = Backend.Allocate<float>(Sae.Config.Latents);
             Theta = Sae.Parameter("threshold");
@@ -78,14 +77,8 @@ internal class JumpReluArchitecture : Architecture
         /// <summary>∂L/∂θ [F].</summary>
         protected Tensor<float> GradTheta => gTheta;
 
-        /// <summary>The steered penalty coefficient λ.</summary>
-        protected SparsityController Lambda { get; }
-
         /// <summary>ε of the rectangle kernel.</summary>
         protected float Bandwidth { get; }
-
-        /// <inheritdoc />
-        public override double? SparsityCoefficient => Lambda.Value;
 
         /// <inheritdoc />
         public override IReadOnlyList<(Tensor<float> Parameter, Tensor<float> Gradient)> ExtraParameters => [(Theta, gTheta)];
@@ -106,15 +99,6 @@ internal class JumpReluArchitecture : Architecture
 
         /// <summary>The sparsity penalty's value: the step penalty λ/B·(entries kept).</summary>
         protected virtual double PenaltyLoss() => Lambda.Value / Trainer.BatchSize * Trainer.Entries;
-
-        /// <inheritdoc />
-        public override void Observe() => Lambda.Observe(Trainer.L0);
-
-        /// <inheritdoc />
-        public override void WriteState(BinaryWriter writer) => Lambda.WriteState(writer);
-
-        /// <inheritdoc />
-        public override void ReadState(BinaryReader reader) => Lambda.ReadState(reader);
 
         /// <inheritdoc />
         public override void Dispose()

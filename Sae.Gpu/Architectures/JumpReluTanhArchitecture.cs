@@ -46,10 +46,11 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
     {
         private readonly float tanhScale, preActCoefficient;
         private readonly SparseCodes below;
-        private readonly Tensor<float> deadScale, constant, zerosF, zerosB, zero1, scratchF, sumF;
+        private readonly Tensor<float> deadScale, zerosF, minusOnesF, stepF;
         private readonly Tensor<int> noCuts, belowCounts, scratchCounts;
-        private readonly float[] deadScaleHost, sumHost, gThetaHost, valuesHost;
-        private readonly int[] deadHost, belowCountsHost, offsetsHost = new int[1];
+        private readonly float[] deadScaleHost, gThetaHost;
+        private float[] keptHost = [];
+        private readonly int[] deadHost, belowCountsHost;
 
         public TanhTraining(Trainer trainer, Selector selector) : base(trainer, selector, "l0")
         {
@@ -58,13 +59,12 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
             int b = trainer.BatchSize, f = Sae.Config.Latents;
             var be = Backend;
             below = new SparseCodes(be, b, (long)b * f);
-            (deadScale, zerosF, scratchF, sumF) = (be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f), be.Allocate<float>(f));
+            (deadScale, zerosF) = (be.Allocate<float>(f), be.Allocate<float>(f));
             float step = -preActCoefficient / (b * (float)Sae.Config.InputDim);
-            constant = be.FromHost<float>(Enumerable.Repeat(step, b * f).ToArray());
-            (zerosB, zero1) = (be.Allocate<float>(b), be.Allocate<float>(1));
+            (minusOnesF, stepF) = (be.FromHost<float>(Enumerable.Repeat(-1f, f).ToArray()), be.FromHost<float>(Enumerable.Repeat(step, f).ToArray()));
             noCuts = be.FromHost<int>(Enumerable.Repeat(-1, f).ToArray());
             (belowCounts, scratchCounts) = (be.Allocate<int>(f), be.Allocate<int>(f));
-            (deadScaleHost, sumHost, gThetaHost, valuesHost) = (new float[f], new float[f], new float[f], new float[(long)b * f]);
+            (deadScaleHost, gThetaHost) = (new float[f], new float[f]);
             (deadHost, belowCountsHost) = (new int[f], new int[f]);
         }
 
@@ -78,18 +78,19 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
         // ∂/∂a of λ/B·Σ tanh(c·a) on the kept entries.
         public override double AddValueGradients()
         {
-            Backend.TanhPenaltyGrad(Trainer.Codes.Values, Weight, tanhScale, Trainer.GradValues);
+            Backend.TanhPenaltyGrad(Trainer.Codes, Weight, tanhScale, Trainer.GradValues);
             return 0;
         }
 
         public override double AddParameterGradients() => base.AddParameterGradients() + PreActLoss();
 
-        // The tanh penalty's value λ/B·Σ tanh(c·a) over the kept entries (their values read back from the codes).
+        // The tanh penalty's value λ/B·Σ tanh(c·a) over the kept entries (their values read back from the codes; this stage
+        // runs after the trainer has counted them).
         protected override double PenaltyLoss()
         {
-            Backend.Download(Trainer.Codes.Offsets, offsetsHost, Trainer.BatchSize);
-            var kept = valuesHost.AsSpan(0, offsetsHost[0]);
-            Backend.Download(Trainer.Codes.Values, kept, 0);
+            if (keptHost.Length < Trainer.Entries) keptHost = new float[Trainer.Entries];
+            var kept = keptHost.AsSpan(0, (int)Trainer.Entries);
+            if (kept.Length > 0) Backend.Download(Trainer.Codes.Values, kept, 0);
             double sum = 0;
             foreach (float a in kept) sum += Math.Tanh((double)tanhScale * a);
             return Lambda.Value / Trainer.BatchSize * sum;
@@ -97,7 +98,9 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
 
         // For dead latents: the entries with pre < θ (θ − pre from a per-column map, then a threshold selection above 0); their
         // pre-activations each get −μ/(B·d) (into W_enc and b_enc), θ gets +μ/(B·d) per entry; returns μ/(B·d)·Σ (θ − pre).
-        // The map overwrites pre [B, F] in place: nothing reads it after this stage (θ's gradient above already has).
+        // The map overwrites pre [B, F] in place: nothing reads it after this stage (θ's gradient above already has). The
+        // entries' values, once summed, are set to the constant −μ/(B·d) by ScaleLatents (v ↦ s·(v − c): s = 0 clears them,
+        // then s = −1, c = −μ/(B·d)), so the encoder aggregation needs no [B, F] buffer of constants.
         private double PreActLoss()
         {
             if (preActCoefficient == 0) return 0;
@@ -108,23 +111,22 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
             be.Upload<float>(deadScaleHost, deadScale);
             be.ScaleColumns(Trainer.Pre!, deadScale, Theta, Trainer.Pre!);
             be.ThresholdSelect(Trainer.Pre!, zerosF, noCuts, below);
-            be.AggregateByLatent(below, below.Values, zerosB, zero1, false, scratchF, sumF, belowCounts);
-            be.AggregateByLatent(below, constant, Trainer.X, Sae.BDec, true, Trainer.GradWEnc, Trainer.GradBEnc, scratchCounts);
+            double belowSum = ValueSum(below, belowCounts);
+            be.ScaleLatents(below, zerosF, zerosF, below.Values);
+            be.ScaleLatents(below, minusOnesF, stepF, below.Values);
+            be.AggregateByLatent(below, below.Values, Trainer.X, Sae.BDec, true, Trainer.GradWEnc, Trainer.GradBEnc, scratchCounts);
             double scale = preActCoefficient / ((double)Trainer.BatchSize * Sae.Config.InputDim);
             be.Download(belowCounts, belowCountsHost);
             be.Download(GradTheta, gThetaHost);
             for (int j = 0; j < gThetaHost.Length; j++) gThetaHost[j] += (float)(scale * belowCountsHost[j]);
             be.Upload<float>(gThetaHost, GradTheta);
-            be.Download(sumF, sumHost);
-            double sum = 0;
-            foreach (float v in sumHost) sum += v;
-            return scale * sum;
+            return scale * belowSum;
         }
 
         public override void Dispose()
         {
             below.Dispose();
-            foreach (var t in new[] { deadScale, constant, zerosF, zerosB, zero1, scratchF, sumF }) t.Dispose();
+            foreach (var t in new[] { deadScale, zerosF, minusOnesF, stepF }) t.Dispose();
             noCuts.Dispose();
             belowCounts.Dispose();
             scratchCounts.Dispose();

@@ -36,14 +36,11 @@ internal sealed class ReluArchitecture : Architecture
     /// <inheritdoc />
     public override ArchitectureTraining CreateTraining(Trainer trainer) => new Training(trainer, CreateSelector(trainer.Sae, trainer.BatchSize));
 
-    private sealed class Training(Trainer trainer, Selector selector) : ArchitectureTraining(trainer, selector)
+    private sealed class Training(Trainer trainer, Selector selector) : PenalizedTraining(trainer, selector, "l1")
     {
-        private readonly SparsityController lambda = SparsityController.For(trainer, "l1");
         private readonly float[] sums = new float[trainer.Sae.Config.Latents];
 
-        public override double? SparsityCoefficient => lambda.Value;
-
-        public override float ValueGradientShift => (float)(lambda.Value / Trainer.BatchSize);
+        public override float ValueGradientShift => (float)(Lambda.Value / Trainer.BatchSize);
 
         // The penalty's value λ/B·Σ a from the per-latent value sums of the decoder-gradient stage.
         public override double AddParameterGradients()
@@ -51,13 +48,7 @@ internal sealed class ReluArchitecture : Architecture
             Backend.Download(Trainer.ValueSums, sums);
             double total = 0;
             foreach (float s in sums) total += s;
-            return lambda.Value / Trainer.BatchSize * total;
+            return Lambda.Value / Trainer.BatchSize * total;
         }
-
-        public override void Observe() => lambda.Observe(Trainer.L0);
-
-        public override void WriteState(BinaryWriter writer) => lambda.WriteState(writer);
-
-        public override void ReadState(BinaryReader reader) => lambda.ReadState(reader);
     }
 }

@@ -38,14 +38,14 @@ internal sealed class VSaeArchitecture : Architecture
     private sealed class Training : ArchitectureTraining
     {
         private readonly Tensor<float> mu, noise;
-        private readonly float[] noiseHost;
+        private readonly float[] noiseHost, muHost;
         private readonly ResumableRandom rng;
         private readonly double sigma, kl;
 
         public Training(Trainer trainer, Selector selector) : base(trainer, selector)
         {
             (mu, noise) = (Backend.Allocate<float>(Capacity), Backend.Allocate<float>(Capacity));
-            noiseHost = new float[Capacity];
+            (noiseHost, muHost) = (new float[Capacity], new float[Capacity]);
             rng = new ResumableRandom(unchecked(trainer.Config.Seed * 131 + 3));
             (sigma, kl) = (trainer.Option("posterior-sigma"), trainer.Option("kl"));
         }
@@ -65,11 +65,11 @@ internal sealed class VSaeArchitecture : Architecture
         {
             double scale = 2 * kl / ((double)Trainer.BatchSize * Sae.Config.InputDim);
             Backend.Axpy((float)scale, mu, Trainer.GradValues);
-            var (offsets, _, _) = Trainer.Codes.ToHost();
-            var m = Backend.ToHost(mu);
-            int kept = offsets[^1];
+            int kept = Trainer.Codes.StoredEntries();
+            var m = muHost.AsSpan(0, kept);
+            if (kept > 0) Backend.Download(mu, m, 0);
             double sum = 0;
-            for (int p = 0; p < kept; p++) sum += 0.5 * m[p] * m[p];
+            foreach (float v in m) sum += 0.5 * v * v;
             if (sigma > 0) sum += kept * 0.5 * (sigma * sigma - 1 - Math.Log(sigma * sigma));
             return scale * sum;
         }

@@ -191,12 +191,13 @@ public abstract partial class Backend
         ScaleColumnsCore(input, scale, center, output);
     }
 
-    /// <summary><see cref="Kernels.TanhPenaltyGrad"/>: gValues [n] += weight·c·(1 − tanh²(c·values)) for values [n].</summary>
-    internal void TanhPenaltyGrad(Tensor<float> values, float weight, float scale, Tensor<float> gValues)
+    /// <summary><see cref="Kernels.TanhPenaltyGrad"/>: gValues[e] += weight·c·(1 − tanh²(c·values[e])) for each stored entry e of the codes.</summary>
+    internal void TanhPenaltyGrad(SparseCodes codes, float weight, float scale, Tensor<float> gValues)
     {
-        OwnAll((values, nameof(values)), (gValues, nameof(gValues)));
-        Shapes.Length(gValues.Length, values.Length, nameof(gValues), "values' length");
-        if (values.Length > 0) TanhPenaltyGradCore(values, weight, scale, gValues);
+        OwnCodes(codes, nameof(codes));
+        Own(gValues, nameof(gValues));
+        Shapes.AtLeast(gValues.Length, codes.Capacity, nameof(gValues), "the codes' capacity");
+        TanhPenaltyGradCore(codes, weight, scale, gValues);
     }
 
     /// <summary><see cref="Kernels.DecoderBiasGrad"/>: gbDec [d] = Σ_b gOut [B, d] − gbEncᵀ [F] · W_enc [F, d].</summary>
@@ -261,7 +262,7 @@ public abstract partial class Backend
     private protected abstract void ScaleLatentsCore(SparseCodes codes, Tensor<float> scale, Tensor<float> center, Tensor<float> values);
     private protected abstract void RowDotCore(Tensor<float> a, Tensor<float> b, Tensor<float> output);
     private protected abstract void ScaleColumnsCore(Tensor<float> input, Tensor<float> scale, Tensor<float> center, Tensor<float> output);
-    private protected abstract void TanhPenaltyGradCore(Tensor<float> values, float weight, float scale, Tensor<float> gValues);
+    private protected abstract void TanhPenaltyGradCore(SparseCodes codes, float weight, float scale, Tensor<float> gValues);
     private protected abstract void DecoderBiasGradCore(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec);
     private protected abstract void AdamCore(Tensor<float> grad, Adam.Step step, Tensor<float> param, Tensor<float> m, Tensor<float> v);
     private protected abstract void RemoveParallelGradCore(Tensor<float> w, int d, bool parallelOnly, Tensor<float> g);

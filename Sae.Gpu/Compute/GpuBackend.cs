@@ -69,7 +69,7 @@ internal sealed class GpuBackend : Backend
     private readonly Action<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>> scaleLatents;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowDot;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> scaleColumns;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float> tanhPenaltyGrad;
+    private readonly Action<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, float, float> tanhPenaltyGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> decoderBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step> adam;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, int, int> removeParallel;
@@ -115,7 +115,7 @@ internal sealed class GpuBackend : Backend
         scaleLatents = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(Kernels.ScaleLatents.GpuV1);
         rowDot = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.RowDot.GpuV1);
         scaleColumns = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.ScaleColumns.GpuV1);
-        tanhPenaltyGrad = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float>(Kernels.TanhPenaltyGrad.GpuV1);
+        tanhPenaltyGrad = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<float>, ArrayView<float>, float, float>(Kernels.TanhPenaltyGrad.GpuV1);
         decoderBias = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(Kernels.DecoderBiasGrad.GpuV1);
         adam = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, Adam.Step>(Kernels.Adam.GpuV1);
         removeParallel = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, int, int>(Kernels.RemoveParallelGrad.GpuV1);
@@ -450,8 +450,8 @@ internal sealed class GpuBackend : Backend
         scaleColumns((int)input.Length, V(input), V(scale), V(center), V(output), (int)scale.Length);
 
     /// <inheritdoc />
-    private protected override void TanhPenaltyGradCore(Tensor<float> values, float weight, float scale, Tensor<float> gValues) =>
-        tanhPenaltyGrad((int)values.Length, V(values), V(gValues), weight, scale);
+    private protected override void TanhPenaltyGradCore(SparseCodes codes, float weight, float scale, Tensor<float> gValues) =>
+        tanhPenaltyGrad(codes.Capacity, V(codes.Offsets), V(codes.Values), V(gValues), weight, scale);
 
     /// <inheritdoc />
     private protected override void DecoderBiasGradCore(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec)

@@ -58,7 +58,7 @@ internal interface IHostOps
     /// <summary>See <see cref="Kernels.ScaleColumns"/>.</summary>
     static abstract void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output);
     /// <summary>See <see cref="Kernels.TanhPenaltyGrad"/>.</summary>
-    static abstract void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues);
+    static abstract void TanhPenaltyGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues);
     /// <summary>See <see cref="Kernels.DecoderBiasGrad"/>.</summary>
     static abstract void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec);
     /// <summary>See <see cref="Kernels.Adam"/>.</summary>
@@ -208,8 +208,8 @@ internal class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.ScaleColumns(H(input), H(scale), H(center), H(output));
 
     /// <inheritdoc />
-    private protected override void TanhPenaltyGradCore(Tensor<float> values, float weight, float scale, Tensor<float> gValues) =>
-        TOps.TanhPenaltyGrad(H(values), weight, scale, H(gValues));
+    private protected override void TanhPenaltyGradCore(SparseCodes codes, float weight, float scale, Tensor<float> gValues) =>
+        TOps.TanhPenaltyGrad(H(codes.Offsets), H(codes.Values), weight, scale, H(gValues));
 
     /// <inheritdoc />
     private protected override void DecoderBiasGradCore(Tensor<float> gOut, Tensor<float> gbEnc, Tensor<float> wEnc, Tensor<float> gbDec) =>
@@ -285,7 +285,8 @@ internal readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output) => Kernels.ScaleColumns.Reference(input, scale, center, output);
     /// <inheritdoc />
-    public static void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) => Kernels.TanhPenaltyGrad.Reference(values, weight, scale, gValues);
+    public static void TanhPenaltyGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) =>
+        Kernels.TanhPenaltyGrad.Reference(offsets, values, weight, scale, gValues);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Reference(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />
@@ -352,7 +353,8 @@ internal readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void ScaleColumns(ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> center, Span<float> output) => Kernels.ScaleColumns.Cpu(input, scale, center, output);
     /// <inheritdoc />
-    public static void TanhPenaltyGrad(ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) => Kernels.TanhPenaltyGrad.Cpu(values, weight, scale, gValues);
+    public static void TanhPenaltyGrad(ReadOnlySpan<int> offsets, ReadOnlySpan<float> values, float weight, float scale, Span<float> gValues) =>
+        Kernels.TanhPenaltyGrad.Cpu(offsets, values, weight, scale, gValues);
     /// <inheritdoc />
     public static void DecoderBiasGrad(ReadOnlySpan<float> gOut, ReadOnlySpan<float> gbEnc, ReadOnlySpan<float> wEnc, Span<float> gbDec) => Kernels.DecoderBiasGrad.Cpu(gOut, gbEnc, wEnc, gbDec);
     /// <inheritdoc />

@@ -78,18 +78,29 @@ public sealed class SparseCodes : IDisposable
     /// <summary>Activation per entry [Capacity].</summary>
     internal Tensor<float> Values { get; }
 
-    /// <summary>Copies the codes to host arrays: offsets [B+1], indices and values [nnz].</summary>
+    /// <summary>The number of stored entries, offsets[B] (one int read back).</summary>
+    internal int StoredEntries()
+    {
+        Span<int> count = stackalloc int[1];
+        Offsets.Owner.Download(Offsets, count, Rows);
+        return count[0];
+    }
+
+    /// <summary>Copies the codes to host arrays: offsets [B+1], indices and values [nnz] (only the stored entries move).</summary>
     internal (int[] Offsets, int[] Indices, float[] Values) ToHost()
     {
         var backend = Offsets.Owner;
         var offsets = new int[Rows + 1];
         backend.Download(Offsets, offsets);
-        var idx = new int[Indices.Length];
-        var val = new float[Values.Length];
-        backend.Download(Indices, idx);
-        backend.Download(Values, val);
         int nnz = offsets[Rows];
-        return (offsets, idx[..nnz], val[..nnz]);
+        var idx = new int[nnz];
+        var val = new float[nnz];
+        if (nnz > 0)
+        {
+            backend.Download(Indices, idx, 0);
+            backend.Download(Values, val, 0);
+        }
+        return (offsets, idx, val);
     }
 
     /// <summary>

@@ -185,16 +185,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     // Shard names and sizes, the buffer size and the input scale's bits must match the saved run.
     private IEnumerable<(string Name, long Value)> StateShape() =>
         shards.SelectMany((s, i) => new[] { ($"Rows of shard {i} '{Path.GetFileName(s.Path)}'", s.Rows),
-                ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", (long)StableHash(Path.GetFileName(s.Path))) })
+                ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", TrainingState.StableHash(Path.GetFileName(s.Path))) })
             .Prepend(("Number of shards", shards.Count)).Append(("Input width d", InputDim)).Append(("Shuffle buffer rows", rowsInBuffer))
             .Append(("Input scale (float bits)", BitConverter.SingleToInt32Bits(Scale)));
-
-    private static ulong StableHash(string s)
-    {
-        ulong h = 14695981039346656037;
-        foreach (char c in s) h = (h ^ c) * 1099511628211;
-        return h;
-    }
 
     /// <summary>Closes the files.</summary>
     public void Dispose()

@@ -75,7 +75,7 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         {
             var chunk = x.AsSpan(lo, Math.Min(4096 * d, x.Length - lo));
             using var codes = sae.EncodeCodes(chunk);
-            nnz += codes.ToHost().Offsets[codes.Rows];
+            nnz += codes.StoredEntries();
             var xhat = sae.Decode(codes);
             for (int i = 0; i < chunk.Length; i++) e[lo + i] = chunk[i] - xhat[i];
         }

@@ -69,15 +69,18 @@ public sealed class SparseBatch
             }
     }
 
-    /// <summary>Copies device codes into this batch (growing its arrays when needed).</summary>
+    /// <summary>Copies device codes into this batch (growing its arrays when needed): the offsets, then only the stored entries.</summary>
     internal void CopyFrom(SparseCodes codes)
     {
         var backend = codes.Offsets.Owner;
-        Reserve(codes.Rows, codes.Capacity);
+        Reserve(codes.Rows, 0);
+        backend.Download(codes.Offsets, offsets.AsSpan(0, codes.Rows + 1));
         Rows = codes.Rows;
-        backend.Download(codes.Offsets, offsets.AsSpan(0, Rows + 1));
-        backend.Download(codes.Indices, indices.AsSpan(0, codes.Capacity));
-        backend.Download(codes.Values, values.AsSpan(0, codes.Capacity));
+        int count = offsets[Rows];
+        Reserve(Rows, count);
+        if (count == 0) return;
+        backend.Download(codes.Indices, indices.AsSpan(0, count), 0);
+        backend.Download(codes.Values, values.AsSpan(0, count), 0);
     }
 
     /// <summary>

@@ -304,15 +304,7 @@ public sealed class Trainer : IDisposable
 
     private (string Name, long Value)[] Shape() =>
         [("Batch size", b), ("Input width d", d), ("Latents F", f), ("k", Sae.Config.K),
-         ("Architecture (hash of its name)", StableHash(Sae.Config.Architecture)), ("Number of Matryoshka widths", Sae.Config.MatryoshkaWidths?.Count ?? 0)];
-
-    // FNV-1a of the name: the same in every process (string.GetHashCode is randomized per process).
-    private static long StableHash(string s)
-    {
-        ulong h = 14695981039346656037;
-        foreach (char c in s) h = (h ^ c) * 1099511628211;
-        return (long)(h >> 1);
-    }
+         ("Architecture (hash of its name)", TrainingState.StableHash(Sae.Config.Architecture)), ("Number of Matryoshka widths", Sae.Config.MatryoshkaWidths?.Count ?? 0)];
 
     private IEnumerable<IResumable> StateParts() =>
         new IResumable?[] { adam, Dead, Frequency, training, matryoshka }.OfType<IResumable>();

@@ -17,6 +17,14 @@ internal static class TrainingState
 {
     private static readonly byte[] Magic = "SAESTAT2"u8.ToArray();
 
+    /// <summary>FNV-1a of <paramref name="s"/>: a name's hash for a state's shape checks, the same in every process (string.GetHashCode is not).</summary>
+    public static long StableHash(string s)
+    {
+        ulong h = 14695981039346656037;
+        foreach (char c in s) h = (h ^ c) * 1099511628211;
+        return (long)h;
+    }
+
     /// <summary>Writes <paramref name="header"/>, <paramref name="trainer"/>'s and <paramref name="source"/>'s state to <paramref name="path"/> atomically.</summary>
     public static void Save(string path, string header, Trainer trainer, IActivationSource source)
     {
