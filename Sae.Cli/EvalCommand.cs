@@ -61,12 +61,8 @@ public static class EvalCommand
     private static Result Evaluate(SparseAutoencoder sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)
     {
         var clock = Stopwatch.StartNew();
-        try
-        {
-            var m = sae.Evaluate(data.InOrder(batch, tokens), codesOut is null ? null : codesOut.Append);
-            return new Result(m.Tokens, m.Fvu, m.Mse, m.L0, m.DeadFraction, m.Firing, clock.Elapsed.TotalSeconds);
-        }
-        catch (InvalidOperationException) { throw new CliException("The activation files hold no rows."); }
+        var m = sae.Evaluate(data.InOrder(batch, tokens), codesOut is null ? null : codesOut.Append);
+        return new Result(m.Tokens, m.Fvu, m.Mse, m.L0, m.DeadFraction, m.Firing, clock.Elapsed.TotalSeconds);
     }
 
     private static void Report(TextWriter output, string saePath, string dataPath, Result r, bool json, string? outPath)

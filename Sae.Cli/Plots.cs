@@ -62,14 +62,27 @@ public static class Plots
         return plot;
     }
 
-    // Atomically: a temporary file beside the target, then a rename over it.
+    // Atomically, as the library writes its files: a hidden temporary file beside the target, flushed to disk, then renamed
+    // over it; the temporary file never outlives a failure.
     private static void WritePng(string path, Image image)
     {
         using (image)
         {
-            string tmp = $"{path}.{Environment.ProcessId}.tmp";
-            File.WriteAllBytes(tmp, image.GetImageBytes(ImageFormat.Png));
-            File.Move(tmp, path, overwrite: true);
+            string full = Path.GetFullPath(path);
+            string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
+            try
+            {
+                using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+                {
+                    fs.Write(image.GetImageBytes(ImageFormat.Png));
+                    fs.Flush(flushToDisk: true);
+                }
+                File.Move(tmp, full, overwrite: true);
+            }
+            finally
+            {
+                if (File.Exists(tmp)) File.Delete(tmp);
+            }
         }
     }
 }

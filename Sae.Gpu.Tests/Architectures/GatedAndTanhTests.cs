@@ -13,8 +13,6 @@ public class GatedAndTanhTests
     private const int B = 5, D = 6, F = 10;
     private const double L1 = 0.05;
 
-    private static double[] Doubles(float[] a) => [.. a.Select(v => (double)v)];
-
     private static float[] Random(int n, int seed, double lo, double hi)
     {
         var rng = new Random(seed);
@@ -72,7 +70,7 @@ public class GatedAndTanhTests
     public void Gated_Code_IsTheGateTimesTheMagnitude(string backend)
     {
         using var sae = Gated(TestBackends.ByName(backend));
-        double[][] p = [.. sae.ParameterNames.Select(n => Doubles(sae.GetParameter(n)))];
+        double[][] p = [.. sae.ParameterNames.Select(n => FiniteDifferences.Doubles(sae.GetParameter(n)))];
         GatedLoss(p, p[2], p[3], out var expected);
         var dense = new float[B * F];
         sae.Encode(X).ToDense(F, dense);
@@ -93,7 +91,7 @@ public class GatedAndTanhTests
             ArchitectureOptions: new Dictionary<string, double> { ["l1"] = L1 }));
         double objective = trainer.ComputeGradients(X);
         string[] names = [.. sae.ParameterNames];
-        double[][] p = [.. names.Select(n => Doubles(sae.GetParameter(n)))];
+        double[][] p = [.. names.Select(n => FiniteDifferences.Doubles(sae.GetParameter(n)))];
         var (wDec0, bDec0) = (p[2].ToArray(), p[3].ToArray());
         double loss = GatedLoss(p, wDec0, bDec0, out _);
         Assert.True(Math.Abs(objective - loss) <= 1e-6 + 1e-4 * loss, $"objective {objective:R}, float64 loss {loss:R}");
@@ -103,14 +101,7 @@ public class GatedAndTanhTests
             var analytic = be.ToHost(trainer.Gradient(names[t]));
             for (int e = 0; e < p[t].Length; e++)
             {
-                const double h = 1e-6;
-                double keep = p[t][e];
-                p[t][e] = keep + h;
-                double up = GatedLoss(p, wDec0, bDec0, out _);
-                p[t][e] = keep - h;
-                double down = GatedLoss(p, wDec0, bDec0, out _);
-                p[t][e] = keep;
-                double fd = (up - down) / (2 * h);
+                double fd = FiniteDifferences.Central(q => GatedLoss(q, wDec0, bDec0, out _), p, t, e);
                 Assert.True(Math.Abs(analytic[e] - fd) <= 1e-5 + 1e-3 * Math.Abs(fd), $"{backend} {names[t]}[{e}]: analytic {analytic[e]:R}, finite difference {fd:R}");
                 if (Math.Abs(fd) > 1e-4) nonZero++;
             }
@@ -151,21 +142,21 @@ public class GatedAndTanhTests
     {
         var be = TestBackends.ByName(backend);
         const double Lambda = 0.3, C = 2, Mu = 0.8;
-        (Tensor<float> GTheta, double Objective, double[][] P, int[] Dead) Run(double mu)
+        (float[] GTheta, double Objective, double[][] P, int[] Dead) Run(double mu)
         {
-            var sae = SparseAutoencoder.Create(new SaeConfig(D, F, 3, "jumprelu-tanh"), be, seed: 2);
+            using var sae = SparseAutoencoder.Create(new SaeConfig(D, F, 3, "jumprelu-tanh"), be, seed: 2);
             sae.SetParameter("W_enc", Random(F * D, 11, -0.6, 0.6));
             sae.SetParameter("b_enc", Random(F, 12, -0.3, 0.2));
             sae.SetParameter("threshold", Random(F, 13, 0.05, 0.4));
             // A zero learning rate: the warm-up step only ages the latents (a 1-token window marks the silent ones dead).
-            var trainer = new Trainer(sae, new TrainConfig(BatchSize: B, Steps: 2, LearningRate: 1e-30, WarmupSteps: 0, DeadAfterTokens: 1,
+            using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B, Steps: 2, LearningRate: 1e-30, WarmupSteps: 0, DeadAfterTokens: 1,
                 AuxLoss: AuxLossKind.None, InitializeDecoderBias: false, ArchitectureOptions: new Dictionary<string, double>
                     { ["l0"] = Lambda, ["tanh-scale"] = C, ["pre-act-coef"] = mu, ["sparsity-rate"] = 0 }));
             trainer.Step(X);
             var dead = trainer.Dead.DeadMask();
             double objective = trainer.ComputeGradients(X);
-            double[][] p = [.. sae.ParameterNames.Select(n => Doubles(sae.GetParameter(n)))];
-            var result = (be.FromHost<float>(be.ToHost(trainer.Gradient("threshold"))), objective, p, dead);
+            double[][] p = [.. sae.ParameterNames.Select(n => FiniteDifferences.Doubles(sae.GetParameter(n)))];
+            var result = (be.ToHost(trainer.Gradient("threshold")), objective, p, dead);
             foreach (string name in new[] { "W_enc", "b_enc", "W_dec", "b_dec" })
             {
                 var analytic = be.ToHost(trainer.Gradient(name));
@@ -173,28 +164,18 @@ public class GatedAndTanhTests
                 var problem = new TanhProblem(Lambda, C, mu, dead);
                 for (int e = 0; e < p[t].Length; e++)
                 {
-                    const double h = 1e-6;
-                    double keep = p[t][e];
-                    p[t][e] = keep + h;
-                    double up = problem.Loss(p);
-                    p[t][e] = keep - h;
-                    double down = problem.Loss(p);
-                    p[t][e] = keep;
-                    double fd = (up - down) / (2 * h);
+                    double fd = FiniteDifferences.Central(problem.Loss, p, t, e);
                     Assert.True(Math.Abs(analytic[e] - fd) <= 1e-5 + 1e-3 * Math.Abs(fd), $"{backend} μ {mu} {name}[{e}]: analytic {analytic[e]:R}, finite difference {fd:R}");
                 }
             }
-            trainer.Dispose();
-            sae.Dispose();
             return result;
         }
-        var (withPreAct, objective, p, dead) = Run(Mu);
-        var (without, _, _, _) = Run(0);
+        var (a, objective, p, dead) = Run(Mu);
+        var (b, _, _, _) = Run(0);
         Assert.Contains(dead, v => v != 0);
         double loss = new TanhProblem(Lambda, C, Mu, dead).Loss(p);
         Assert.True(Math.Abs(objective - loss) <= 1e-6 + 1e-4 * loss, $"objective {objective:R}, float64 loss {loss:R}");
         // The pre-activation loss adds μ/(B·d) to ∂L/∂θ_j for each token where a dead latent's pre is below θ_j.
-        var (a, b) = (be.ToHost(withPreAct), be.ToHost(without));
         for (int j = 0; j < F; j++)
         {
             double below = 0;
@@ -206,7 +187,5 @@ public class GatedAndTanhTests
             }
             Assert.True(Math.Abs(a[j] - b[j] - Mu / (B * D) * below) <= 1e-6, $"θ[{j}]: {a[j] - b[j]:R} vs {Mu / (B * D) * below:R}");
         }
-        withPreAct.Dispose();
-        without.Dispose();
     }
 }

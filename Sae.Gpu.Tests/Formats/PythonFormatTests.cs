@@ -1,3 +1,4 @@
+using SaeGpu.Architectures;
 using SaeGpu.Formats;
 using SaeGpu.Tests.Support;
 using Xunit;
@@ -27,6 +28,35 @@ public class PythonFormatTests : TempDirectory
         using var loaded = SaeLensFormat.Load(TestBackends.Reference, dir);
         Assert.Equal(sae.Config, loaded.Config);
         Assert.Equal(sae.ToHost().WEnc, loaded.ToHost().WEnc);
+        var x = Rows(20, 6, 5);
+        using var before = sae.EncodeCodes(x);
+        using var after = loaded.EncodeCodes(x);
+        Tolerance.AssertSameCodes(before, after);
+    }
+
+    // abstopk and topafa have no SAELens equivalent (written as "topk", restored only from SaeGpu's metadata).
+    public static TheoryData<string> SaeLensNames() => [.. SaeConfig.Architectures.Except(["abstopk", "topafa"])];
+
+    /// <summary>
+    /// Without SaeGpu's metadata, a saved folder is read as SAELens would run it: the architecture its cfg names (the one
+    /// loading as that SAELens layout) encodes exactly as the saved SAE.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SaeLensNames))]
+    public void SaeLens_WithoutSaeGpuMetadata_LoadsAsSaeLensRunsIt(string name)
+    {
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(6, 10, 3, name), seed: 2);
+        TestBackends.Cpu.Upload<float>(Rows(1, 10, 3).Select(v => v * 0.1f).ToArray(), sae.BEnc);
+        foreach (var (_, t) in sae.Parameters.Skip(4)) TestBackends.Cpu.Upload<float>(Rows(1, 10, 4).Select(MathF.Abs).ToArray(), t);
+        string dir = Path.Combine(Dir, name), cfgPath = Path.Combine(dir, "cfg.json");
+        SaeLensFormat.Save(sae, dir);
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(cfgPath))!.AsObject();
+        var metadata = cfg["metadata"]!.AsObject();
+        foreach (string key in metadata.Select(kv => kv.Key).Where(k => k.StartsWith("saegpu_", StringComparison.Ordinal)).ToList()) metadata.Remove(key);
+        File.WriteAllText(cfgPath, cfg.ToJsonString());
+        string layout = (string)cfg["architecture"]!;
+        using var loaded = SaeLensFormat.Load(TestBackends.Reference, dir);
+        Assert.Equal(ArchitectureRegistry.All.Single(a => a.SaeLens.Architecture == layout && a.SaeLens.LoadsAs).Name, loaded.Config.Architecture);
         var x = Rows(20, 6, 5);
         using var before = sae.EncodeCodes(x);
         using var after = loaded.EncodeCodes(x);

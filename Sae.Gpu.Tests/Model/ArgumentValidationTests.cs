@@ -117,7 +117,7 @@ public class ArgumentValidationTests
 
     [Fact] public void SparseCodes_GroupView_ThrowsForZeroGroups() => Throws<ArgumentOutOfRangeException>(() => new SparseCodes(TestBackends.Cpu, 2, 4).GroupView(0), "groups");
     [Fact] public void SparseCodes_FromHost_ThrowsForOffsetsPastTheEntries() => Throws<ArgumentException>(() => SparseCodes.FromHost(TestBackends.Cpu, [0, 3], [1], [1f]), "nnz");
-    [Fact] public void PrefixFvu_ThrowsForAPlainSae() => Throws<ArgumentException>(() => PrefixMetrics.PrefixFvu(SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1), new float[8]), "Matryoshka");
+    [Fact] public void PrefixFvu_IsNullForAPlainSae() => Assert.Null(SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(4, 8, 2), 1).Evaluate(new float[8]).PrefixFvu);
 
     [Fact] public void SaeConfig_ThrowsForUnknownArchitecture_ListingTheNames() => Throws<ArgumentException>(() => new SaeConfig(4, 8, 2, "topq").Validate(), "feature-choice");
     [Fact] public void TrainConfig_ThrowsForAnOptionTheArchitectureLacks() => Throws<ArgumentException>(() => new TrainConfig(ArchitectureOptions: new Dictionary<string, double> { ["l1"] = 1 }).Validate(new SaeConfig(4, 8, 2, "topk")), "topk has no option 'l1'");

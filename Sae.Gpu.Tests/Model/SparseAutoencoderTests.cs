@@ -19,7 +19,7 @@ public class SparseAutoencoderTests : TempDirectory
     [InlineData("cpu", "topk")]
     [InlineData("cpu", "jumprelu")]
     [InlineData("gpu", "batchtopk")]
-    public void Encode_IntoABatch_EqualsTheDeviceCodes_AndDecodeInverts(string backend, string arch)
+    public void Encode_IntoABatch_EqualsTheDeviceCodes_AndDecodeIsCodesTimesWDecPlusBDec(string backend, string arch)
     {
         using var sae = SparseAutoencoder.Create(new SaeConfig(D, F, K, arch), TestBackends.ByName(backend), seed: 3);
         sae.SetParameter("b_enc", [.. Enumerable.Range(0, F).Select(j => 0.01f * (j % 5))]);
@@ -31,6 +31,14 @@ public class SparseAutoencoderTests : TempDirectory
         Assert.Equal(i, batch.Indices.ToArray());
         Assert.Equal(v, batch.Values.ToArray());
         Assert.Equal(sae.Decode(device), sae.Decode(batch));
+        var dense = new float[9 * F];
+        batch.ToDense(F, dense);
+        var (wDec, bDec) = (sae.GetParameter("W_dec"), sae.GetParameter("b_dec"));
+        var expected = new float[9 * D];
+        for (int r = 0; r < 9; r++)
+            for (int c = 0; c < D; c++)
+                expected[r * D + c] = (float)(bDec[c] + Enumerable.Range(0, F).Sum(j => (double)dense[r * F + j] * wDec[j * D + c]));
+        Tolerance.AssertClose(expected, sae.Decode(batch), 1e-5, 1e-4, "x̂");
         Assert.Equal(9, batch.Rows);
         for (int r = 0; r < 9; r++) Assert.Equal(o[r + 1] - o[r], batch.RowIndices(r).Length);
     }

@@ -87,7 +87,7 @@ public class GradientTests
         var deadMask = trainer.Dead.DeadMask();
         double objective = trainer.ComputeGradients(x);
         var (wEnc, bEnc, wDec, bDec) = sae.ToHost();
-        double[][] p = [Doubles(wEnc), Doubles(bEnc), Doubles(wDec), Doubles(bDec)];
+        double[][] p = [.. new[] { wEnc, bEnc, wDec, bDec }.Select(FiniteDifferences.Doubles)];
         var problem = new Problem(arch, arch == "relu" ? trainer.SparsityCoefficient!.Value : 0,
             config.AuxLoss == AuxLossKind.AuxK ? deadMask : null, x, widths);
         problem.DetachResidual(p);
@@ -131,17 +131,7 @@ public class GradientTests
 
         public bool AuxActive(double[][] p) => Enumerable.Range(0, B).Any(r => AuxSelect(Pre(p, r)).Any());
 
-        public double FiniteDifference(double[][] p, int t, int e)
-        {
-            const double h = 1e-6;
-            double keep = p[t][e];
-            p[t][e] = keep + h;
-            double up = Loss(p);
-            p[t][e] = keep - h;
-            double down = Loss(p);
-            p[t][e] = keep;
-            return (up - down) / (2 * h);
-        }
+        public double FiniteDifference(double[][] p, int t, int e) => FiniteDifferences.Central(Loss, p, t, e);
 
         public double Loss(double[][] p)
         {
@@ -219,5 +209,4 @@ public class GradientTests
         }
     }
 
-    private static double[] Doubles(float[] a) => [.. a.Select(v => (double)v)];
 }

@@ -46,7 +46,9 @@ public class MatryoshkaTests
         Assert.Equal(last.Fvu, last.PrefixFvu![^1], 9);
         var x = new float[1024 * D];
         data.NextBatch(x);
-        var prefixFvu = PrefixMetrics.PrefixFvu(sae, x);
+        var metrics = sae.Evaluate(x);
+        var prefixFvu = metrics.PrefixFvu!;
+        Assert.Equal(metrics.Fvu, prefixFvu[^1], 12);
         Assert.True(prefixFvu[0] > prefixFvu[1] && prefixFvu[1] > prefixFvu[2], $"prefix FVU {string.Join(", ", prefixFvu)}");
         Assert.True(prefixFvu[0] < 0.9, $"the 8-latent prefix explains little: FVU {prefixFvu[0]:F3}");
     }

@@ -11,9 +11,6 @@ internal sealed class AbsTopKArchitecture : Architecture
     public override string Name => "abstopk";
 
     /// <inheritdoc />
-    public override string Summary => "per token, the k largest |pre| with their signs, no ReLU (arXiv 2510.00404)";
-
-    /// <inheritdoc />
     public override int Order => 20;
 
     /// <inheritdoc />

@@ -6,7 +6,7 @@ namespace SaeGpu.Architectures;
 /// <summary>
 /// One way of choosing the sparse code: a strategy that holds everything the rest of SaeGpu needs to know about an
 /// architecture. The SAE, the trainer, the formats and the CLI ask it; none of them names an architecture. It gives its
-/// name and summary, the extra per-latent parameters the SAE holds (<see cref="LatentParameters"/>), its training options
+/// name, the extra per-latent parameters the SAE holds (<see cref="LatentParameters"/>), its training options
 /// with their defaults, its encoder initialization scale, its inference selection (<see cref="CreateSelector"/>), its
 /// training terms (<see cref="CreateTraining"/>: the training selection, extra loss and gradient terms, per-step state
 /// updates), and how SAELens names it. Subclasses are stateless singletons, one file each in this folder, found by
@@ -16,9 +16,6 @@ internal abstract class Architecture
 {
     /// <summary>The name in configs, checkpoints and on the command line (lower case, e.g. <c>topk</c>).</summary>
     public abstract string Name { get; }
-
-    /// <summary>One line on how the code is chosen, with the paper, for help texts and the docs.</summary>
-    public abstract string Summary { get; }
 
     /// <summary>Position in listings (CLI help, <c>sae compare</c>'s default order); lower first, unique.</summary>
     public abstract int Order { get; }

@@ -12,9 +12,6 @@ internal class BatchTopKArchitecture : BatchBudgetArchitecture
     public override string Name => "batchtopk";
 
     /// <inheritdoc />
-    public override string Summary => "the k·B largest positive pre of the whole batch (Bussmann et al.); inference above a learned threshold";
-
-    /// <inheritdoc />
     public override int Order => 30;
 
     /// <inheritdoc />

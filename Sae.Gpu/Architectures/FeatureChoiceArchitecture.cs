@@ -12,9 +12,6 @@ internal sealed class FeatureChoiceArchitecture : BatchBudgetArchitecture
     public override string Name => "feature-choice";
 
     /// <inheritdoc />
-    public override string Summary => "each latent takes its top m = k·B/F tokens of the batch (arXiv 2411.02124); inference above learned thresholds";
-
-    /// <inheritdoc />
     public override int Order => 50;
 
     /// <summary>The per-latent budget m = max(1, round(k·B/F)) tokens per batch of <paramref name="rows"/> rows.</summary>

@@ -14,9 +14,6 @@ internal sealed class GSaeArchitecture : Architecture
     public override string Name => "gsae";
 
     /// <inheritdoc />
-    public override string Summary => "k largest z·(1 + β·|d_j·g|) per token, z = ReLU(pre), g = ∂L_downstream/∂x fed with each batch (arXiv 2411.10397)";
-
-    /// <inheritdoc />
     public override int Order => 100;
 
     /// <inheritdoc />

@@ -20,9 +20,6 @@ internal sealed class GatedArchitecture : Architecture
     public override string Name => "gated";
 
     /// <inheritdoc />
-    public override string Summary => "gate 1[π > 0] picks latents, a magnitude path e^r_mag⊙W_gate + b_mag sets values, L1 on ReLU(π) + auxiliary loss (arXiv 2404.16014)";
-
-    /// <inheritdoc />
     public override int Order => 120;
 
     /// <inheritdoc />

@@ -17,9 +17,6 @@ internal sealed class GbaArchitecture : Architecture
     public override string Name => "gba";
 
     /// <inheritdoc />
-    public override string Summary => "ReLU codes, encoder tied to decoder directions, b_enc adapted toward target firing frequencies (arXiv 2506.14002)";
-
-    /// <inheritdoc />
     public override int Order => 90;
 
     /// <inheritdoc />

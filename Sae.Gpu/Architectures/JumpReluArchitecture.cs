@@ -16,9 +16,6 @@ internal class JumpReluArchitecture : Architecture
     public override string Name => "jumprelu";
 
     /// <inheritdoc />
-    public override string Summary => "pre kept where pre > θ_j, thresholds trained by the straight-through estimator, step L0 penalty (arXiv 2407.14435)";
-
-    /// <inheritdoc />
     public override int Order => 70;
 
     /// <inheritdoc />

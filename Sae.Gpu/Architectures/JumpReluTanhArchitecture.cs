@@ -20,9 +20,6 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
     public override string Name => "jumprelu-tanh";
 
     /// <inheritdoc />
-    public override string Summary => "JumpReLU with the tanh sparsity penalty λ·Σ tanh(c·a) and the pre-activation loss for dead latents (SAELens tanh mode)";
-
-    /// <inheritdoc />
     public override int Order => 130;
 
     /// <inheritdoc />

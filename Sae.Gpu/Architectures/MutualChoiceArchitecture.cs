@@ -10,9 +10,6 @@ internal sealed class MutualChoiceArchitecture : BatchTopKArchitecture
     public override string Name => "mutual-choice";
 
     /// <inheritdoc />
-    public override string Summary => "the budget k·B shared freely by tokens and features (arXiv 2411.02124; BatchTopK's selection, our reading)";
-
-    /// <inheritdoc />
     public override int Order => 40;
 
     /// <inheritdoc />

@@ -15,9 +15,6 @@ internal sealed class ReluArchitecture : Architecture
     public override string Name => "relu";
 
     /// <inheritdoc />
-    public override string Summary => "ReLU(pre) with an L1 penalty weighted by decoder norms, λ steered to L0 = k (ours)";
-
-    /// <inheritdoc />
     public override int Order => 60;
 
     /// <inheritdoc />

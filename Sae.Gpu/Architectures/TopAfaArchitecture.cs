@@ -13,9 +13,6 @@ internal sealed class TopAfaArchitecture : Architecture
     public override string Name => "topafa";
 
     /// <inheritdoc />
-    public override string Summary => "per token, the k* ≤ k whose code norm best matches ‖x − b_dec‖ (arXiv 2503.24277; k is our cap)";
-
-    /// <inheritdoc />
     public override int Order => 80;
 
     /// <inheritdoc />

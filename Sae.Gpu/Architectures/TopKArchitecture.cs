@@ -8,9 +8,6 @@ internal sealed class TopKArchitecture : Architecture
     public override string Name => "topk";
 
     /// <inheritdoc />
-    public override string Summary => "per token, the k largest ReLU(pre) (Gao et al., arXiv 2406.04093)";
-
-    /// <inheritdoc />
     public override int Order => 10;
 
     /// <inheritdoc />

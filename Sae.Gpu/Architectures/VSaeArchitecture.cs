@@ -14,9 +14,6 @@ internal sealed class VSaeArchitecture : Architecture
     public override string Name => "vsae";
 
     /// <inheritdoc />
-    public override string Summary => "TopK on μ = ReLU(pre); kept codes sampled μ + σ·ξ in training, plus a KL term toward N(0, 1) (arXiv 2509.22994)";
-
-    /// <inheritdoc />
     public override int Order => 110;
 
     /// <inheritdoc />

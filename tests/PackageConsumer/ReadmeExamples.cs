@@ -51,6 +51,7 @@ public static class ReadmeExamples
                 data,
                 new TrainingRunOptions(outputFolder, CheckpointEvery: 500, InputScale: data.Scale));
 
+        // Run reports each step to an IProgress<StepResult> on its own thread; Progress<T> hands it to the thread pool.
         var progress = new Progress<StepResult>(s =>
         {
             if (s.Step % 100 == 0) Console.WriteLine($"step {s.Step}: FVU {s.Fvu:F3}, L0 {s.L0:F1}, dead {s.DeadFraction:P1}");
