@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Data;
@@ -13,58 +14,67 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class AbsorptionCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        sae absorption [options] Train TopK, BatchTopK and Matryoshka SAEs on hierarchical data at matched L0; print
-                                 FVU, L0, dead %, recovery per level and absorption.
-          --models A,B,...       models (default topk,batchtopk,matryoshka-topk,matryoshka-batchtopk)
-          --random-prefixes N    also train matryoshka-batchtopk with N random prefixes per step (default 10; 0 = no)
-          --widths M1,M2,...     Matryoshka widths (default the paper's fractions 1/32, 1/16, 1/8, 1/4, rest of F)
-          --backend NAME --batch B --steps N --seed S   as for 'train' (defaults cpu, 1024, 3000, 0)
-          --latents F            dictionary size (default 512)
-          --k K                  active latents per token (default: the data's expected L0, rounded)
-          --d D                  input width (default 64)
-          --trees T --branching C --levels L   tree shape (default 24 roots, 3 children, 3 levels: 312 features)
-          --root-p P             root firing probability (default 0.15)
-          --child-p Q            probability that one child of a firing feature fires (default 0.6)
-          --parent-cos R         cosine between child and parent directions (default 0.3)
-          --eval-tokens N        held-out tokens for the metrics (default 16384)
-          --json                 also print one JSON array with the rows as the last line
-        """;
-
-    /// <summary>Runs the comparison; returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    /// <summary>The <c>absorption</c> command, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = new HierarchyOptions(InputDim: o.Int("d", 64), Trees: o.Int("trees", 24), Branching: o.Int("branching", 3),
-            Levels: o.Int("levels", 3), RootProbability: o.Double("root-p", 0.15), ChildProbability: o.Double("child-p", 0.6),
-            ParentCosine: o.Double("parent-cos", 0.3), Seed: o.Int("seed", 0));
-        int latents = o.Int("latents", 512), k = o.Int("k", Math.Max(1, (int)Math.Round(data.MeanActive)));
-        int randomPrefixes = o.Int("random-prefixes", 10), evalTokens = o.Int("eval-tokens", 16384);
-        var widths = ModelOptions.Ints(o, "widths");
-        var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 3000), Seed: data.Seed);
-        var runs = (o.String("models") ?? "topk,batchtopk,matryoshka-topk,matryoshka-batchtopk").Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(m => (Label: m.Trim(), Model: ModelOptions.FromName(m, data.InputDim, latents, k,
-                m.Trim().StartsWith(ModelOptions.MatryoshkaPrefix, StringComparison.Ordinal) ? widths : null), Train: train)).ToList();
+        var command = new Command("absorption", "Train TopK, BatchTopK and Matryoshka SAEs on hierarchical data at matched L0; print FVU, L0, dead %, recovery per level and absorption.");
+        var models = CliOptions.Names("--models", "A,B,...", "models (default topk,batchtopk,matryoshka-topk,matryoshka-batchtopk)");
+        var randomPrefixes = CliOptions.Value("--random-prefixes", 10, "N", "also train matryoshka-batchtopk with N random prefixes per step (0 = no)");
+        var widths = CliOptions.Ints("--widths", "M1,M2,...", "Matryoshka widths (default the paper's fractions 1/32, 1/16, 1/8, 1/4, rest of F)");
+        var backend = CliOptions.Backend();
+        var batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
+        var steps = CliOptions.Value("--steps", 3000, "N", "optimizer steps");
+        var seed = CliOptions.Value("--seed", 0, "S", "seed of the data and the initialization");
+        var latents = CliOptions.Value("--latents", 512, "F", "dictionary size");
+        var k = CliOptions.Maybe<int>("--k", "K", "active latents per token (default: the data's expected L0, rounded)");
+        var d = CliOptions.Value("--d", 64, "D", "input width");
+        var trees = CliOptions.Value("--trees", 24, "T", "trees of features (24 × 3 children × 3 levels: 312 features)");
+        var branching = CliOptions.Value("--branching", 3, "C", "children per feature");
+        var levels = CliOptions.Value("--levels", 3, "L", "levels per tree");
+        var rootP = CliOptions.Value("--root-p", 0.15, "P", "root firing probability");
+        var childP = CliOptions.Value("--child-p", 0.6, "Q", "probability that one child of a firing feature fires");
+        var parentCos = CliOptions.Value("--parent-cos", 0.3, "R", "cosine between child and parent directions");
+        var evalTokens = CliOptions.Value("--eval-tokens", 16384, "N", "held-out tokens for the metrics");
+        var json = CliOptions.Json("one JSON array with the rows");
+        foreach (Option o in new Option[] { models, randomPrefixes, widths, backend, batch, steps, seed, latents, k, d, trees, branching, levels, rootP, childP, parentCos, evalTokens, json })
+            command.Add(o);
+        command.SetAction(r =>
+        {
+            var data = new HierarchyOptions(InputDim: r.GetValue(d), Trees: r.GetValue(trees), Branching: r.GetValue(branching), Levels: r.GetValue(levels),
+                RootProbability: r.GetValue(rootP), ChildProbability: r.GetValue(childP), ParentCosine: r.GetValue(parentCos), Seed: r.GetValue(seed));
+            var train = new TrainConfig(BatchSize: r.GetValue(batch), Steps: r.GetValue(steps), Seed: data.Seed);
+            int kValue = r.GetValue(k) ?? Math.Max(1, (int)Math.Round(data.MeanActive));
+            var runs = Runs(r.GetList(models) ?? ["topk", "batchtopk", "matryoshka-topk", "matryoshka-batchtopk"], r.GetValue(randomPrefixes),
+                r.GetList(widths), data.InputDim, r.GetValue(latents), kValue, train);
+            return Run(output, data, runs, r.GetValue(evalTokens), r.GetValue(backend), r.GetValue(json));
+        });
+        return command;
+    }
+
+    // One run per model name, and matryoshka-batchtopk with random prefixes when randomPrefixes > 0.
+    private static List<(string Label, SaeConfig Model, TrainConfig Train)> Runs(string[] names, int randomPrefixes, int[]? widths, int d, int latents, int k, TrainConfig train)
+    {
+        var runs = names.Select(m => (Label: m, Model: ModelOptions.FromName(m, d, latents, k,
+            m.StartsWith(ModelOptions.MatryoshkaPrefix, StringComparison.Ordinal) ? widths : null), Train: train)).ToList();
         if (randomPrefixes > 0)
             runs.Add(($"matryoshka-batchtopk, {randomPrefixes} random prefixes",
-                ModelOptions.FromName("matryoshka-batchtopk", data.InputDim, latents, k, widths), train with { RandomPrefixes = randomPrefixes }));
-        string? backendName = o.String("backend");
-        bool json = o.Flag("json");
-        o.RejectUnknown("absorption");
-        try
+                ModelOptions.FromName("matryoshka-batchtopk", d, latents, k, widths), train with { RandomPrefixes = randomPrefixes }));
+        return runs;
+    }
+
+    private static int Run(TextWriter output, HierarchyOptions data, List<(string Label, SaeConfig Model, TrainConfig Train)> runs, int evalTokens, string? backendName, bool json)
+    {
+        CliOptions.Validate(() =>
         {
             data.Validate();
             if (evalTokens < 1) throw new ArgumentException($"--eval-tokens must be ≥ 1, got {evalTokens}.");
+            if (runs.Count == 0) throw new ArgumentException("--models names no model and --random-prefixes is 0.");
             foreach (var r in runs) r.Train.Validate(r.Model.Validate());
-        }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
-
+        });
         using var backend = CliOptions.CreateBackend(backendName);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Hierarchical data: d={data.InputDim}, {data.Trees} trees × branching {data.Branching} × {data.Levels} levels = {data.Features} features, " +
-            $"expected L0 {data.MeanActive:F2}, child/parent cos {data.ParentCosine}; SAEs: F={latents}, k={k}; {train.Steps} steps × {train.BatchSize} tokens on {backend.Name}; " +
+            $"expected L0 {data.MeanActive:F2}, child/parent cos {data.ParentCosine}; SAEs: F={runs[0].Model.Latents}, k={runs[0].Model.K}; {runs[0].Train.Steps} steps × {runs[0].Train.BatchSize} tokens on {backend.Name}; " +
             $"metrics on {evalTokens} held-out tokens."));
         output.WriteLine();
         string levelHeads = string.Concat(Enumerable.Range(0, data.Levels).Select(l => $" level {l} rec % |"));

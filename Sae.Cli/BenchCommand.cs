@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -14,35 +15,31 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class BenchCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        sae bench [options]      Time train steps, encode, TopK and the fused EncodeTopK on a backend (default shape
-                                 d 768, F 16384, k 32, B 4096); reports the peak RSS after the train steps.
-          --backend NAME         backend to time (default: $SAEGPU_BACKEND, else cpu)
-          --arch NAME            architecture of the timed train steps (default topk; matryoshka* with --widths as for train)
-          --d D --latents F --k K --batch B
-          --steps N              timed steps (default 10; 2 warm-up steps are not timed)
-          --verify NAME          first compare one forward/backward on NAME and --backend (codes, gradient errors)
-          --json                 print one JSON object with the results as the last line
-        """;
-
-    /// <summary>Runs the command; returns the exit code (3 when --verify finds a mismatch).</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    /// <summary>The <c>bench</c> command, writing to <paramref name="output"/>; its exit code is 3 when --verify finds a mismatch.</summary>
+    public static Command Create(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var model = ModelOptions.Read(o, o.Int("d", 768), "topk", 16384, 32);
-        int batch = o.Int("batch", 4096), steps = o.Int("steps", 10);
-        string? backendName = o.String("backend"), verify = o.String("verify");
-        bool json = o.Flag("json");
-        o.RejectUnknown("bench");
-        try
+        var command = new Command("bench", "Time train steps, encode, TopK and the fused EncodeTopK on a backend; reports the peak RSS after the train steps.");
+        var backend = CliOptions.Backend("backend to time (default: $SAEGPU_BACKEND, else cpu)");
+        var d = CliOptions.Value("--d", 768, "D", "input width");
+        command.Add(backend);
+        command.Add(d);
+        var model = new ModelOptions(command, "topk", 16384, 32);
+        var batch = CliOptions.Value("--batch", 4096, "B", "tokens per step");
+        var steps = CliOptions.Value("--steps", 10, "N", "timed steps (2 warm-up steps are not timed)");
+        var verify = CliOptions.Text("--verify", "NAME", "first compare one forward/backward on NAME and --backend (codes, gradient errors)");
+        var json = CliOptions.Json("one JSON object with the results");
+        foreach (Option o in new Option[] { batch, steps, verify, json }) command.Add(o);
+        command.SetAction(r => Run(output, model.Read(r, r.GetValue(d)), r.GetValue(batch), r.GetValue(steps), r.GetValue(backend), r.GetValue(verify), r.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, SaeConfig model, int batch, int steps, string? backendName, string? verify, bool json)
+    {
+        CliOptions.Validate(() =>
         {
             model.Validate();
             new TrainConfig(BatchSize: batch, Steps: steps).Validate();
-        }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
-
+        });
         using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(new SyntheticOptions(InputDim: model.InputDim, Features: Math.Max(model.Latents / 4, 1),
             MeanActive: Math.Min(model.K, Math.Max(model.Latents / 4, 1))));

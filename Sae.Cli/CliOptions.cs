@@ -1,91 +1,99 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace SaeGpu.Cli;
 
-/// <summary>Parsed <c>--name value</c> options of one command, with typed accessors that name the bad option.</summary>
-public sealed class CliOptions
+/// <summary>
+/// Typed <c>--name value</c> options, each defined once with its default, value name and description: System.CommandLine
+/// parses them, prints them in <c>--help</c> (defaults included) and completes them in a shell.
+/// </summary>
+public static class CliOptions
 {
-    private readonly Dictionary<string, string?> values = new(StringComparer.Ordinal);
-    private readonly HashSet<string> used = new(StringComparer.Ordinal);
+    /// <summary>An option of type <typeparamref name="T"/> with a default value.</summary>
+    public static Option<T> Value<T>(string name, T defaultValue, string helpName, string description) =>
+        new(name) { DefaultValueFactory = _ => defaultValue, HelpName = helpName, Description = description };
+
+    /// <summary>An option of type <typeparamref name="T"/> that is null when absent (its default is computed or "none").</summary>
+    public static Option<T?> Maybe<T>(string name, string helpName, string description) where T : struct =>
+        new(name) { HelpName = helpName, Description = description };
+
+    /// <summary>A string option, null when absent.</summary>
+    public static Option<string?> Text(string name, string helpName, string description) =>
+        new(name) { HelpName = helpName, Description = description };
+
+    /// <summary>A string option that must be given.</summary>
+    public static Option<string> Required(string name, string helpName, string description) =>
+        new(name) { HelpName = helpName, Description = description, Required = true };
+
+    /// <summary>A flag: true when given.</summary>
+    public static Option<bool> Flag(string name, string description) => new(name) { Description = description };
+
+    /// <summary>A comma-separated integer list (<c>--widths 8,24</c>), null when absent; a bad item is a parse error naming the option.</summary>
+    public static Option<int[]?> Ints(string name, string helpName, string description) =>
+        List(name, helpName, description, s => int.Parse(s, CultureInfo.InvariantCulture));
+
+    /// <summary>A comma-separated list of numbers, null when absent.</summary>
+    public static Option<double[]?> Doubles(string name, string helpName, string description) =>
+        List(name, helpName, description, s => double.Parse(s, CultureInfo.InvariantCulture));
+
+    /// <summary>A comma-separated list of names, null when absent.</summary>
+    public static Option<string[]?> Names(string name, string helpName, string description) => List(name, helpName, description, s => s);
+
+    /// <summary><c>--backend NAME</c>: reference | cpu | gpu | ilgpu-cpu; null (absent) means $SAEGPU_BACKEND, else cpu.</summary>
+    public static Option<string?> Backend(string description = "reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)")
+    {
+        var option = Text("--backend", "NAME", description);
+        option.CompletionSources.Add("reference", "cpu", "gpu", "ilgpu-cpu");
+        return option;
+    }
+
+    /// <summary><c>--json</c>: a JSON summary as the last output line.</summary>
+    public static Option<bool> Json(string what = "one JSON object with the final metrics") => Flag("--json", $"print {what} as the last line");
+
+    /// <summary>Creates the backend <paramref name="name"/> (null: $SAEGPU_BACKEND, else cpu); an unknown name is a <see cref="CliException"/>.</summary>
+    public static Backend CreateBackend(string? name) => Checked(() => SaeGpu.Backend.Create(name));
 
     /// <summary>
-    /// Parses <paramref name="args"/>; <paramref name="flags"/> are options that take no value. Arguments that are not
-    /// options are an error unless <paramref name="allowPositional"/>, which collects them in <see cref="Positional"/>.
+    /// Runs <paramref name="work"/>, turning the library's errors about the user's input (bad arguments, missing or
+    /// malformed files) into a <see cref="CliException"/> with the same message.
     /// </summary>
-    public CliOptions(IEnumerable<string> args, IReadOnlySet<string> flags, bool allowPositional = false)
+    public static T Checked<T>(Func<T> work)
     {
-        using var e = args.GetEnumerator();
-        while (e.MoveNext())
+        try { return work(); }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
         {
-            string a = e.Current;
-            if (!a.StartsWith("--", StringComparison.Ordinal))
-            {
-                if (!allowPositional) throw new CliException($"Unexpected argument '{a}'.");
-                Positional.Add(a);
-                continue;
-            }
-            string name = a[2..];
-            string? value = null;
-            int eq = name.IndexOf('=');
-            if (eq >= 0) (name, value) = (name[..eq], name[(eq + 1)..]);
-            else if (!flags.Contains(name))
-            {
-                if (!e.MoveNext()) throw new CliException($"Option --{name} needs a value.");
-                value = e.Current;
-            }
-            values[name] = value;
+            throw new CliException(e.Message);
         }
     }
 
-    /// <summary>Names of the options given (without the leading dashes).</summary>
-    public IEnumerable<string> Names => values.Keys;
+    /// <summary>Runs the checks in <paramref name="validate"/>; an <see cref="ArgumentException"/> becomes a <see cref="CliException"/>.</summary>
+    public static void Validate(Action validate) => Checked(() => { validate(); return 0; });
 
-    /// <summary>Arguments that are not options, in order (only with <c>allowPositional</c>).</summary>
-    public List<string> Positional { get; } = [];
+    /// <summary>True when <paramref name="option"/> was typed on the command line (not just defaulted).</summary>
+    public static bool Given(this ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
 
-    /// <summary>True when the flag was given.</summary>
-    public bool Flag(string name) { used.Add(name); return values.ContainsKey(name); }
+    /// <summary>The list <paramref name="option"/> holds, or null when it was not given (System.CommandLine gives an empty array then).</summary>
+    public static T[]? GetList<T>(this ParseResult result, Option<T[]?> option) => result.Given(option) ? result.GetValue(option) : null;
 
-    /// <summary>String option or <paramref name="fallback"/>.</summary>
-    public string? String(string name, string? fallback = null) { used.Add(name); return values.TryGetValue(name, out var v) ? v : fallback; }
-
-    /// <summary>Integer option or <paramref name="fallback"/>.</summary>
-    public int Int(string name, int fallback) => Parse(name, fallback, s => int.Parse(s, CultureInfo.InvariantCulture));
-
-    /// <summary>Optional integer option.</summary>
-    public int? IntOrNull(string name) => values.ContainsKey(name) ? Int(name, 0) : Mark<int?>(name, null);
-
-    /// <summary>Double option or <paramref name="fallback"/>.</summary>
-    public double Double(string name, double fallback) => Parse(name, fallback, s => double.Parse(s, CultureInfo.InvariantCulture));
-
-    /// <summary>Optional double option.</summary>
-    public double? DoubleOrNull(string name) => values.ContainsKey(name) ? Double(name, 0) : Mark<double?>(name, null);
-
-    /// <summary>Creates the backend named by <c>--backend</c> (else $SAEGPU_BACKEND, else cpu); an unknown name is a <see cref="CliException"/>.</summary>
-    public static Backend CreateBackend(string? name)
+    private static Option<T[]?> List<T>(string name, string helpName, string description, Func<string, T> parse) => new(name)
     {
-        try { return Backend.Create(name); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
-    }
-
-    /// <summary>Throws for any option that no accessor asked for (a typo, say).</summary>
-    public void RejectUnknown(string command)
-    {
-        var unknown = values.Keys.Where(k => !used.Contains(k)).ToArray();
-        if (unknown.Length > 0) throw new CliException($"Unknown option(s) for '{command}': {string.Join(", ", unknown.Select(u => "--" + u))}.");
-    }
-
-    private T Mark<T>(string name, T v) { used.Add(name); return v; }
-
-    private T Parse<T>(string name, T fallback, Func<string, T> parse)
-    {
-        used.Add(name);
-        if (!values.TryGetValue(name, out var s)) return fallback;
-        try { return parse(s ?? ""); }
-        catch (FormatException) { throw new CliException($"Option --{name}: '{s}' is not a valid {typeof(T).Name.ToLowerInvariant()}."); }
-        catch (OverflowException) { throw new CliException($"Option --{name}: '{s}' is out of range."); }
-    }
+        Arity = ArgumentArity.ExactlyOne,
+        HelpName = helpName,
+        Description = description,
+        CustomParser = r =>
+        {
+            if (r.Tokens.Count == 0) return null;
+            string text = r.Tokens[0].Value;
+            try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse)]; }
+            catch (Exception e) when (e is FormatException or OverflowException)
+            {
+                r.AddError($"Option {name}: '{text}' is not a comma-separated list of {typeof(T).Name.ToLowerInvariant()} values.");
+                return null;
+            }
+        },
+    };
 }
 
-/// <summary>A user error on the command line; printed without a stack trace.</summary>
+/// <summary>A user error on the command line; printed as <c>error: message</c> with the command's usage line, exit code 2.</summary>
 public sealed class CliException(string message) : Exception(message);

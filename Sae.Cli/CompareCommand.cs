@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Data;
@@ -11,42 +12,45 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class CompareCommand
 {
-    /// <summary>Usage text.</summary>
-    public static string Usage { get; } = """
-        sae compare [options]    Train every architecture on the same synthetic data at matched L0; print a table.
-          --archs A,B,...        architectures to compare (default: all; matryoshka names as for train also work)
-          --backend NAME --latents F --k K --batch B --steps N --seed S --d D --features N --mean-active A
-                                 as for 'train' (same defaults)
-          --aux KIND             none | auxk | aux-zipf (default auxk)
-          --NAME VALUE           any architecture option (see 'sae train --help'), applied to the architectures that have it
-          --json                 also print one JSON array with the rows as the last line
-        """;
-
-    /// <summary>Runs the comparison; returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    /// <summary>The <c>compare</c> command, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = TrainCommand.ReadData(o);
-        int latents = o.Int("latents", 512), k = o.Int("k", 8);
-        var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: o.Int("steps", 1500), Seed: data.Seed,
-            AuxLoss: TrainCommand.ReadAux(o));
-        var models = (o.String("archs") ?? string.Join(',', SaeConfig.Architectures)).Split(',', StringSplitOptions.RemoveEmptyEntries)
-            .Select(a => ModelOptions.FromName(a, data.InputDim, latents, k, null)).ToArray();
-        var options = ModelOptions.ReadArchitectureOptions(o, models.Select(m => m.Architecture));
-        string? backendName = o.String("backend");
-        bool json = o.Flag("json");
-        o.RejectUnknown("compare");
-        try
+        var command = new Command("compare", "Train every architecture on the same synthetic data at matched L0; print a table.");
+        var archs = CliOptions.Names("--archs", "A,B,...", "architectures to compare (default: all; matryoshka names as for train also work)");
+        var backend = CliOptions.Backend();
+        var latents = CliOptions.Value("--latents", 512, "F", "dictionary size");
+        var k = CliOptions.Value("--k", 8, "K", "active latents per token (the mean budget, top-AFA's cap or the target L0)");
+        var batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
+        var steps = CliOptions.Value("--steps", 1500, "N", "optimizer steps");
+        var aux = TrainCommand.AuxOption();
+        var json = CliOptions.Json("one JSON array with the rows");
+        foreach (Option o in new Option[] { archs, backend, latents, k, batch, steps, aux, json }) command.Add(o);
+        var data = new DataOptions(command);
+        var architecture = new ArchitectureOptions(command);
+        command.SetAction(r =>
+        {
+            var synthetic = data.Read(r);
+            var train = new TrainConfig(BatchSize: r.GetValue(batch), Steps: r.GetValue(steps), Seed: synthetic.Seed, AuxLoss: TrainCommand.ReadAux(r.GetValue(aux)!));
+            var models = (r.GetList(archs) ?? [.. SaeConfig.Architectures])
+                .Select(a => ModelOptions.FromName(a, synthetic.InputDim, r.GetValue(latents), r.GetValue(k), null)).ToArray();
+            var options = architecture.Read(r, models.Select(m => m.Architecture));
+            return Run(output, synthetic, train, models, options, r.GetValue(backend), r.GetValue(json));
+        });
+        return command;
+    }
+
+    private static int Run(TextWriter output, SyntheticOptions data, TrainConfig train, SaeConfig[] models, Dictionary<string, double>? options, string? backendName, bool json)
+    {
+        CliOptions.Validate(() =>
         {
             data.Validate();
-            foreach (var m in models) ModelOptions.WithOptionsOf(train, options, m.Architecture).Validate(m.Validate());
-        }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+            if (models.Length == 0) throw new ArgumentException("--archs names no architecture.");
+            foreach (var m in models) ArchitectureOptions.WithOptionsOf(train, options, m.Architecture).Validate(m.Validate());
+        });
 
         using var backend = CliOptions.CreateBackend(backendName);
         output.WriteLine($"Synthetic data: d={data.InputDim}, {data.Features} features, {data.MeanActive} active per token; " +
-                         $"SAEs: F={latents}, k={k}; {train.Steps} steps × {train.BatchSize} tokens on {backend.Name}.");
+                         $"SAEs: F={models[0].Latents}, k={models[0].K}; {train.Steps} steps × {train.BatchSize} tokens on {backend.Name}.");
         output.WriteLine();
         output.WriteLine("| arch | FVU | L0 | dead % | recovered % | mean max cos | train s |");
         output.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -54,7 +58,7 @@ public static class CompareCommand
         foreach (var model in models)
         {
             var source = TrainCommand.Source(data);
-            using var run = TrainingRun.Start(model, ModelOptions.WithOptionsOf(train, options, model.Architecture), source, new TrainingRunOptions(), backend);
+            using var run = TrainingRun.Start(model, ArchitectureOptions.WithOptionsOf(train, options, model.Architecture), source, new TrainingRunOptions(), backend);
             var trained = RunProgress.Run(run, output, 0);
             var r = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
             double dead = trained.Last.DeadFraction;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Data;
@@ -14,30 +15,26 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class DarkMatterCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        sae darkmatter --sae PATH [options]   Dark-matter report of a saved SAE (native file, SAELens or sparsify folder).
-          --compare PATH         a second SAE (e.g. another width): correlation of per-token error norms
-          --tokens N             tokens analysed (default 16384), a fresh stream of the synthetic data
-          --fit-fraction F       share of the shuffled tokens used to fit, the rest held out (default 0.5)
-          --gp-k K               latents per token for gradient pursuit (default: the SAE's L0, rounded)
-          --d D --features N --mean-active A --seed S --backend NAME   as for 'train' (use the training data's values)
-          --json                 one JSON object with the report as the last line
-        """;
-
-    /// <summary>Runs the report; returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    /// <summary>The <c>darkmatter</c> command, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "help" });
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = TrainCommand.ReadData(o);
-        string path = o.String("sae") ?? throw new CliException("darkmatter needs --sae PATH.");
-        string? other = o.String("compare"), backendName = o.String("backend");
-        int tokens = o.Int("tokens", 16384);
-        double fitFraction = o.Double("fit-fraction", 0.5);
-        int? gpK = o.IntOrNull("gp-k");
-        bool json = o.Flag("json");
-        o.RejectUnknown("darkmatter");
+        var command = new Command("darkmatter", "Dark-matter report of a saved SAE (native file, SAELens or sparsify folder) on a fresh stream of the synthetic data.");
+        var sae = CliOptions.Required("--sae", "PATH", "the SAE to analyse");
+        var compare = CliOptions.Text("--compare", "PATH", "a second SAE (e.g. another width): correlation of per-token error norms");
+        var tokens = CliOptions.Value("--tokens", 16384, "N", "tokens analysed, a fresh stream of the synthetic data");
+        var fitFraction = CliOptions.Value("--fit-fraction", 0.5, "F", "share of the shuffled tokens used to fit, the rest held out");
+        var gpK = CliOptions.Maybe<int>("--gp-k", "K", "latents per token for gradient pursuit (default: the SAE's L0, rounded)");
+        var backend = CliOptions.Backend();
+        var json = CliOptions.Json("one JSON object with the report");
+        foreach (Option o in new Option[] { sae, compare, tokens, fitFraction, gpK, backend, json }) command.Add(o);
+        var data = new DataOptions(command);
+        command.SetAction(r => Run(output, data.Read(r), r.GetValue(sae)!, r.GetValue(compare), r.GetValue(tokens), r.GetValue(fitFraction), r.GetValue(gpK),
+            r.GetValue(backend), r.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, SyntheticOptions data, string path, string? other, int tokens, double fitFraction, int? gpK, string? backendName, bool json)
+    {
         if (tokens < 2 || !(fitFraction > 0 && fitFraction < 1) || gpK is < 1)
             throw new CliException($"--tokens must be ≥ 2, --fit-fraction in (0, 1) and --gp-k ≥ 1 (got {tokens}, {fitFraction}, {gpK}).");
 
@@ -84,9 +81,5 @@ public static class DarkMatterCommand
         summary["mean_nonlinear_norms"] = new[] { c.MeanNonlinearNormA, c.MeanNonlinearNormB };
     }
 
-    private static SparseAutoencoder Load(Backend backend, string path)
-    {
-        try { return SparseAutoencoder.Load(path, backend); }
-        catch (InvalidDataException e) { throw new CliException(e.Message); }
-    }
+    private static SparseAutoencoder Load(Backend backend, string path) => CliOptions.Checked(() => SparseAutoencoder.Load(path, backend));
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -14,34 +15,34 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class EvalCommand
 {
-    /// <summary>Usage text of both commands.</summary>
-    public const string Usage = """
-        sae eval --sae PATH --data PATH [--tokens N] [--batch B] [--tensor NAME] [--backend NAME] [--json]
-                                 FVU, MSE, L0, dead % and firing histogram of a saved SAE (native, SAELens or sparsify)
-                                 on activation files, read in file order (all rows unless --tokens)
-        sae encode --sae PATH --data PATH --out CODES [--tokens N] [--batch B] [--tensor NAME] [--backend NAME]
-                                 write the sparse codes of the activations (SAECODE1: offsets, indices, values)
-        """;
-
-    /// <summary>Runs <c>eval</c> (<paramref name="writeCodes"/> false) or <c>encode</c>; returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output, bool writeCodes)
+    /// <summary>The <c>eval</c> command, or <c>encode</c> when <paramref name="writeCodes"/>, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output, bool writeCodes)
     {
-        string command = writeCodes ? "encode" : "eval";
-        var o = new CliOptions(args, new HashSet<string> { "json" });
-        string saePath = o.String("sae") ?? throw new CliException($"{command} needs --sae PATH.");
-        string dataPath = o.String("data") ?? throw new CliException($"{command} needs --data PATH.");
-        string? outPath = o.String("out"), tensor = o.String("tensor"), backendName = o.String("backend");
-        long tokens = o.Int("tokens", int.MaxValue);
-        int batch = o.Int("batch", 4096);
-        bool json = o.Flag("json");
-        o.RejectUnknown(command);
-        if (writeCodes && outPath is null) throw new CliException("encode needs --out CODES.");
+        var command = writeCodes
+            ? new Command("encode", "Write the sparse codes of activation files (SAECODE1: offsets, indices, values) under a saved SAE.")
+            : new Command("eval", "FVU, MSE, L0, dead % and firing histogram of a saved SAE (native, SAELens or sparsify) on activation files, read in file order.");
+        var sae = CliOptions.Required("--sae", "PATH", "the SAE: a .saeckpt file, or a SAELens or sparsify folder");
+        var data = CliOptions.Required("--data", "PATH", ".npy or .safetensors file, or a folder of shards");
+        var codes = writeCodes ? CliOptions.Required("--out", "CODES", "codes file to write") : null;
+        var tokens = CliOptions.Maybe<long>("--tokens", "N", "tokens to read (default: all rows)");
+        var batch = CliOptions.Value("--batch", 4096, "B", "tokens per encode call");
+        var tensor = CliOptions.Text("--tensor", "NAME", "safetensors tensor to read (default: the only 2-D one)");
+        var backend = CliOptions.Backend();
+        var json = writeCodes ? null : CliOptions.Json("one JSON object with the metrics");
+        foreach (Option? o in new Option?[] { sae, data, codes, tokens, batch, tensor, backend, json }) if (o is not null) command.Add(o);
+        command.SetAction(r => Run(output, r.GetValue(sae)!, r.GetValue(data)!, codes is null ? null : r.GetValue(codes), r.GetValue(tokens) ?? long.MaxValue,
+            r.GetValue(batch), r.GetValue(tensor), r.GetValue(backend), json is not null && r.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(TextWriter output, string saePath, string dataPath, string? outPath, long tokens, int batch, string? tensor, string? backendName, bool json)
+    {
         if (tokens < 1 || batch < 1) throw new CliException($"--tokens and --batch must be ≥ 1 (got {tokens}, {batch}).");
         using var backend = CliOptions.CreateBackend(backendName);
-        using var sae = Open(() => SparseAutoencoder.Load(saePath, backend));
-        using var data = Open(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        using var sae = CliOptions.Checked(() => SparseAutoencoder.Load(saePath, backend));
+        using var data = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
-        using var codesOut = writeCodes ? new CodesWriter(outPath!, sae.Config.Latents) : null;
+        using var codesOut = outPath is null ? null : new CodesWriter(outPath, sae.Config.Latents);
         var result = Evaluate(sae, data, tokens, batch, codesOut);
         codesOut?.Complete();
         Report(output, saePath, dataPath, result, json, outPath);
@@ -50,12 +51,6 @@ public static class EvalCommand
 
     private sealed record Result(long Tokens, double Fvu, double Mse, double L0, double DeadFraction, FiringHistogram Firing,
         double Seconds);
-
-    private static T Open<T>(Func<T> open)
-    {
-        try { return open(); }
-        catch (Exception e) when (e is InvalidDataException or FileNotFoundException or ArgumentException) { throw new CliException(e.Message); }
-    }
 
     // One pass over the files in order: the library's metrics, and each batch's codes appended to `codesOut` when given.
     private static Result Evaluate(SparseAutoencoder sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)

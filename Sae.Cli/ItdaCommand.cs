@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -17,51 +18,42 @@ namespace SaeGpu.Cli;
 /// </summary>
 public static class ItdaCommand
 {
-    /// <summary>Usage text.</summary>
-    public const string Usage = """
-        sae itda build [options] Build an ITDA dictionary (matching pursuit over real activations) from synthetic activations.
-          --tokens N             activations streamed (default 262144)     --batch B   per update (default 1024)
-          --k K                  matching-pursuit steps (default 8)        --seq-len L tokens per sequence label (default 128)
-          --threshold T          add an atom when mean_i (x/|x| - x̂/|x̂|)_i² > T (default 0.3/d)
-          --max-atoms M          cap on the dictionary size
-          --d D --features N --mean-active A --seed S --backend NAME   as for 'train'
-          --compare-topk         also train a TopK SAE with F = atoms, the same k, on the same tokens
-          --out PATH             dictionary file (default dict.itda)       --json   one JSON object as the last line
-        sae itda encode --dict PATH [--tokens N] [--out CODES] [data options]
-                                 encode held-out synthetic activations: FVU, L0; --out writes the codes (SAECODE1)
-        sae itda compare --a PATH --b PATH                         Jaccard similarity of the two dictionaries' atom labels
-        """;
-
-    /// <summary>Runs a subcommand; returns the exit code.</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter output) => args.Count == 0 ? throw new CliException("itda needs a subcommand: build, encode or compare.") : args[0] switch
+    /// <summary>The <c>itda</c> command with its subcommands <c>build</c>, <c>encode</c> and <c>compare</c>, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output) => new("itda", "ITDA dictionaries: build by matching pursuit over real activations, encode, compare.")
     {
-        "build" => Build(args.Skip(1), output),
-        "encode" => Encode(args.Skip(1), output),
-        "compare" => Compare(args.Skip(1), output),
-        "--help" => Help(output),
-        var other => throw new CliException($"Unknown itda subcommand '{other}'; expected build, encode or compare."),
+        BuildCommand(output), EncodeCommand(output), CompareCommand(output),
     };
 
-    private static int Help(TextWriter output) { output.WriteLine(Usage); return 0; }
-
-    private static int Build(IEnumerable<string> args, TextWriter output)
+    private static Command BuildCommand(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string> { "json", "compare-topk" });
-        var data = TrainCommand.ReadData(o);
-        int tokens = o.Int("tokens", 262_144), batch = o.Int("batch", 1024), seqLen = o.Int("seq-len", 128);
-        var options = new ItdaOptions(K: o.Int("k", 8), Threshold: o.DoubleOrNull("threshold"), MaxAtoms: o.IntOrNull("max-atoms"));
-        string outPath = o.String("out", "dict.itda")!;
-        bool json = o.Flag("json"), compareTopK = o.Flag("compare-topk");
-        string? backendName = o.String("backend");
-        o.RejectUnknown("itda build");
-        try
+        var command = new Command("build", "Build an ITDA dictionary (matching pursuit over real activations) from synthetic activations.");
+        var tokens = CliOptions.Value("--tokens", 262_144, "N", "activations streamed");
+        var batch = CliOptions.Value("--batch", 1024, "B", "activations per update");
+        var k = CliOptions.Value("--k", 8, "K", "matching-pursuit steps");
+        var seqLen = CliOptions.Value("--seq-len", 128, "L", "tokens per sequence label");
+        var threshold = CliOptions.Maybe<double>("--threshold", "T", "add an atom when mean_i (x/|x| - x̂/|x̂|)_i² > T (default 0.3/d)");
+        var maxAtoms = CliOptions.Maybe<int>("--max-atoms", "M", "cap on the dictionary size");
+        var backend = CliOptions.Backend();
+        var compareTopK = CliOptions.Flag("--compare-topk", "also train a TopK SAE with F = atoms, the same k, on the same tokens");
+        var outPath = CliOptions.Value("--out", "dict.itda", "PATH", "dictionary file");
+        var json = CliOptions.Json("one JSON object with the results");
+        foreach (Option o in new Option[] { tokens, batch, k, seqLen, threshold, maxAtoms, backend, compareTopK, outPath, json }) command.Add(o);
+        var data = new DataOptions(command);
+        command.SetAction(r => Build(output, data.Read(r), r.GetValue(tokens), r.GetValue(batch), r.GetValue(seqLen),
+            new ItdaOptions(K: r.GetValue(k), Threshold: r.GetValue(threshold), MaxAtoms: r.GetValue(maxAtoms)),
+            r.GetValue(outPath)!, r.GetValue(backend), r.GetValue(compareTopK), r.GetValue(json)));
+        return command;
+    }
+
+    private static int Build(TextWriter output, SyntheticOptions data, int tokens, int batch, int seqLen, ItdaOptions options, string outPath,
+        string? backendName, bool compareTopK, bool json)
+    {
+        CliOptions.Validate(() =>
         {
             data.Validate();
             options.Validate();
             if (tokens < 1 || batch < 1 || seqLen < 1) throw new ArgumentException($"--tokens, --batch and --seq-len must be ≥ 1 (got {tokens}, {batch}, {seqLen}).");
-        }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
-
+        });
         using var backend = CliOptions.CreateBackend(backendName);
         var source = new SyntheticActivations(data);
         var clock = Stopwatch.StartNew();
@@ -111,14 +103,22 @@ public static class ItdaCommand
         return (SaeMetrics.ComputeFvu(x, dict.Decode(codes), dict.InputDim), (double)codes.Count / rows);
     }
 
-    private static int Encode(IEnumerable<string> args, TextWriter output)
+    private static Command EncodeCommand(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string>());
-        var data = TrainCommand.ReadData(o);
-        string path = o.String("dict") ?? throw new CliException("itda encode needs --dict PATH.");
-        int tokens = o.Int("tokens", 4096);
-        string? backendName = o.String("backend"), outPath = o.String("out");
-        o.RejectUnknown("itda encode");
+        var command = new Command("encode", "Encode held-out synthetic activations with a dictionary: FVU, L0; --out writes the codes (SAECODE1).");
+        var dict = CliOptions.Required("--dict", "PATH", "the dictionary file");
+        var tokens = CliOptions.Value("--tokens", 4096, "N", "tokens to encode");
+        var outPath = CliOptions.Text("--out", "CODES", "codes file to write");
+        var backend = CliOptions.Backend();
+        foreach (Option o in new Option[] { dict, tokens, outPath, backend }) command.Add(o);
+        var data = new DataOptions(command);
+        command.SetAction(r => Encode(output, data.Read(r), r.GetValue(dict)!, r.GetValue(tokens), r.GetValue(outPath), r.GetValue(backend)));
+        return command;
+    }
+
+    private static int Encode(TextWriter output, SyntheticOptions data, string path, int tokens, string? outPath, string? backendName)
+    {
+        if (tokens < 1) throw new CliException($"--tokens must be ≥ 1, got {tokens}.");
         using var backend = CliOptions.CreateBackend(backendName);
         using var dict = LoadDictionary(backend, path);
         if (dict.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {dict.InputDim}; the data has d = {data.InputDim} (--d).");
@@ -128,22 +128,23 @@ public static class ItdaCommand
         return 0;
     }
 
-    private static int Compare(IEnumerable<string> args, TextWriter output)
+    private static Command CompareCommand(TextWriter output)
     {
-        var o = new CliOptions(args, new HashSet<string>());
-        string a = o.String("a") ?? throw new CliException("itda compare needs --a PATH."), b = o.String("b") ?? throw new CliException("itda compare needs --b PATH.");
-        o.RejectUnknown("itda compare");
-        using var backend = Backend.Create("reference");
-        using var da = LoadDictionary(backend, a);
-        using var db = LoadDictionary(backend, b);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Jaccard similarity of atom labels: {ItdaDictionary.Jaccard(da, db):F4} ({da.Size} and {db.Size} atoms)"));
-        return 0;
+        var command = new Command("compare", "Jaccard similarity of two dictionaries' atom labels.");
+        var a = CliOptions.Required("--a", "PATH", "first dictionary");
+        var b = CliOptions.Required("--b", "PATH", "second dictionary");
+        command.Add(a);
+        command.Add(b);
+        command.SetAction(r =>
+        {
+            using var backend = Backend.Create("reference");
+            using var da = LoadDictionary(backend, r.GetValue(a)!);
+            using var db = LoadDictionary(backend, r.GetValue(b)!);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Jaccard similarity of atom labels: {ItdaDictionary.Jaccard(da, db):F4} ({da.Size} and {db.Size} atoms)"));
+        });
+        return command;
     }
 
-    private static ItdaDictionary LoadDictionary(Backend backend, string path)
-    {
-        try { return ItdaDictionary.Load(path, backend); }
-        catch (InvalidDataException e) { throw new CliException(e.Message); }
-    }
+    private static ItdaDictionary LoadDictionary(Backend backend, string path) => CliOptions.Checked(() => ItdaDictionary.Load(path, backend));
 }

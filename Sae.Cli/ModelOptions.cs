@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using SaeGpu.Training;
 
@@ -8,27 +9,36 @@ namespace SaeGpu.Cli;
 /// architecture name or <c>matryoshka[-topk|-abstopk|-batchtopk]</c> (plain <c>matryoshka</c> = BatchTopK selection, as in
 /// the paper's Gemma runs), and <c>--widths</c> turns any TopK-family SAE into a Matryoshka SAE with those nested sizes.
 /// </summary>
-public static class ModelOptions
+public sealed class ModelOptions
 {
-    /// <summary>Usage lines of the Matryoshka options.</summary>
-    public const string MatryoshkaUsage = """
-          --widths M1,M2,...     Matryoshka nested sizes (last = F; F is appended when missing). With --arch matryoshka
-                                 the default is the paper's group fractions 1/32, 1/16, 1/8, 1/4, rest of F
-          --prefix-weights W,... Matryoshka weight of each prefix's MSE (default equal)
-          --random-prefixes N    Matryoshka: sample N prefix sizes per step (truncated Pareto 0.5, F included) instead of --widths
-          --min-prefix M         smallest random prefix size (default 1)
-        """;
-
     /// <summary>Prefix of the Matryoshka model names.</summary>
     public const string MatryoshkaPrefix = "matryoshka";
 
-    /// <summary>Reads --arch (default <paramref name="defaultArch"/>), --latents, --k and --widths into a config of width <paramref name="d"/>.</summary>
-    public static SaeConfig Read(CliOptions o, int d, string defaultArch, int defaultLatents, int defaultK)
+    /// <summary><c>--arch NAME</c>.</summary>
+    public Option<string> Arch { get; }
+
+    /// <summary><c>--latents F</c>.</summary>
+    public Option<int> Latents { get; }
+
+    /// <summary><c>--k K</c>.</summary>
+    public Option<int> K { get; }
+
+    /// <summary><c>--widths M1,M2,...</c>.</summary>
+    public Option<int[]?> Widths { get; } = CliOptions.Ints("--widths", "M1,M2,...",
+        "Matryoshka nested sizes (last = F; F is appended when missing). With --arch matryoshka the default is the paper's group fractions 1/32, 1/16, 1/8, 1/4, rest of F");
+
+    /// <summary>Adds --arch (default <paramref name="arch"/>), --latents and --k to <paramref name="command"/>, then --widths.</summary>
+    public ModelOptions(Command command, string arch, int latents, int k, string kDescription = "active latents per token")
     {
-        string name = o.String("arch", defaultArch)!;
-        int latents = o.Int("latents", defaultLatents), k = o.Int("k", defaultK);
-        return FromName(name, d, latents, k, Ints(o, "widths"));
+        Arch = CliOptions.Value("--arch", arch, "NAME", "model: " + string.Join(" | ", ModelNames));
+        Arch.CompletionSources.Add([.. ModelNames]);
+        Latents = CliOptions.Value("--latents", latents, "F", "dictionary size");
+        K = CliOptions.Value("--k", k, "K", kDescription);
+        foreach (Option o in new Option[] { Arch, Latents, K, Widths }) command.Add(o);
     }
+
+    /// <summary>The config of width <paramref name="d"/> that the options name.</summary>
+    public SaeConfig Read(ParseResult r, int d) => FromName(r.GetValue(Arch)!, d, r.GetValue(Latents), r.GetValue(K), r.GetList(Widths));
 
     /// <summary>The config of model <paramref name="name"/>; a bad name is a <see cref="CliException"/>.</summary>
     public static SaeConfig FromName(string name, int d, int latents, int k, IReadOnlyList<int>? widths)
@@ -40,49 +50,77 @@ public static class ModelOptions
         return new SaeConfig(d, latents, k, selection, widths ?? SaeConfig.DefaultMatryoshkaWidths(latents));
     }
 
-    /// <summary>Applies --prefix-weights, --random-prefixes and --min-prefix to <paramref name="train"/>.</summary>
-    public static TrainConfig ReadTraining(CliOptions o, TrainConfig train) => train with
-    {
-        PrefixWeights = Doubles(o, "prefix-weights"),
-        RandomPrefixes = o.Int("random-prefixes", 0),
-        MinPrefix = o.Int("min-prefix", 1),
-    };
-
     /// <summary>The model names: every architecture, then <c>matryoshka</c> and <c>matryoshka-NAME</c> for each selection that supports it.</summary>
     public static IReadOnlyList<string> ModelNames { get; } =
         [.. SaeConfig.Architectures, MatryoshkaPrefix, .. SaeConfig.MatryoshkaArchitectures.Select(a => $"{MatryoshkaPrefix}-{a}")];
-
-    /// <summary>The usage lines of <c>--arch</c>: the model names, then <paramref name="note"/>.</summary>
-    public static string ArchUsage(string note) =>
-        Wrap("  --arch NAME            ", string.Join(" | ", ModelNames)) + "\n" + Wrap(new string(' ', 25), note);
-
-    /// <summary><paramref name="text"/> after <paramref name="head"/>, word-wrapped at 120 columns under its first word.</summary>
-    public static string Wrap(string head, string text)
-    {
-        var lines = new List<string>();
-        string line = head, indent = new(' ', head.Length);
-        foreach (string word in text.Split(' '))
-        {
-            if (line.Length > indent.Length && line.Length + 1 + word.Length > 120) { lines.Add(line); line = indent; }
-            line += line.Length == indent.Length ? word : " " + word;
-        }
-        return string.Join("\n", [.. lines, line]);
-    }
 
     /// <summary>Checks an architecture name (a <see cref="CliException"/> when unknown) and returns it.</summary>
     public static string ParseArch(string name) =>
         SaeConfig.Architectures.Contains(name) ? name
             : throw new CliException($"--arch: unknown architecture '{name}'; expected one of: {string.Join(", ", ModelNames)}.");
+}
+
+/// <summary>The Matryoshka training options of <c>train</c>: --prefix-weights, --random-prefixes, --min-prefix.</summary>
+public sealed class PrefixOptions
+{
+    private readonly Option<double[]?> weights = CliOptions.Doubles("--prefix-weights", "W1,W2,...", "Matryoshka weight of each prefix's MSE (default equal)");
+    private readonly Option<int> random = CliOptions.Value("--random-prefixes", 0, "N",
+        "Matryoshka: sample N prefix sizes per step (truncated Pareto 0.5, F included) instead of --widths");
+    private readonly Option<int> min = CliOptions.Value("--min-prefix", 1, "M", "smallest random prefix size");
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public PrefixOptions(Command command)
+    {
+        command.Add(weights);
+        command.Add(random);
+        command.Add(min);
+    }
+
+    /// <summary><paramref name="train"/> with the given prefix options.</summary>
+    public TrainConfig Read(ParseResult r, TrainConfig train) => train with
+    {
+        PrefixWeights = r.GetList(weights), RandomPrefixes = r.GetValue(random), MinPrefix = r.GetValue(min),
+    };
+}
+
+/// <summary>
+/// Every architecture's training options as <c>--NAME VALUE</c> (see <see cref="TrainConfig.OptionsOf"/>), each described
+/// with the architectures that have it, its default and its range. A command accepts an option only when one of the
+/// architectures it trains has it.
+/// </summary>
+public sealed class ArchitectureOptions
+{
+    private readonly List<(Option<double?> Option, string Name)> options = [];
+
+    /// <summary>Adds one option per distinct architecture option name to <paramref name="command"/>.</summary>
+    public ArchitectureOptions(Command command)
+    {
+        foreach (var group in SaeConfig.Architectures.SelectMany(a => TrainConfig.OptionsOf(a).Select(o => (Arch: a, Option: o))).GroupBy(x => x.Option.Name))
+        {
+            var o = group.First().Option;
+            var option = CliOptions.Maybe<double>("--" + o.Name, o.IsInteger ? "N" : "X", string.Create(CultureInfo.InvariantCulture,
+                $"[{string.Join(", ", group.Select(x => x.Arch))}] {o.Description} (default {o.Default:G6}; {o.Range})"));
+            options.Add((option, o.Name));
+            command.Add(option);
+        }
+    }
 
     /// <summary>
-    /// Reads the training options of <paramref name="architectures"/> (each <c>--name value</c>, see
-    /// <see cref="TrainConfig.OptionsOf"/>); null when none is given.
+    /// The given options (null when none), each checked to belong to one of <paramref name="architectures"/>: an option none
+    /// of them has is a <see cref="CliException"/> naming it and the architectures that have it.
     /// </summary>
-    public static Dictionary<string, double>? ReadArchitectureOptions(CliOptions o, IEnumerable<string> architectures)
+    public Dictionary<string, double>? Read(ParseResult r, IEnumerable<string> architectures)
     {
+        var names = architectures.SelectMany(TrainConfig.OptionsOf).Select(o => o.Name).ToHashSet();
         var given = new Dictionary<string, double>();
-        foreach (var option in architectures.Distinct().SelectMany(TrainConfig.OptionsOf).DistinctBy(x => x.Name))
-            if (o.DoubleOrNull(option.Name) is { } v) given[option.Name] = v;
+        foreach (var (option, name) in options)
+        {
+            if (r.GetValue(option) is not { } v) continue;
+            if (!names.Contains(name))
+                throw new CliException($"--{name} is an option of {string.Join(", ", SaeConfig.Architectures.Where(a => TrainConfig.OptionsOf(a).Any(o => o.Name == name)))}, " +
+                                       $"not of {string.Join(", ", architectures.Distinct())}.");
+            given[name] = v;
+        }
         return given.Count == 0 ? null : given;
     }
 
@@ -93,30 +131,22 @@ public static class ModelOptions
         var own = given?.Where(kv => names.Contains(kv.Key)).ToDictionary(kv => kv.Key, kv => kv.Value);
         return train with { ArchitectureOptions = own is { Count: > 0 } ? own : null };
     }
+}
 
-    /// <summary>Usage lines of every architecture's options.</summary>
-    public static string ArchitectureOptionsUsage()
+/// <summary>The synthetic-data options shared by <c>train</c>, <c>compare</c>, <c>darkmatter</c> and <c>itda</c>: --d, --features, --mean-active, --seed.</summary>
+public sealed class DataOptions
+{
+    private readonly Option<int> d = CliOptions.Value("--d", 64, "D", "input width of the synthetic data");
+    private readonly Option<int> features = CliOptions.Value("--features", 256, "N", "true features in the synthetic data");
+    private readonly Option<double> meanActive = CliOptions.Value("--mean-active", 4.0, "A", "expected true features per token");
+    private readonly Option<int> seed = CliOptions.Value("--seed", 0, "S", "seed of the data and the initialization");
+
+    /// <summary>Adds the options to <paramref name="command"/>.</summary>
+    public DataOptions(Command command)
     {
-        var lines = new List<string> { "  Architecture options (--NAME VALUE; only the chosen architecture's are accepted):" };
-        foreach (string arch in SaeConfig.Architectures)
-            foreach (var option in TrainConfig.OptionsOf(arch))
-                lines.Add(Wrap(string.Create(CultureInfo.InvariantCulture, $"    {arch,-15} --{option.Name,-20} "),
-                    string.Create(CultureInfo.InvariantCulture, $"{option.Description} (default {option.Default:G6}; {option.Range})")));
-        return string.Join("\n", lines);
+        foreach (Option o in new Option[] { d, features, meanActive, seed }) command.Add(o);
     }
 
-    /// <summary>A comma-separated integer list option, or null when absent.</summary>
-    public static int[]? Ints(CliOptions o, string name) => List(o, name, s => int.Parse(s, CultureInfo.InvariantCulture));
-
-    private static double[]? Doubles(CliOptions o, string name) => List(o, name, s => double.Parse(s, CultureInfo.InvariantCulture));
-
-    private static T[]? List<T>(CliOptions o, string name, Func<string, T> parse)
-    {
-        if (o.String(name) is not { } text) return null;
-        try { return [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(parse)]; }
-        catch (Exception e) when (e is FormatException or OverflowException)
-        {
-            throw new CliException($"Option --{name}: '{text}' is not a comma-separated list of {typeof(T).Name.ToLowerInvariant()} values.");
-        }
-    }
+    /// <summary>The synthetic data the options describe (not yet validated).</summary>
+    public SyntheticOptions Read(ParseResult r) => new(InputDim: r.GetValue(d), Features: r.GetValue(features), MeanActive: r.GetValue(meanActive), Seed: r.GetValue(seed));
 }

@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
 using SaeGpu.Compute;
@@ -8,65 +10,78 @@ using SaeGpu.Training;
 
 namespace SaeGpu.Cli;
 
-/// <summary><c>sae train</c>: trains a TopK SAE on synthetic activations with known features and reports recovery.</summary>
+/// <summary>
+/// <c>sae train</c>: trains an SAE (any architecture, Matryoshka too) on synthetic activations with known features or on
+/// activation files, with checkpoints, resume, progress and plots, and reports the held-out metrics.
+/// </summary>
 public static class TrainCommand
 {
-    /// <summary>Usage text.</summary>
-    public static string Usage { get; } = """
-        sae train [options]      Train an SAE on synthetic activations with known features, or on activation files.
-          --data PATH            .npy (float32/float16) or .safetensors file, or a folder of shards (streamed; see README)
-          --tensor NAME          safetensors tensor to read (default: the only 2-D one)
-          --shuffle-buffer N     rows mixed across shards (default 65536)
-          --normalize            scale inputs to mean norm √d while training; the scale is folded into the saved weights
-        """ + "\n" + ModelOptions.ArchUsage("(default topk; k is the per-token count, the mean budget, top-AFA's cap or the target L0)") + "\n" + """
-          --backend NAME         reference | cpu | gpu | ilgpu-cpu (default: $SAEGPU_BACKEND, else cpu)
-          --latents F            dictionary size (default 512)
-          --k K                  active latents per token (default 8)
-          --batch B              tokens per step (default 1024)
-          --steps N              optimizer steps (default 1500)
-          --lr LR                peak learning rate (default 2e-4/sqrt(F/16384))
-          --warmup N             warm-up steps (default min(1000, steps/20))
-          --seed S               seed of data and initialization (default 0)
-          --d D                  input width of the synthetic data (default 64)
-          --features N           true features in the synthetic data (default 256)
-          --mean-active A        expected true features per token (default 4)
-          --dead-after T         a latent is dead after T tokens without firing (default 10000000)
-          --aux KIND             none | auxk | aux-zipf auxiliary loss (default auxk, coefficient 1/32)
-          --aux-k K              latents of the auxiliary term per token (default d/2)
-        """ + "\n" + ModelOptions.MatryoshkaUsage + "\n" + """
-          --log-every N          progress line every N steps (default steps/10)
-          --out PATH             where to save: a folder in SAELens format (default sae), or a .saeckpt native file
-          --checkpoint-every N   save the SAE and the resumable training state every N steps (default 1000; 0 = never)
-          --stop-after N         stop after step N, leaving a checkpoint to resume from
-          --resume PATH          continue the run saved at PATH (its --out) from its last checkpoint, with its options;
-                                 only --log-every, --json, --checkpoint-every, --stop-after and --backend may be given too.
-                                 On the cpu and reference backends the result equals an uninterrupted run bit for bit.
-          --json                 print one JSON object with the final metrics as the last line
-        g-SAE trains on the synthetic data with a downstream loss on every 4th feature, whose gradient is fed with each batch.
-        """ + "\n" + ModelOptions.ArchitectureOptionsUsage();
-
-    /// <summary>Runs the command with <paramref name="args"/> (after the word <c>train</c>); returns the exit code.</summary>
-    public static int Run(IEnumerable<string> args, TextWriter output)
+    private sealed class Options
     {
-        var (runArgs, resumeFrom) = ExpandResume([.. args]);
-        var o = new CliOptions(runArgs, Flags);
-        if (o.Flag("help")) { output.WriteLine(Usage); return 0; }
-        var data = ReadData(o);
-        using var files = OpenFiles(o, data.Seed);
-        var model = ModelOptions.Read(o, files?.InputDim ?? data.InputDim, "topk", 512, 8);
-        int steps = o.Int("steps", 1500);
-        var train = new TrainConfig(BatchSize: o.Int("batch", 1024), Steps: steps, LearningRate: o.DoubleOrNull("lr"),
-            WarmupSteps: o.IntOrNull("warmup"), DeadAfterTokens: o.Int("dead-after", 10_000_000), Seed: data.Seed,
-            AuxLoss: ReadAux(o), AuxK: o.IntOrNull("aux-k"), ArchitectureOptions: ModelOptions.ReadArchitectureOptions(o, [model.Architecture]));
-        train = ModelOptions.ReadTraining(o, train);
-        int logEvery = o.Int("log-every", Math.Max(1, steps / 10));
-        string outPath = o.String("out", "sae")!;
-        bool json = o.Flag("json");
-        string? backendName = o.String("backend");
-        int checkpointEvery = o.Int("checkpoint-every", 1000);
-        int? stopAfter = o.IntOrNull("stop-after");
-        o.RejectUnknown("train");
-        try
+        public readonly Command Command = new("train", "Train an SAE on synthetic activations with known features (the default), or on activation files.");
+        public readonly Option<string?> Data = CliOptions.Text("--data", "PATH", ".npy (float32/float16) or .safetensors file, or a folder of shards (streamed)");
+        public readonly Option<string?> Tensor = CliOptions.Text("--tensor", "NAME", "safetensors tensor to read (default: the only 2-D one)");
+        public readonly Option<int> ShuffleBuffer = CliOptions.Value("--shuffle-buffer", 65536, "N", "rows mixed across shards");
+        public readonly Option<bool> Normalize = CliOptions.Flag("--normalize", "scale inputs to mean norm √d while training; the scale is folded into the saved weights");
+        public readonly ModelOptions Model;
+        public readonly Option<string?> Backend = CliOptions.Backend();
+        public readonly Option<int> Batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
+        public readonly Option<int> Steps = CliOptions.Value("--steps", 1500, "N", "optimizer steps");
+        public readonly Option<double?> Lr = CliOptions.Maybe<double>("--lr", "LR", "peak learning rate (default 2e-4/sqrt(F/16384))");
+        public readonly Option<int?> Warmup = CliOptions.Maybe<int>("--warmup", "N", "warm-up steps (default min(1000, steps/20))");
+        public readonly DataOptions Synthetic;
+        public readonly Option<int> DeadAfter = CliOptions.Value("--dead-after", 10_000_000, "T", "a latent is dead after T tokens without firing");
+        public readonly Option<string> Aux = AuxOption();
+        public readonly Option<int?> AuxK = CliOptions.Maybe<int>("--aux-k", "K", "latents of the auxiliary term per token (default d/2)");
+        public readonly PrefixOptions Prefixes;
+        public readonly Option<int?> LogEvery = CliOptions.Maybe<int>("--log-every", "N", "progress line every N steps (default steps/10)");
+        public readonly Option<string> Out = CliOptions.Value("--out", "sae", "PATH", "where to save: a folder in SAELens format, or a .saeckpt native file");
+        public readonly Option<int> CheckpointEvery = CliOptions.Value("--checkpoint-every", 1000, "N", "save the SAE and the resumable training state every N steps (0 = never)");
+        public readonly Option<int?> StopAfter = CliOptions.Maybe<int>("--stop-after", "N", "stop after step N, leaving a checkpoint to resume from");
+        public readonly Option<string?> Resume = CliOptions.Text("--resume", "PATH",
+            "continue the run saved at PATH (its --out) from its last checkpoint, with its options; only --log-every, --json, " +
+            "--checkpoint-every, --stop-after and --backend may be given too. On the cpu and reference backends the result equals an uninterrupted run bit for bit");
+        public readonly Option<bool> Json = CliOptions.Json();
+        public readonly ArchitectureOptions Architecture;
+
+        public Options()
+        {
+            foreach (Option o in new Option[] { Data, Tensor, ShuffleBuffer, Normalize }) Command.Add(o);
+            Model = new ModelOptions(Command, "topk", 512, 8, "k: active latents per token, the mean budget, top-AFA's cap or the target L0");
+            foreach (Option o in new Option[] { Backend, Batch, Steps, Lr, Warmup }) Command.Add(o);
+            Synthetic = new DataOptions(Command);
+            foreach (Option o in new Option[] { DeadAfter, Aux, AuxK }) Command.Add(o);
+            Prefixes = new PrefixOptions(Command);
+            foreach (Option o in new Option[] { LogEvery, Out, CheckpointEvery, StopAfter, Resume, Json }) Command.Add(o);
+            Architecture = new ArchitectureOptions(Command);
+        }
+    }
+
+    /// <summary>The <c>train</c> command, writing to <paramref name="output"/>.</summary>
+    public static Command Create(TextWriter output) => Create(output, resumeFrom: null).Command;
+
+    private static Options Create(TextWriter output, string? resumeFrom)
+    {
+        var o = new Options();
+        o.Command.SetAction(r => resumeFrom is null && r.GetValue(o.Resume) is { } path ? Resume(r, path, output) : Run(r, o, output, resumeFrom));
+        return o;
+    }
+
+    private static int Run(ParseResult r, Options o, TextWriter output, string? resumeFrom)
+    {
+        var data = o.Synthetic.Read(r);
+        using var files = OpenFiles(r, o, data.Seed);
+        var model = o.Model.Read(r, files?.InputDim ?? data.InputDim);
+        int steps = r.GetValue(o.Steps);
+        var train = new TrainConfig(BatchSize: r.GetValue(o.Batch), Steps: steps, LearningRate: r.GetValue(o.Lr),
+            WarmupSteps: r.GetValue(o.Warmup), DeadAfterTokens: r.GetValue(o.DeadAfter), Seed: data.Seed,
+            AuxLoss: ReadAux(r.GetValue(o.Aux)!), AuxK: r.GetValue(o.AuxK), ArchitectureOptions: o.Architecture.Read(r, [model.Architecture]));
+        train = o.Prefixes.Read(r, train);
+        int logEvery = r.GetValue(o.LogEvery) ?? Math.Max(1, steps / 10);
+        string outPath = r.GetValue(o.Out)!;
+        int checkpointEvery = r.GetValue(o.CheckpointEvery);
+        int? stopAfter = r.GetValue(o.StopAfter);
+        CliOptions.Validate(() =>
         {
             data.Validate();
             train.Validate(model.Validate());
@@ -75,19 +90,18 @@ public static class TrainCommand
             if (stopAfter is < 1) throw new ArgumentException($"--stop-after must be ≥ 1, got {stopAfter}.");
             if (files is not null && model.NeedsDownstreamGradients)
                 throw new ArgumentException("g-SAE trains with downstream gradients, which activation files do not carry; use the synthetic data.");
-        }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+        });
 
-        using var backend = CliOptions.CreateBackend(backendName);
+        using var backend = CliOptions.CreateBackend(r.GetValue(o.Backend));
         IActivationSource source = files is null ? Source(data) : files;
         string widths = model.MatryoshkaWidths is { } m ? $" widths [{string.Join(", ", m)}]" : "";
         string origin = files is null ? $"synthetic data with {data.Features} features"
-            : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {o.String("data")}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
+            : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {r.GetValue(o.Data)}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, {origin}.");
-        var options = new TrainingRunOptions(outPath, checkpointEvery, files?.Scale ?? 1f, JsonSerializer.Serialize(Without(runArgs, "resume", "stop-after")));
+        var options = new TrainingRunOptions(outPath, checkpointEvery, files?.Scale ?? 1f, JsonSerializer.Serialize(Without(Arguments(r), ["--resume", "--stop-after"])));
         using var run = OpenRun(model, train, source, options, backend, resumeFrom is not null);
-        if (resumeFrom is not null) output.WriteLine($"Resumed at step {run.Trainer.StepsTaken} from {TrainingRun.StatePath(outPath)}.");
+        if (resumeFrom is not null) output.WriteLine($"Resumed at step {run.Trainer.StepsTaken} from {resumeFrom}.");
         run.Saved += (_, _) => Plots.Write(run);
         long bytesBefore = files?.BytesRead ?? 0;
         var trained = RunProgress.Run(run, output, logEvery, stopAfter);
@@ -118,8 +132,8 @@ public static class TrainCommand
             summary["recovered_fraction"] = recovery.RecoveredFraction;
             summary["mean_max_cosine"] = recovery.MeanMaxCosine;
         }
-        string recovered = final.Recovery is { } r
-            ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * r.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {r.MeanMaxCosine:F3}  ") : "";
+        string recovered = final.Recovery is { } rec
+            ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * rec.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {rec.MeanMaxCosine:F3}  ") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Metrics.Fvu:F4}  L0 {final.Metrics.L0:F2}  dead {100 * trained.Last.DeadFraction:F1}%  {recovered}" +
             $"{trained.TokensPerSecond:F0} tokens/s  → {outPath}"));
@@ -136,55 +150,57 @@ public static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Downstream FVU (relevant features, held-out): {downstream:F4}"));
             summary["downstream_fvu"] = downstream;
         }
-        if (json) output.WriteLine(JsonSerializer.Serialize(summary));
+        if (r.GetValue(o.Json)) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
     }
 
     // A new run, or the run saved at options.OutputPath (its configs were re-read from the state through --resume's note).
-    private static TrainingRun OpenRun(SaeConfig model, TrainConfig train, IActivationSource source, TrainingRunOptions options, Backend backend, bool resume)
-    {
-        try
-        {
-            return resume ? TrainingRun.Resume(options.OutputPath!, source, backend, options) : TrainingRun.Start(model, train, source, options, backend);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException) { throw new CliException(e.Message); }
-    }
+    private static TrainingRun OpenRun(SaeConfig model, TrainConfig train, IActivationSource source, TrainingRunOptions options, Backend backend, bool resume) =>
+        CliOptions.Checked(() => resume ? TrainingRun.Resume(options.OutputPath!, source, backend, options) : TrainingRun.Start(model, train, source, options, backend));
 
-    private static readonly HashSet<string> Flags = ["json", "help", "normalize"];
-    private static readonly string[] ResumeOverrides = ["resume", "log-every", "json", "checkpoint-every", "stop-after", "backend", "help"];
+    private static readonly string[] ResumeOverrides = ["--resume", "--log-every", "--json", "--checkpoint-every", "--stop-after", "--backend"];
 
-    // --resume PATH: the saved run's options (the state's header), then the options given now, then --out PATH.
-    private static (List<string> Args, string? StatePath) ExpandResume(List<string> args)
+    // --resume PATH: the saved run's arguments (the state's note), then the options given now, then --out PATH, parsed again.
+    private static int Resume(ParseResult r, string path, TextWriter output)
     {
-        var given = new CliOptions(args, Flags);
-        if (given.String("resume") is not { } path) return (args, null);
-        if (given.Names.Except(ResumeOverrides).ToArray() is { Length: > 0 } extra)
-            throw new CliException($"--resume takes the run's options from its saved state; {string.Join(", ", extra.Select(e => "--" + e))} cannot be changed " +
-                                   $"(allowed: {string.Join(", ", ResumeOverrides.Skip(1).Select(e => "--" + e))}).");
+        var given = r.CommandResult.Children.OfType<OptionResult>().Where(x => !x.Implicit).Select(x => x.Option.Name);
+        if (given.Except(ResumeOverrides).ToArray() is { Length: > 0 } extra)
+            throw new CliException($"--resume takes the run's options from its saved state; {string.Join(", ", extra)} cannot be changed " +
+                                   $"(allowed: {string.Join(", ", ResumeOverrides.Skip(1))}).");
         string state = TrainingRun.StatePath(path);
+        List<string> saved;
         try
         {
-            var saved = JsonSerializer.Deserialize<List<string>>(TrainingRun.ReadNote(path) ?? "null")
+            saved = JsonSerializer.Deserialize<List<string>>(TrainingRun.ReadNote(path) ?? "null")
                 ?? throw new InvalidDataException($"'{state}' holds no run options.");
-            return ([.. saved, .. Without(args, "resume"), "--out", path], state);
         }
         catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException or EndOfStreamException)
         {
             throw new CliException($"Cannot resume from '{path}': {e.Message}");
         }
+        var now = Without(Arguments(r), ["--resume"]);
+        var again = Create(output, state);
+        string[] replaced = [.. given.Where(g => g != "--resume"), "--out"];
+        return Run(SaeCli.Parse(again.Command, [.. Without(saved, replaced), .. now, "--out", path]), again, output, state);
     }
 
-    // args without the value options named (as --name value or --name=value).
-    private static List<string> Without(List<string> args, params string[] names)
+    // The option and argument tokens of the command line (the command's name and directives left out).
+    private static List<string> Arguments(ParseResult r) =>
+        [.. r.Tokens.Where(t => t.Type is TokenType.Option or TokenType.Argument).Select(t => t.Value)];
+
+    // args without the options named, each with its value (flags have none).
+    private static List<string> Without(List<string> args, IReadOnlyCollection<string> names)
     {
         var kept = new List<string>();
         for (int i = 0; i < args.Count; i++)
         {
-            if (names.Any(n => args[i] == "--" + n)) i++;
-            else if (!names.Any(n => args[i].StartsWith("--" + n + "=", StringComparison.Ordinal))) kept.Add(args[i]);
+            if (!names.Contains(args[i])) kept.Add(args[i]);
+            else if (!FlagNames.Contains(args[i])) i++;
         }
         return kept;
     }
+
+    private static readonly HashSet<string> FlagNames = [.. new Options().Command.Options.Where(o => o.ValueType == typeof(bool)).Select(o => o.Name)];
 
     /// <summary>
     /// The synthetic source of <paramref name="data"/> with its downstream task (every 4th feature relevant): g-SAE trains
@@ -193,26 +209,22 @@ public static class TrainCommand
     public static SyntheticActivations Source(SyntheticOptions data) => new(data with { DownstreamEvery = 4 });
 
     // --data PATH: the activation files (validated now, before any work), or null for the synthetic data.
-    private static FileActivations? OpenFiles(CliOptions o, int seed)
+    private static FileActivations? OpenFiles(ParseResult r, Options o, int seed) => r.GetValue(o.Data) is not { } path ? null
+        : CliOptions.Checked(() => new FileActivations(path, new FileActivationOptions(r.GetValue(o.ShuffleBuffer), seed, r.GetValue(o.Normalize), r.GetValue(o.Tensor))));
+
+    /// <summary><c>--aux KIND</c>: none | auxk | aux-zipf (default auxk).</summary>
+    public static Option<string> AuxOption()
     {
-        string? path = o.String("data"), tensor = o.String("tensor");
-        int buffer = o.Int("shuffle-buffer", 65536);
-        bool normalize = o.Flag("normalize");
-        if (path is null) return null;
-        try { return new FileActivations(path, new FileActivationOptions(buffer, seed, normalize, tensor)); }
-        catch (Exception e) when (e is InvalidDataException or ArgumentException or FileNotFoundException) { throw new CliException(e.Message); }
+        var option = CliOptions.Value("--aux", "auxk", "KIND", "auxiliary loss: none | auxk | aux-zipf (coefficient 1/32)");
+        option.AcceptOnlyFromAmong("none", "auxk", "aux-zipf");
+        return option;
     }
 
-    /// <summary>The synthetic-data options shared by <c>train</c> and <c>compare</c>: --d, --features, --mean-active, --seed.</summary>
-    public static SyntheticOptions ReadData(CliOptions o) => new(InputDim: o.Int("d", 64), Features: o.Int("features", 256),
-        MeanActive: o.Double("mean-active", 4), Seed: o.Int("seed", 0));
-
-    /// <summary>The --aux option: none, auxk (default) or aux-zipf.</summary>
-    public static AuxLossKind ReadAux(CliOptions o) => o.String("aux", "auxk") switch
+    /// <summary>The auxiliary loss named by <c>--aux</c>.</summary>
+    public static AuxLossKind ReadAux(string name) => name switch
     {
         "none" => AuxLossKind.None,
-        "auxk" => AuxLossKind.AuxK,
         "aux-zipf" => AuxLossKind.AuxZipf,
-        var name => throw new CliException($"--aux: unknown auxiliary loss '{name}'; expected none, auxk or aux-zipf."),
+        _ => AuxLossKind.AuxK,
     };
 }

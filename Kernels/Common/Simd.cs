@@ -5,7 +5,10 @@ using System.Runtime.Intrinsics.X86;
 
 namespace SaeGpu.Kernels;
 
-/// <summary>Vectorized helpers shared by the fast CPU paths (Vector256 FMA with a scalar tail).</summary>
+/// <summary>
+/// Vectorized helpers shared by the fast CPU paths (Vector256 FMA with a scalar tail; some take Vector512 where the CPU
+/// has AVX-512, with the same per-element arithmetic).
+/// </summary>
 internal static class Simd
 {
     /// <summary>Σ_i a[i]·b[i] over the common length, float32 accumulation in 8 lanes.</summary>

@@ -6,10 +6,9 @@ internal static partial class DecoderBiasGrad
 {
     /// <summary>
     /// Blocks of rows (and of latents) of the CPU path, whose partial sums are added in block order: a fixed count, not the
-    /// number of cores, so the sum's order — and with it a seeded training run — is the same on every machine. Two blocks
-    /// run on two cores; more cores would not help much, as the op streams W_enc and gOut once (~1.8 ms at F 16384, d 768,
-    /// B 4096 here), and column slices per task, tried instead, were 3× slower (each core's prefetches fetch the other
-    /// slices' lines of the same rows).
+    /// number of cores, so the sum's order — and with it a seeded training run — is the same on every machine. Two are
+    /// enough: the op streams W_enc and gOut once, so memory bandwidth, not the core count, bounds it. Each block takes
+    /// whole rows rather than a slice of every row's columns, so no core's prefetches fetch lines that belong to another.
     /// </summary>
     public const int CpuParts = 2;
 

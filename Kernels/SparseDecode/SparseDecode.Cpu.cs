@@ -4,16 +4,16 @@ internal static partial class SparseDecode
 {
     /// <summary>
     /// Bytes of W that one latent-range pass of the CPU decode gathers from (12 MiB, a share of a server L3; ours):
-    /// a W larger than this is decoded in <see cref="CpuPasses"/> passes over consecutive latent ranges, so its rows are
-    /// read from the L3 instead of from memory (at d 768, F 16384, k 128: ~37–45 → ~22–24 ms on a 32 MB-L3 EPYC).
+    /// a W larger than this is decoded in <see cref="CpuPasses"/> passes over consecutive latent ranges, so the rows a
+    /// pass gathers stay in the L3 and are read from there, not from memory, each time another output row needs them.
     /// </summary>
     public const long CpuPassBytes = 12L << 20;
 
     /// <summary>
     /// Latent-range passes of the CPU gathers from W [F, d] for codes with CSR <paramref name="offsets"/> [B+1]:
     /// ⌈F·d·4 / <see cref="CpuPassBytes"/>⌉ (at most F), or 1 when the rows hold fewer than 8 entries per pass on average
-    /// (each pass sweeps every output row once; below that the sweeps cost more than the L3 saves — measured crossover
-    /// at d 768, F 16384: k 32; ours).
+    /// (each pass sweeps every output row once, so with few entries per pass the extra sweeps cost more than reading W
+    /// from the L3 saves; the bound of 8 is ours).
     /// </summary>
     public static int CpuPasses(ReadOnlySpan<int> offsets, int f, int d)
     {

@@ -14,7 +14,7 @@ public class CliTests : TempDirectory
         var output = new StringWriter();
         string ckpt = Path.Combine(Dir, "s.saeckpt");
         // 1,500 steps: this SAE recovers 46 % of the 24 true features after 300 steps and 100 % after 1,500 (measured).
-        int code = TrainCommand.Run(["--steps", "1500", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
+        int code = SaeCli.Invoke(["train", "--steps", "1500", "--batch", "256", "--d", "16", "--features", "24", "--latents", "48",
             "--k", "4", "--mean-active", "2", "--json", "--out", ckpt, "--backend", "cpu"], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -34,7 +34,7 @@ public class CliTests : TempDirectory
     public void Compare_PrintsOneRowPerArchitecture()
     {
         var output = new StringWriter();
-        int code = CompareCommand.Run(["--archs", "topk,relu", "--steps", "60", "--batch", "128", "--d", "16", "--features", "24",
+        int code = SaeCli.Invoke(["compare", "--archs", "topk,relu", "--steps", "60", "--batch", "128", "--d", "16", "--features", "24",
             "--latents", "48", "--k", "4", "--json"], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -49,7 +49,7 @@ public class CliTests : TempDirectory
     public void Train_WithArch_ReportsIt()
     {
         var output = new StringWriter();
-        TrainCommand.Run(["--arch", "batchtopk", "--steps", "20", "--batch", "64", "--d", "16", "--features", "24", "--latents", "48",
+        SaeCli.Invoke(["train", "--arch", "batchtopk", "--steps", "20", "--batch", "64", "--d", "16", "--features", "24", "--latents", "48",
             "--k", "4", "--json", "--out", Path.Combine(Dir, "b.saeckpt")], output);
         using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         Assert.Equal("batchtopk", json.RootElement.GetProperty("arch").GetString());
@@ -61,7 +61,7 @@ public class CliTests : TempDirectory
     {
         var output = new StringWriter();
         string ckpt = Path.Combine(Dir, "m.saeckpt");
-        int code = TrainCommand.Run(["--arch", "matryoshka-topk", "--widths", "8,24", "--prefix-weights", "1,1,2", "--steps", "200",
+        int code = SaeCli.Invoke(["train", "--arch", "matryoshka-topk", "--widths", "8,24", "--prefix-weights", "1,1,2", "--steps", "200",
             "--batch", "128", "--d", "16", "--features", "24", "--latents", "48", "--k", "4", "--json", "--out", ckpt], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -79,7 +79,7 @@ public class CliTests : TempDirectory
     public void Absorption_PrintsOneRowPerModel_WithLevels()
     {
         var output = new StringWriter();
-        int code = AbsorptionCommand.Run(["--steps", "30", "--batch", "128", "--d", "16", "--trees", "4", "--branching", "2",
+        int code = SaeCli.Invoke(["absorption", "--steps", "30", "--batch", "128", "--d", "16", "--trees", "4", "--branching", "2",
             "--latents", "32", "--random-prefixes", "3", "--eval-tokens", "256", "--json"], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -97,19 +97,19 @@ public class CliTests : TempDirectory
         string a = Path.Combine(Dir, "a.itda"), b = Path.Combine(Dir, "b.itda");
         string[] common = ["--tokens", "4096", "--batch", "512", "--d", "16", "--features", "24", "--k", "4"];
         var output = new StringWriter();
-        Assert.Equal(0, ItdaCommand.Run(["build", .. common, "--out", a, "--compare-topk", "--json"], output));
-        Assert.Equal(0, ItdaCommand.Run(["build", .. common, "--out", b, "--threshold", "0.05"], output));
+        Assert.Equal(0, SaeCli.Invoke(["itda", "build", .. common, "--out", a, "--compare-topk", "--json"], output));
+        Assert.Equal(0, SaeCli.Invoke(["itda", "build", .. common, "--out", b, "--threshold", "0.05"], output));
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(lines, l => l.StartsWith("TopK SAE", StringComparison.Ordinal));
         using var json = JsonDocument.Parse(lines.Last(l => l.StartsWith('{')));
         Assert.True(json.RootElement.GetProperty("atoms").GetInt32() >= 16);
         Assert.InRange(json.RootElement.GetProperty("fvu").GetDouble(), 0, 1);
         var cmp = new StringWriter();
-        Assert.Equal(0, ItdaCommand.Run(["compare", "--a", a, "--b", b], cmp));
+        Assert.Equal(0, SaeCli.Invoke(["itda", "compare", "--a", a, "--b", b], cmp));
         Assert.Contains("Jaccard", cmp.ToString());
         var enc = new StringWriter();
         string codesPath = Path.Combine(Dir, "c.codes");
-        Assert.Equal(0, ItdaCommand.Run(["encode", "--dict", a, "--d", "16", "--features", "24", "--tokens", "300", "--out", codesPath], enc));
+        Assert.Equal(0, SaeCli.Invoke(["itda", "encode", "--dict", a, "--d", "16", "--features", "24", "--tokens", "300", "--out", codesPath], enc));
         Assert.Contains("FVU", enc.ToString());
         var (offsets, indices, values, latents) = SaeGpu.Formats.CodesFile.Load(codesPath);
         Assert.Equal(301, offsets.Length);
@@ -123,10 +123,10 @@ public class CliTests : TempDirectory
     {
         string a = Path.Combine(Dir, "a.saeckpt"), b = Path.Combine(Dir, "b.saeckpt");
         string[] data = ["--d", "16", "--features", "24", "--mean-active", "2"];
-        TrainCommand.Run(["--steps", "100", "--batch", "128", "--latents", "32", "--k", "3", "--out", a, .. data], TextWriter.Null);
-        TrainCommand.Run(["--steps", "100", "--batch", "128", "--latents", "64", "--k", "3", "--out", b, .. data], TextWriter.Null);
+        SaeCli.Invoke(["train", "--steps", "100", "--batch", "128", "--latents", "32", "--k", "3", "--out", a, .. data], TextWriter.Null);
+        SaeCli.Invoke(["train", "--steps", "100", "--batch", "128", "--latents", "64", "--k", "3", "--out", b, .. data], TextWriter.Null);
         var output = new StringWriter();
-        Assert.Equal(0, DarkMatterCommand.Run(["--sae", a, "--compare", b, "--tokens", "2000", "--json", .. data], output));
+        Assert.Equal(0, SaeCli.Invoke(["darkmatter", "--sae", a, "--compare", b, "--tokens", "2000", "--json", .. data], output));
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(lines, l => l.Contains("gradient pursuit", StringComparison.Ordinal));
         using var json = JsonDocument.Parse(lines[^1]);
@@ -137,24 +137,12 @@ public class CliTests : TempDirectory
     }
 
     [Fact]
-    public void DarkMatter_ThrowsWithoutSae() =>
-        Assert.Contains("--sae", Assert.Throws<CliException>(() => DarkMatterCommand.Run([], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Itda_ThrowsForUnknownSubcommand() =>
-        Assert.Contains("build, encode or compare", Assert.Throws<CliException>(() => ItdaCommand.Run(["make"], TextWriter.Null)).Message);
-
-    [Fact]
     public void Itda_Encode_ThrowsForForeignFile()
     {
         string path = Path.Combine(Dir, "x.itda");
         File.WriteAllText(path, "nope");
-        Assert.Contains("not an ITDA dictionary", Assert.Throws<CliException>(() => ItdaCommand.Run(["encode", "--dict", path], TextWriter.Null)).Message);
+        Assert.Contains("not an ITDA dictionary", Assert.Throws<CliException>(() => SaeCli.Invoke(["itda", "encode", "--dict", path], TextWriter.Null)).Message);
     }
-
-    [Fact]
-    public void Train_ThrowsForPrefixWeightCountMismatch_BeforeTraining() =>
-        Assert.Contains("PrefixWeights has 2", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--prefix-weights", "1,2"], TextWriter.Null)).Message);
 
     [Fact]
     public void Train_OnActivationFiles_SavesALoadableSaeLensFolder()
@@ -168,7 +156,7 @@ public class CliTests : TempDirectory
         }
         string outDir = Path.Combine(Dir, "trained");
         var output = new StringWriter();
-        Assert.Equal(0, TrainCommand.Run(["--data", Path.Combine(Dir, "acts"), "--normalize", "--latents", "16", "--k", "2", "--steps", "30",
+        Assert.Equal(0, SaeCli.Invoke(["train", "--data", Path.Combine(Dir, "acts"), "--normalize", "--latents", "16", "--k", "2", "--steps", "30",
             "--batch", "64", "--out", outDir, "--json"], output));
         Assert.Contains("2000 activations in 1 file(s)", output.ToString());
         using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
@@ -188,17 +176,18 @@ public class CliTests : TempDirectory
             w.Complete();
         }
         string[] run = ["--data", data, "--normalize", "--shuffle-buffer", "300", "--latents", "16", "--k", "2", "--steps", "25",
-            "--batch", "64", "--checkpoint-every", "7", "--arch", "batchtopk"];
+            "--batch", "64", "--checkpoint-every", "7", "--arch", "batchtopk", "--log-every", "50"];
         string full = Path.Combine(Dir, "full"), part = Path.Combine(Dir, "part");
-        Assert.Equal(0, TrainCommand.Run([.. run, "--out", full], TextWriter.Null));
+        Assert.Equal(0, SaeCli.Invoke(["train", .. run, "--out", full], TextWriter.Null));
         var output = new StringWriter();
-        Assert.Equal(0, TrainCommand.Run([.. run, "--out", part, "--stop-after", "10"], output));
+        Assert.Equal(0, SaeCli.Invoke(["train", .. run, "--out", part, "--stop-after", "10"], output));
         Assert.Contains($"--resume {part}", output.ToString());
         Assert.True(File.Exists(SaeGpu.Formats.SaeFiles.StatePath(part)));
         output = new StringWriter();
-        Assert.Equal(0, TrainCommand.Run(["--resume", part, "--log-every", "5"], output));
+        Assert.Equal(0, SaeCli.Invoke(["train", "--resume", part, "--log-every", "5"], output));
         Assert.Contains("Resumed at step 10", output.ToString());
         Assert.DoesNotContain("step      5", output.ToString());
+        Assert.Contains("step     15", output.ToString());   // --log-every 5 given now replaces the saved 50
         string weights = SaeGpu.Formats.SaeLensFormat.WeightsFile;
         Assert.Equal(File.ReadAllBytes(Path.Combine(full, weights)), File.ReadAllBytes(Path.Combine(part, weights)));
         Assert.False(File.Exists(SaeGpu.Formats.SaeFiles.StatePath(part)), "a completed run removes its state");
@@ -225,13 +214,9 @@ public class CliTests : TempDirectory
     public void Train_ThrowsForResumeWithAChangedOption()
     {
         string part = Path.Combine(Dir, "part");
-        TrainCommand.Run(["--steps", "20", "--batch", "32", "--d", "8", "--features", "8", "--latents", "16", "--k", "2", "--out", part, "--stop-after", "3"], TextWriter.Null);
-        Assert.Contains("--steps", Assert.Throws<CliException>(() => TrainCommand.Run(["--resume", part, "--steps", "30"], TextWriter.Null)).Message);
+        SaeCli.Invoke(["train", "--steps", "20", "--batch", "32", "--d", "8", "--features", "8", "--latents", "16", "--k", "2", "--out", part, "--stop-after", "3"], TextWriter.Null);
+        Assert.Contains("--steps", Assert.Throws<CliException>(() => SaeCli.Invoke(["train", "--resume", part, "--steps", "30"], TextWriter.Null)).Message);
     }
-
-    [Fact]
-    public void Train_ThrowsForResumeWithoutAState() =>
-        Assert.Contains("training_state.saestate", Assert.Throws<CliException>(() => TrainCommand.Run(["--resume", Path.Combine(Dir, "none")], TextWriter.Null)).Message);
 
     [Fact]
     public void EvalAndEncode_OfASavedSae_MatchDirectComputation_InFileOrder()
@@ -248,13 +233,13 @@ public class CliTests : TempDirectory
         using var direct = sae.EncodeCodes(rows);
         double fvu = SaeGpu.Evaluation.Metrics.Fvu(rows, sae.Decode(direct), 8);
         var output = new StringWriter();
-        Assert.Equal(0, EvalCommand.Run(["--sae", saePath, "--data", dir, "--batch", "128", "--json"], output, writeCodes: false));
+        Assert.Equal(0, SaeCli.Invoke(["eval", "--sae", saePath, "--data", dir, "--batch", "128", "--json"], output));
         using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         Assert.Equal(700, json.RootElement.GetProperty("tokens").GetInt64());
         Assert.Equal(fvu, json.RootElement.GetProperty("fvu").GetDouble(), 5);
         Assert.Equal(3.0, json.RootElement.GetProperty("l0").GetDouble(), 9);
         string codesPath = Path.Combine(Dir, "c.bin");
-        Assert.Equal(0, EvalCommand.Run(["--sae", saePath, "--data", dir, "--batch", "100", "--out", codesPath], TextWriter.Null, writeCodes: true));
+        Assert.Equal(0, SaeCli.Invoke(["encode", "--sae", saePath, "--data", dir, "--batch", "100", "--out", codesPath], TextWriter.Null));
         var (offsets, indices, values, latents) = SaeGpu.Formats.CodesFile.Load(codesPath);
         var (o, i, v) = direct.ToHost();
         Assert.Equal(o, offsets);
@@ -271,58 +256,71 @@ public class CliTests : TempDirectory
         using var sae = SaeGpu.SparseAutoencoder.CreateRandom(SaeGpu.Tests.Support.TestBackends.Cpu, new SaeGpu.SaeConfig(8, 16, 2), seed: 1);
         string ckpt = Path.Combine(Dir, "s.saeckpt");
         SaeGpu.Formats.SaeFiles.Save(sae, ckpt);
-        Assert.Contains("expects d = 8", Assert.Throws<CliException>(() => EvalCommand.Run(["--sae", ckpt, "--data", shard], TextWriter.Null, false)).Message);
+        Assert.Contains("expects d = 8", Assert.Throws<CliException>(() => SaeCli.Invoke(["eval", "--sae", ckpt, "--data", shard], TextWriter.Null)).Message);
+    }
+
+    /// <summary>
+    /// Every command-line error is a <see cref="CliException"/> raised before any work, naming what is wrong: unknown or
+    /// malformed options (System.CommandLine's parse errors) and values the library rejects.
+    /// </summary>
+    [Theory]
+    [InlineData("--sae", "darkmatter")]   // ThrowsWithoutSae
+    [InlineData("make", "itda", "make")]   // ThrowsForUnknownSubcommand
+    [InlineData("PrefixWeights has 2", "train", "--arch", "matryoshka", "--prefix-weights", "1,2")]   // ThrowsForPrefixWeightCountMismatch_BeforeTraining
+    [InlineData("training_state.saestate", "train", "--resume", "no-such-run")]   // ThrowsForResumeWithoutAState
+    [InlineData("nowhere.npy", "train", "--data", "nowhere.npy")]   // ThrowsForMissingDataFile
+    [InlineData("strictly increasing", "train", "--arch", "matryoshka", "--widths", "64,32")]   // ThrowsForBadWidths
+    [InlineData("--widths", "train", "--widths", "a,b")]   // ThrowsForNonNumericWidths
+    [InlineData("relu", "train", "--arch", "matryoshka-relu")]   // ThrowsForMatryoshkaOfRelu
+    [InlineData("mutual", "train", "--arch", "topq")]   // ThrowsForUnknownArch
+    [InlineData("aux-zipf", "train", "--aux", "zipf")]   // ThrowsForUnknownAux
+    [InlineData("--latnets", "train", "--latnets", "5")]   // ThrowsForUnknownOption
+    [InlineData("--k", "train", "--k", "many")]   // ThrowsForBadNumber
+    [InlineData("K must be", "train", "--k", "0")]   // ThrowsForInvalidConfig_BeforeTraining
+    [InlineData("--steps", "train", "--steps")]   // ThrowsForMissingValue
+    [InlineData("tpu", "train", "--backend", "tpu", "--steps", "1")]   // ThrowsForUnknownBackend
+    [InlineData("--l0 is an option of jumprelu, jumprelu-tanh, not of topk", "train", "--l0", "0.1")]   // an architecture option of another architecture
+    [InlineData("--archs names no architecture", "compare", "--archs", ",")]
+    public void BadCommandLine_ThrowsNamingTheProblem(string mustMention, params string[] args) =>
+        Assert.Contains(mustMention, Assert.Throws<CliException>(() => SaeCli.Invoke(args, TextWriter.Null)).Message, StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("train", "--latnets", "5")]
+    [InlineData("train", "--k", "many")]
+    [InlineData("itda", "make")]
+    [InlineData("eval", "--data", "x.npy")]
+    public void BadCommandLine_ExitsWith2_PrintingTheErrorAndTheUsageLine(params string[] args)
+    {
+        var error = new StringWriter();
+        Assert.Equal(2, SaeCli.Run(args, TextWriter.Null, error));
+        string[] lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("error: ", lines[0], StringComparison.Ordinal);
+        Assert.StartsWith($"usage: sae {args[0]}", lines[^1], StringComparison.Ordinal);
     }
 
     [Fact]
-    public void Train_ThrowsForMissingDataFile() =>
-        Assert.Contains("nowhere.npy", Assert.Throws<CliException>(() => TrainCommand.Run(["--data", "nowhere.npy"], TextWriter.Null)).Message);
+    public void Completion_SuggestsCommandsOptionsAndArchitectures()
+    {
+        static string[] Suggest(string line)
+        {
+            var output = new StringWriter();
+            Assert.Equal(0, SaeCli.Run([$"[suggest:{line.Length}]", line], output, TextWriter.Null));
+            return output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
 
-    [Fact]
-    public void Train_ThrowsForBadWidths() =>
-        Assert.Contains("strictly increasing", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka", "--widths", "64,32"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForNonNumericWidths() =>
-        Assert.Contains("--widths", Assert.Throws<CliException>(() => TrainCommand.Run(["--widths", "a,b"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForMatryoshkaOfRelu() =>
-        Assert.Contains("relu", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "matryoshka-relu"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForUnknownArch() =>
-        Assert.Contains("mutual", Assert.Throws<CliException>(() => TrainCommand.Run(["--arch", "topq"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForUnknownAux() =>
-        Assert.Contains("aux-zipf", Assert.Throws<CliException>(() => TrainCommand.Run(["--aux", "zipf"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForUnknownOption() =>
-        Assert.Contains("--latnets", Assert.Throws<CliException>(() => TrainCommand.Run(["--latnets", "5"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForBadNumber() =>
-        Assert.Contains("--k", Assert.Throws<CliException>(() => TrainCommand.Run(["--k", "many"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForInvalidConfig_BeforeTraining() =>
-        Assert.Contains("K must be", Assert.Throws<CliException>(() => TrainCommand.Run(["--k", "0"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForMissingValue() =>
-        Assert.Contains("needs a value", Assert.Throws<CliException>(() => TrainCommand.Run(["--steps"], TextWriter.Null)).Message);
-
-    [Fact]
-    public void Train_ThrowsForUnknownBackend() =>
-        Assert.Contains("tpu", Assert.Throws<CliException>(() => TrainCommand.Run(["--backend", "tpu", "--steps", "1"], TextWriter.Null)).Message);
+        Assert.Contains("train", Suggest("sae tr"));
+        Assert.Contains("--checkpoint-every", Suggest("sae train --check"));
+        Assert.Equal(["matryoshka", "matryoshka-abstopk", "matryoshka-batchtopk", "matryoshka-topk"], Suggest("sae train --arch matr"));
+        var script = new StringWriter();
+        Assert.Equal(0, SaeCli.Run(["completion"], script, TextWriter.Null));
+        Assert.Contains("complete -o default -F _sae_complete sae", script.ToString(), StringComparison.Ordinal);
+    }
 
     [Fact]
     public void Bench_Verify_ReportsAgreement()
     {
         var output = new StringWriter();
-        int code = BenchCommand.Run(["--backend", "cpu", "--verify", "reference", "--d", "16", "--latents", "64", "--k", "4", "--batch", "32", "--steps", "1", "--json"], output);
+        int code = SaeCli.Invoke(["bench", "--backend", "cpu", "--verify", "reference", "--d", "16", "--latents", "64", "--k", "4", "--batch", "32", "--steps", "1", "--json"], output);
         Assert.Equal(0, code);
         using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
         Assert.True(json.RootElement.GetProperty("verify_ok").GetBoolean());

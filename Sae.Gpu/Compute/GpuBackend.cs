@@ -29,7 +29,8 @@ internal sealed class GpuTensor<T> : Tensor<T> where T : unmanaged
 
 /// <summary>
 /// The ILGPU backend: CUDA when a device is present (or required), else ILGPU's CPU accelerator configured like an
-/// NVIDIA device (warp 32, up to 1024 threads per group; correctness only, about 1000× slower than <see cref="CpuBackend"/>).
+/// NVIDIA device (warp 32, up to 1024 threads per group; for correctness checks only: it emulates every device thread on
+/// the host, far slower than <see cref="CpuBackend"/>).
 /// Kernels are loaded once per backend and cached; scratch buffers are cached by size, so steady-state steps do not allocate.
 /// </summary>
 internal sealed class GpuBackend : Backend
