@@ -1,4 +1,4 @@
-// Cake build script: dotnet tool restore && dotnet cake --target=<Build|Test|PtxCheck|Pack|Bench|Publish>
+// Cake build script: dotnet tool restore && dotnet cake --target=<Build|Test|Stress|PtxCheck|Pack|Bench|Publish>
 var target = Argument("target", "Test");
 var configuration = Argument("configuration", "Release");
 var ptxDir = MakeAbsolute(Directory(".tools/ptx")).FullPath;
@@ -8,6 +8,15 @@ Task("Build").Does(() =>
 
 Task("Test").IsDependentOn("Build").Does(() =>
     DotNetTest("SaeGpu.sln", new DotNetTestSettings { Configuration = configuration, NoBuild = true }));
+
+// The deep variants (many FsCheck cases, long runs): tests with [Trait("Category", "Stress")], which Test leaves out.
+Task("Stress").IsDependentOn("Build").Does(() =>
+    DotNetTest("SaeGpu.sln", new DotNetTestSettings
+    {
+        Configuration = configuration,
+        NoBuild = true,
+        ArgumentCustomization = args => args.Append($"-p:RunSettingsFilePath={MakeAbsolute(File("Sae.Gpu.Tests/stress-tier.runsettings")).FullPath}"),
+    }));
 
 // Compiles every ILGPU kernel to PTX (via the PTX test) and assembles it with ptxas -arch=sm_90.
 Task("PtxCheck").IsDependentOn("Build").Does(() =>
@@ -20,7 +29,11 @@ Task("PtxCheck").IsDependentOn("Build").Does(() =>
         Filter = "FullyQualifiedName~PtxCompileTests",
         EnvironmentVariables = { ["SAEGPU_PTX_OUT"] = ptxDir },
     });
-    var exit = StartProcess("bash", new ProcessSettings { Arguments = $"scripts/ptxas-check.sh \"{ptxDir}\"" });
+    var exit = StartProcess("bash", new ProcessSettings
+    {
+        Arguments = $"scripts/ptxas-check.sh \"{ptxDir}\"",
+        EnvironmentVariables = new Dictionary<string, string> { ["PTXAS_TABLE"] = MakeAbsolute(File("artifacts/ptxas-sm90.md")).FullPath },
+    });
     if (exit != 0) throw new Exception($"ptxas check failed (exit {exit})");
 });
 

@@ -110,13 +110,21 @@ public static class TrainCommand
             output.WriteLine($"Stopped after step {trained.StepsTaken}; continue with: sae train --resume {outPath}");
             return 0;
         }
-        double streamed = (files?.BytesRead ?? 0) - bytesBefore;
         var final = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
+        var summary = Report(output, model, files, (files?.BytesRead ?? 0) - bytesBefore, trained, final, outPath, backend.Name);
+        if (r.GetValue(o.Json)) output.WriteLine(JsonSerializer.Serialize(summary));
+        return 0;
+    }
+
+    // The final lines: held-out metrics, streaming rate, firing histogram, prefix and downstream FVU; returns the --json summary.
+    private static Dictionary<string, object> Report(TextWriter output, SaeConfig model, FileActivations? files, double streamed, TrainingResult trained,
+        HeldOut final, string outPath, string backend)
+    {
         var summary = new Dictionary<string, object>
         {
             ["arch"] = model.Name, ["fvu"] = final.Metrics.Fvu, ["l0"] = final.Metrics.L0, ["dead_fraction"] = trained.Last.DeadFraction,
-            ["steps"] = steps, ["tokens_per_second"] = trained.TokensPerSecond, ["train_seconds"] = trained.Seconds,
-            ["backend"] = backend.Name, ["checkpoint"] = Path.GetFullPath(outPath),
+            ["steps"] = trained.StepsTaken, ["tokens_per_second"] = trained.TokensPerSecond, ["train_seconds"] = trained.Seconds,
+            ["backend"] = backend, ["checkpoint"] = Path.GetFullPath(outPath),
             ["firing_histogram"] = FiringHistogram.Labels.Zip(trained.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
         if (files is not null)
@@ -150,8 +158,7 @@ public static class TrainCommand
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Downstream FVU (relevant features, held-out): {downstream:F4}"));
             summary["downstream_fvu"] = downstream;
         }
-        if (r.GetValue(o.Json)) output.WriteLine(JsonSerializer.Serialize(summary));
-        return 0;
+        return summary;
     }
 
     // A new run, or the run saved at options.OutputPath (its configs were re-read from the state through --resume's note).

@@ -13,6 +13,7 @@
 #   PTXAS_ARGS          extra ptxas arguments, whitespace-separated
 #                       (e.g. "--warning-as-error" or "-maxrregcount=64")
 #   PTXAS_FAIL_ON_SPILL 1 = also fail when any kernel spills registers
+#   PTXAS_TABLE         also write the table as Markdown to this file (CI: artifacts/ptxas-sm90.md)
 set -euo pipefail
 
 usage() { echo "usage: $0 <ptx-dir>" >&2; exit 2; }
@@ -83,6 +84,23 @@ for r in "${rows[@]}"; do
   IFS='|' read -r n e rg sm s l stt <<<"$r"
   printf "%-${w}s  %7s  %4s  %10s  %12s  %11s  %s\n" "$n" "$e" "$rg" "${sm}B" "${s}B" "${l}B" "$stt"
 done
+
+if [[ -n "${PTXAS_TABLE:-}" ]]; then
+  mkdir -p "$(dirname "$PTXAS_TABLE")"
+  {
+    echo "# ptxas: registers, shared memory and spills per kernel ($arch)"
+    echo
+    echo "Written by scripts/ptxas-check.sh from the PTX that the test suite dumps; $("$PTXAS" --version | grep -o 'release [0-9.]*, V[0-9.]*' || echo "$PTXAS")."
+    echo
+    echo "| kernel | entries | registers | static smem | spill stores | spill loads | status |"
+    echo "|---|---:|---:|---:|---:|---:|---|"
+    for r in "${rows[@]}"; do
+      IFS='|' read -r n e rg sm s l stt <<<"$r"
+      echo "| ${n%.ptx} | $e | $rg | ${sm} B | ${s} B | ${l} B | $stt |"
+    done
+  } >"$PTXAS_TABLE"
+  echo "ptxas-check: table written to $PTXAS_TABLE"
+fi
 
 if [[ -n "$details" ]]; then
   printf '%s' "$details" >&2

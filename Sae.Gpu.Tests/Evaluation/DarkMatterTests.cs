@@ -52,11 +52,7 @@ public class DarkMatterTests
     {
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: 16, MeanActive: 2, Seed: 3));
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 32, 2), seed: 4);
-        using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 200)))
-        {
-            var batch = new float[256 * D];
-            for (int s = 0; s < 200; s++) { data.NextBatch(batch); trainer.Step(batch); }
-        }
+        using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 200))) TrainLoop.Run(trainer, data);
         var x = new float[2000 * D];
         new SyntheticActivations(data.Options with { StreamSeed = 9 }).NextBatch(x);
         var r = DarkMatterReport.Measure(sae, x);

@@ -82,8 +82,7 @@ public class GSaeVSaeTests
             var data = new SyntheticActivations(new SyntheticOptions(InputDim: 8, Features: 16, MeanActive: 2, Seed: 1));
             using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(8, 16, 2, "vsae"), seed: 1);
             using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 32, Steps: 5, Seed: seed));
-            var x = new float[32 * 8];
-            for (int s = 0; s < 5; s++) { data.NextBatch(x); trainer.Step(x); }
+            TrainLoop.Run(trainer, data);
             return sae.ToHost().WDec;
         }
         Assert.Equal(Run(4), Run(4));

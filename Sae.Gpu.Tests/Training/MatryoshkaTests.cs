@@ -14,15 +14,7 @@ public class MatryoshkaTests
     private static (StepResult First, StepResult Last) Train(SparseAutoencoder sae, TrainConfig config, IActivationSource data)
     {
         using var trainer = new Trainer(sae, config);
-        var batch = new float[config.BatchSize * sae.Config.InputDim];
-        StepResult first = default, last = default;
-        for (int s = 0; s < config.Steps; s++)
-        {
-            data.NextBatch(batch);
-            last = trainer.Step(batch);
-            if (s == 0) first = last;
-        }
-        return (first, last);
+        return TrainLoop.Run(trainer, data);
     }
 
     private static SyntheticActivations Data(int seed = 1) => new(new SyntheticOptions(InputDim: D, Features: Features, MeanActive: 3, Seed: seed));

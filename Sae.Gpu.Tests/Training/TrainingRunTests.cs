@@ -31,7 +31,7 @@ public class TrainingRunTests : TempDirectory
         var progress = new Reports();
         int saves = 0;
         run.Saved += (_, _) => saves++;
-        var result = run.Run(progress);
+        var result = run.Run(progress, TestContext.Current.CancellationToken);
         Assert.True(result.Completed);
         Assert.Equal(Enumerable.Range(1, Steps), progress.Steps.Select(s => s.Step));
         Assert.Equal(progress.Steps, run.History);
@@ -47,7 +47,7 @@ public class TrainingRunTests : TempDirectory
     {
         string whole = Path.Combine(Dir, "whole.saeckpt"), parts = Path.Combine(Dir, "parts.saeckpt");
         using (var run = TrainingRun.Start(Model, Train, Source(), new TrainingRunOptions(whole, CheckpointEvery: 0), TestBackends.Cpu))
-            Assert.True(run.Run().Completed);
+            Assert.True(run.Run(null, TestContext.Current.CancellationToken).Completed);
         using var stop = new CancellationTokenSource();
         using (var run = TrainingRun.Start(Model, Train, Source(), new TrainingRunOptions(parts, CheckpointEvery: 0), TestBackends.Cpu))
         {
@@ -60,7 +60,7 @@ public class TrainingRunTests : TempDirectory
         using (var resumed = TrainingRun.Resume(parts, Source(), TestBackends.Cpu))
         {
             Assert.Equal(9, resumed.Trainer.StepsTaken);
-            var result = resumed.Run();
+            var result = resumed.Run(null, TestContext.Current.CancellationToken);
             Assert.True(result.Completed);
             Assert.Equal(Steps - 9, result.StepsRun);
             Assert.Equal(Steps, resumed.History.Count);
@@ -73,7 +73,7 @@ public class TrainingRunTests : TempDirectory
     public void InMemory_SavesNothing()
     {
         using var run = TrainingRun.Start(Model, Train with { Steps = 3 }, Source(), new TrainingRunOptions(), TestBackends.Cpu);
-        Assert.True(run.Run().Completed);
+        Assert.True(run.Run(null, TestContext.Current.CancellationToken).Completed);
         Assert.Empty(Directory.GetFileSystemEntries(Dir));
         Assert.Throws<FileNotFoundException>(() => TrainingRun.Resume(Path.Combine(Dir, "none"), Source()));
     }

@@ -15,14 +15,7 @@ public class TrainingSmokeTests
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 32, Features: 64, MeanActive: 3, Seed: 1));
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(32, 128, 6), seed: 2);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 512, Steps: 1000));
-        var batch = new float[512 * 32];
-        StepResult first = default, last = default;
-        for (int s = 0; s < 1000; s++)
-        {
-            data.NextBatch(batch);
-            last = trainer.Step(batch);
-            if (s == 0) first = last;
-        }
+        var (first, last) = TrainLoop.Run(trainer, data);
         var recovery = GroundTruthRecovery.Compute(data.Directions, sae.Backend.ToHost(sae.WDec), 32);
         Assert.True(first.Fvu > 0.5, $"initial FVU {first.Fvu} should be high");
         Assert.True(last.Fvu < 0.15, $"final FVU {last.Fvu} should be < 0.15");
@@ -72,8 +65,7 @@ public class TrainingSmokeTests
         var data = new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 20, Seed: 3));
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 40, 5), seed: 1);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, Steps: 20));
-        var batch = new float[64 * 16];
-        for (int s = 0; s < 20; s++) { data.NextBatch(batch); trainer.Step(batch); }
+        TrainLoop.Run(trainer, data);
         var w = sae.Backend.ToHost(sae.WDec);
         for (int j = 0; j < 40; j++)
             Assert.Equal(1.0, Math.Sqrt(w.AsSpan(j * 16, 16).ToArray().Sum(v => (double)v * v)), 4);

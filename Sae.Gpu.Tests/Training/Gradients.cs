@@ -6,39 +6,30 @@ namespace SaeGpu.Tests.Training;
 
 /// <summary>
 /// The whole sparse backward (ValueGrad with its L1 shift, both AggregateByLatent uses, DecoderBiasGrad, the error's scale,
-/// the AuxK term) against central finite differences of the loss evaluated independently in float64.
+/// the AuxK term, Matryoshka's weighted prefix loss, vSAE's KL term) against central finite differences of the loss
+/// evaluated independently in float64; written once and run per backend (one subclass each).
 /// </summary>
-public class GradientTests
+public abstract class Gradients(string backend)
 {
     private const int B = 5, D = 6, F = 10, K = 3, KAux = 2;
     private const double L1 = 0.05, Alpha = 0.5;
 
-    public static TheoryData<string, string> Cases()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var backend in new[] { "reference", "cpu", "gpu" })
-            foreach (var arch in new[] { "topk", "abstopk", "relu" }) data.Add(backend, arch);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(Cases))]
-    public void Backward_MatchesFiniteDifferences(string backend, string archName)
+    [InlineData("topk")]
+    [InlineData("abstopk")]
+    [InlineData("relu")]
+    public void Backward_MatchesFiniteDifferences(string arch)
     {
-        var arch = archName;
         var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, ArchitectureOptions: ArchOptions.For(arch, ("l1", L1)));
-        CheckAgainstFiniteDifferences(backend, arch, config, warmUpSteps: 0);
+        CheckAgainstFiniteDifferences(arch, config, warmUpSteps: 0);
     }
 
-    [Theory]
-    [InlineData("reference")]
-    [InlineData("cpu")]
-    [InlineData("gpu")]
-    public void Backward_WithAuxK_MatchesFiniteDifferences(string backend)
+    [Fact]
+    public void Backward_WithAuxK_MatchesFiniteDifferences()
     {
         // One step with a 1-token dead window marks every latent that did not fire as dead, so the second pass runs AuxK.
         var config = new TrainConfig(BatchSize: B, Steps: 2, AuxLoss: AuxLossKind.AuxK, AuxK: KAux, AuxCoefficient: Alpha, DeadAfterTokens: 1);
-        CheckAgainstFiniteDifferences(backend, "topk", config, warmUpSteps: 1, seed: AuxSeed);
+        CheckAgainstFiniteDifferences("topk", config, warmUpSteps: 1, seed: AuxSeed);
     }
 
     // An initialization under which a latent stays silent in the warm-up step, so AuxK has a dead latent to select (the
@@ -46,27 +37,21 @@ public class GradientTests
     private const int AuxSeed = 6;
 
     [Theory]
-    [InlineData("reference", "topk")]
-    [InlineData("cpu", "topk")]
-    [InlineData("gpu", "topk")]
-    [InlineData("cpu", "abstopk")]
-    [InlineData("gpu", "abstopk")]
-    public void Backward_Matryoshka_MatchesFiniteDifferences(string backend, string archName)
+    [InlineData("topk")]
+    [InlineData("abstopk")]
+    public void Backward_Matryoshka_MatchesFiniteDifferences(string arch)
     {
         var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None, PrefixWeights: PrefixWeights);
-        CheckAgainstFiniteDifferences(backend, archName, config, warmUpSteps: 0, Widths);
+        CheckAgainstFiniteDifferences(arch, config, warmUpSteps: 0, Widths);
     }
 
-    [Theory]
-    [InlineData("reference")]
-    [InlineData("cpu")]
-    [InlineData("gpu")]
-    public void Backward_VSaeKlTerm_MatchesFiniteDifferences(string backend)
+    [Fact]
+    public void Backward_VSaeKlTerm_MatchesFiniteDifferences()
     {
         // σ = 0 makes the sampled code the mean, so the loss is deterministic: MSE + λ·2/(B·d)·Σ ½μ² over kept latents.
         var config = new TrainConfig(BatchSize: B, Steps: 1, AuxLoss: AuxLossKind.None,
             ArchitectureOptions: new Dictionary<string, double> { ["posterior-sigma"] = 0, ["kl"] = Kl });
-        CheckAgainstFiniteDifferences(backend, "vsae", config, warmUpSteps: 0);
+        CheckAgainstFiniteDifferences("vsae", config, warmUpSteps: 0);
     }
 
     private const double Kl = 0.7;
@@ -74,8 +59,7 @@ public class GradientTests
     private static readonly int[] Widths = [2, 6, F];
     private static readonly double[] PrefixWeights = [0.5, 1, 2.5];
 
-    private static void CheckAgainstFiniteDifferences(string backend, string arch, TrainConfig config, int warmUpSteps,
-        int[]? widths = null, int seed = 5)
+    private void CheckAgainstFiniteDifferences(string arch, TrainConfig config, int warmUpSteps, int[]? widths = null, int seed = 5)
     {
         var be = TestBackends.ByName(backend);
         var rng = new Random(3);
@@ -208,5 +192,19 @@ public class GradientTests
             return num / den;
         }
     }
+}
 
+/// <summary>The backward on the scalar reference.</summary>
+public sealed class GradientsOnReference() : Gradients("reference");
+
+/// <summary>The backward on the SIMD CPU path.</summary>
+public sealed class GradientsOnCpu() : Gradients("cpu");
+
+/// <summary>The backward on ILGPU's CPU accelerator.</summary>
+public sealed class GradientsOnIlgpuCpu() : Gradients("ilgpu-cpu");
+
+/// <summary>The backward on a CUDA device; skipped where there is none.</summary>
+public sealed class GradientsOnCuda : Gradients
+{
+    public GradientsOnCuda() : base("cuda") => TestBackends.SkipWithoutCuda();
 }
