@@ -22,10 +22,10 @@ public static class AbsorptionCommand
         var randomPrefixes = CliOptions.Value("--random-prefixes", 10, "N", "also train matryoshka-batchtopk with N random prefixes per step (0 = no)");
         var widths = CliOptions.Ints("--widths", "M1,M2,...", "Matryoshka widths (default the paper's fractions 1/32, 1/16, 1/8, 1/4, rest of F)");
         var backend = CliOptions.Backend();
-        var batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
-        var steps = CliOptions.Value("--steps", 3000, "N", "optimizer steps");
-        var seed = CliOptions.Value("--seed", 0, "S", "seed of the data and the initialization");
-        var latents = CliOptions.Value("--latents", 512, "F", "dictionary size");
+        var batch = CliOptions.Batch(1024);
+        var steps = CliOptions.Steps(3000);
+        var seed = CliOptions.Seed();
+        var latents = CliOptions.Latents(512);
         var k = CliOptions.Maybe<int>("--k", "K", "active latents per token (default: the data's expected L0, rounded)");
         var d = CliOptions.Value("--d", 64, "D", "input width");
         var trees = CliOptions.Value("--trees", 24, "T", "trees of features (24 × 3 children × 3 levels: 312 features)");

@@ -24,7 +24,7 @@ public static class BenchCommand
         command.Add(backend);
         command.Add(d);
         var model = new ModelOptions(command, "topk", 16384, 32);
-        var batch = CliOptions.Value("--batch", 4096, "B", "tokens per step");
+        var batch = CliOptions.Batch(4096);
         var steps = CliOptions.Value("--steps", 10, "N", "timed steps (2 warm-up steps are not timed)");
         var verify = CliOptions.Text("--verify", "NAME", "first compare one forward/backward on NAME and --backend (codes, gradient errors)");
         var json = CliOptions.Json("one JSON object with the results");

@@ -48,6 +48,18 @@ public static class CliOptions
         return option;
     }
 
+    /// <summary><c>--latents F</c>: the dictionary size.</summary>
+    public static Option<int> Latents(int defaultValue) => Value("--latents", defaultValue, "F", "dictionary size");
+
+    /// <summary><c>--batch B</c>: tokens per training step.</summary>
+    public static Option<int> Batch(int defaultValue) => Value("--batch", defaultValue, "B", "tokens per step");
+
+    /// <summary><c>--steps N</c>: optimizer steps.</summary>
+    public static Option<int> Steps(int defaultValue) => Value("--steps", defaultValue, "N", "optimizer steps");
+
+    /// <summary><c>--seed S</c>: the seed of the data and the initialization.</summary>
+    public static Option<int> Seed() => Value("--seed", 0, "S", "seed of the data and the initialization");
+
     /// <summary><c>--json</c>: a JSON summary as the last output line.</summary>
     public static Option<bool> Json(string what = "one JSON object with the final metrics") => Flag("--json", $"print {what} as the last line");
 

@@ -18,10 +18,10 @@ public static class CompareCommand
         var command = new Command("compare", "Train every architecture on the same synthetic data at matched L0; print a table.");
         var archs = CliOptions.Names("--archs", "A,B,...", "architectures to compare (default: all; matryoshka names as for train also work)");
         var backend = CliOptions.Backend();
-        var latents = CliOptions.Value("--latents", 512, "F", "dictionary size");
+        var latents = CliOptions.Latents(512);
         var k = CliOptions.Value("--k", 8, "K", "active latents per token (the mean budget, top-AFA's cap or the target L0)");
-        var batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
-        var steps = CliOptions.Value("--steps", 1500, "N", "optimizer steps");
+        var batch = CliOptions.Batch(1024);
+        var steps = CliOptions.Steps(1500);
         var aux = TrainCommand.AuxOption();
         var json = CliOptions.Json("one JSON array with the rows");
         foreach (Option o in new Option[] { archs, backend, latents, k, batch, steps, aux, json }) command.Add(o);

@@ -139,7 +139,7 @@ public sealed class DataOptions
     private readonly Option<int> d = CliOptions.Value("--d", 64, "D", "input width of the synthetic data");
     private readonly Option<int> features = CliOptions.Value("--features", 256, "N", "true features in the synthetic data");
     private readonly Option<double> meanActive = CliOptions.Value("--mean-active", 4.0, "A", "expected true features per token");
-    private readonly Option<int> seed = CliOptions.Value("--seed", 0, "S", "seed of the data and the initialization");
+    private readonly Option<int> seed = CliOptions.Seed();
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public DataOptions(Command command)

@@ -25,8 +25,8 @@ public static class TrainCommand
         public readonly Option<bool> Normalize = CliOptions.Flag("--normalize", "scale inputs to mean norm √d while training; the scale is folded into the saved weights");
         public readonly ModelOptions Model;
         public readonly Option<string?> Backend = CliOptions.Backend();
-        public readonly Option<int> Batch = CliOptions.Value("--batch", 1024, "B", "tokens per step");
-        public readonly Option<int> Steps = CliOptions.Value("--steps", 1500, "N", "optimizer steps");
+        public readonly Option<int> Batch = CliOptions.Batch(1024);
+        public readonly Option<int> Steps = CliOptions.Steps(1500);
         public readonly Option<double?> Lr = CliOptions.Maybe<double>("--lr", "LR", "peak learning rate (default 2e-4/sqrt(F/16384))");
         public readonly Option<int?> Warmup = CliOptions.Maybe<int>("--warmup", "N", "warm-up steps (default min(1000, steps/20))");
         public readonly DataOptions Synthetic;
