@@ -112,6 +112,15 @@ public abstract class KernelProperties(string backend)
     [Property] public Property Adam_MatchesReference() => Agree(OpCases.Adam, Default, _ => 1e-6);
     [Property] public Property RemoveParallelGrad_MatchesReference() => Agree(OpCases.RemoveParallelGrad, Default, s => Sum(4 * s.D), 1e-3);
     [Property] public Property NormalizeRows_MatchesReference() => Agree(OpCases.NormalizeRows, Default, s => Sum(s.D));
+
+    /// <summary>Gradient reductions repeat bit for bit (no order set by atomics or scheduling).</summary>
+    [Fact]
+    public void GradientReductions_RepeatBitForBit()
+    {
+        var shape = new Shape(33, 17, 65, 5, 123);
+        Assert.Equal(OpCases.AggregateByLatent(Backend, shape), OpCases.AggregateByLatent(Backend, shape));
+        Assert.Equal(OpCases.DecoderBiasGrad(Backend, shape), OpCases.DecoderBiasGrad(Backend, shape));
+    }
 }
 
 /// <summary>The kernel properties on the SIMD CPU path.</summary>

@@ -11,9 +11,9 @@ namespace SaeGpu.Tests.Compute;
 /// <see cref="ArgumentException"/> naming that buffer before it touches memory (every buffer keeps its contents). Each op
 /// lists its arguments with the length its dimensions imply; the dimensions themselves (B, d, F, n) are read from some
 /// arguments (marked as defining), so the property mis-sizes each of the others — too short, too long, or empty (for
-/// "at least" buffers only too short) — on generated shapes.
+/// "at least" buffers only too short) — on generated shapes. Written once and run per backend (one subclass each).
 /// </summary>
-public class BoundaryPropertyTests
+public abstract class BoundaryProperties(string backend)
 {
     private enum Kind { Float, Int, Codes }
 
@@ -205,16 +205,11 @@ public class BoundaryPropertyTests
         _ => throw new ArgumentException(value.GetType().Name),
     };
 
-    [Property(MaxTest = 400)] public Property WrongSizedArgument_Throws_NamingIt_Reference() => Holds("reference");
-    [Property(MaxTest = 400)] public Property WrongSizedArgument_Throws_NamingIt_Cpu() => Holds("cpu");
-    [Property(MaxTest = 150)] public Property WrongSizedArgument_Throws_NamingIt_Gpu() => Holds("gpu");
+    [Property] public Property WrongSizedArgument_Throws_NamingIt() => Holds(backend);
 
     /// <summary>The harness itself: with every argument at its right size, each op runs (so a throw above is the bad argument's).</summary>
-    [Theory]
-    [InlineData("reference")]
-    [InlineData("cpu")]
-    [InlineData("gpu")]
-    public void EveryOp_RunsWithRightSizedArguments(string backend)
+    [Fact]
+    public void EveryOp_RunsWithRightSizedArguments()
     {
         var be = TestBackends.ByName(backend);
         var dims = new Dims(3, 4, 6, 2, 2);
@@ -230,11 +225,8 @@ public class BoundaryPropertyTests
     /// Codes index the latents of the matrix they were selected from (or, uploaded from the host, their largest index):
     /// every op that reads a row per entry refuses codes from a larger F, naming the codes, and a matching F runs.
     /// </summary>
-    [Theory]
-    [InlineData("reference")]
-    [InlineData("cpu")]
-    [InlineData("gpu")]
-    public void CodeReaders_RefuseCodesFromALargerF_NamingThem(string backend)
+    [Fact]
+    public void CodeReaders_RefuseCodesFromALargerF_NamingThem()
     {
         var be = TestBackends.ByName(backend);
         const int B = 2, D = 3, Small = 4, Large = 12, K = 2;
@@ -273,4 +265,23 @@ public class BoundaryPropertyTests
             be.SparseDecode(new SparseBatch([0, 1, 2], [1, Small], [1f, 1f]), new float[Small * D], new float[D], new float[B * D]));
         Assert.Equal("codes", span.ParamName);
     }
+}
+
+/// <summary>The boundary checks of the scalar reference.</summary>
+[Properties(MaxTest = 400)]
+public sealed class BoundaryPropertiesOnReference() : BoundaryProperties("reference");
+
+/// <summary>The boundary checks of the SIMD CPU path.</summary>
+[Properties(MaxTest = 400)]
+public sealed class BoundaryPropertiesOnCpu() : BoundaryProperties("cpu");
+
+/// <summary>The boundary checks of the ILGPU backend on ILGPU's CPU accelerator (the checks run before any kernel).</summary>
+[Properties(MaxTest = 150)]
+public sealed class BoundaryPropertiesOnIlgpuCpu() : BoundaryProperties("ilgpu-cpu");
+
+/// <summary>The boundary checks on a CUDA device; skipped where there is none.</summary>
+[Properties(MaxTest = 150)]
+public sealed class BoundaryPropertiesOnCuda : BoundaryProperties
+{
+    public BoundaryPropertiesOnCuda() : base("cuda") => TestBackends.SkipWithoutCuda();
 }
