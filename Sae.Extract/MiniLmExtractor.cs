@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
@@ -28,7 +29,9 @@ public sealed record ExtractedRows(float[] Activations, int[] TokenIds, int Sequ
 /// the graph is edited so that its only output is the residual stream after the chosen layer
 /// (<see cref="MiniLmLayers"/>), which lets ONNX Runtime skip the later layers.
 /// <para>
-/// Text is tokenized with <see cref="BertTokenizer"/> (lower-case, accents stripped, as bert-base-uncased). Each document is
+/// Text is cleaned as Python's BertTokenizer cleans it (<see cref="CleanText"/>: every whitespace character becomes a space,
+/// control characters are dropped) and tokenized with <see cref="BertTokenizer"/> (lower-case, accents stripped, as
+/// bert-base-uncased). Each document is
 /// cut into fixed windows of at most <see cref="ExtractorOptions.MaxTokens"/> − 2 word pieces over its whole token stream
 /// (line and paragraph breaks are not boundaries), each wrapped in [CLS] … [SEP]; a cut that would split a word moves back
 /// to the start of that word (unless the word fills the window). Windows never span two documents. Batches of windows are
@@ -79,8 +82,35 @@ public sealed class MiniLmExtractor : IDisposable
     /// <summary>Name of the graph tensor extracted (see <see cref="MiniLmLayers"/>).</summary>
     public string TensorName { get; }
 
-    /// <summary>The tokenizer (BERT uncased word pieces).</summary>
+    /// <summary>The tokenizer (BERT uncased word pieces); <see cref="Tokenize"/> cleans the text first.</summary>
     public BertTokenizer Tokenizer { get; }
+
+    /// <summary>The word-piece ids of <paramref name="text"/> after <see cref="CleanText"/>, without [CLS] and [SEP].</summary>
+    public IReadOnlyList<int> Tokenize(string text) => Tokenizer.EncodeToIds(CleanText(text), addSpecialTokens: false);
+
+    /// <summary>
+    /// <paramref name="text"/> as Python's BertTokenizer cleans it before splitting words (BasicTokenizer._clean_text):
+    /// tab, line feed, carriage return and every space separator (Unicode Zs, e.g. no-break and em spaces) become ' ';
+    /// NUL, U+FFFD and the other control and format characters (Unicode C*, e.g. vertical tab, U+200B) are dropped.
+    /// Microsoft.ML.Tokenizers' BertTokenizer alone deletes line feeds and tabs instead, gluing the words on either side
+    /// into one word and its
+    /// continuation pieces (dotnet/machinelearning#7724).
+    /// </summary>
+    public static string CleanText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var cleaned = new StringBuilder(text.Length);
+        foreach (char c in text)
+        {
+            if (c is '\t' or '\n' or '\r' || char.GetUnicodeCategory(c) == UnicodeCategory.SpaceSeparator) cleaned.Append(' ');
+            else if (c != '\uFFFD' && !IsOther(char.GetUnicodeCategory(c))) cleaned.Append(c);
+        }
+        return cleaned.ToString();
+    }
+
+    // Unicode's C* categories: control, format, surrogate, private use, unassigned.
+    private static bool IsOther(UnicodeCategory category) => category is UnicodeCategory.Control or UnicodeCategory.Format
+        or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned;
 
     /// <summary>
     /// Cuts <paramref name="text"/> into model sequences: word-piece ids of at most <see cref="ExtractorOptions.MaxTokens"/>,
@@ -89,7 +119,7 @@ public sealed class MiniLmExtractor : IDisposable
     public IReadOnlyList<int[]> Windows(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = Tokenizer.EncodeToIds(text, addSpecialTokens: false);
+        var ids = Tokenize(text);
         int span = options.MaxTokens - 2;
         var windows = new List<int[]>();
         for (int start = 0; start < ids.Count;)

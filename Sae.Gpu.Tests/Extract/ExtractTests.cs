@@ -114,11 +114,40 @@ public class ExtractTests : TempDirectory
         Assert.Empty(x.Windows("  \n\n "));
     }
 
+    /// <summary>
+    /// Line breaks, tabs and other whitespace separate words as a space does, as in Python's BertTokenizer (its
+    /// _clean_text maps them to ' ', and drops control characters); Microsoft.ML.Tokenizers' BertTokenizer alone deletes
+    /// '\n', gluing "there\nhe" into "there ##he" (dotnet/machinelearning#7724).
+    /// </summary>
+    [Theory]
+    [InlineData("there\nhe was\r\nhere", "there he was here")]
+    [InlineData("there\the\u00a0was\u2003here", "there he was here")]
+    [InlineData("Elizabeth\n\nlooked\u000b at\u200b him\u0007.", "Elizabeth looked at him.")]
+    [InlineData("look\u200bed at\u0000 him\ufffd.", "looked at him.")]
+    public void Tokenizer_SplitsWordsAtEveryWhitespace_AndDropsControlCharacters(string text, string spaced)
+    {
+        var vocab = Vocab();
+        using var x = new MiniLmExtractor(0, new ExtractorOptions(), Resources.Value);
+        int[] ids = [.. Assert.Single(x.Windows(text))];
+        Assert.Equal(Assert.Single(x.Windows(spaced)), ids);
+        Assert.DoesNotContain(ids, i => vocab[i].StartsWith("##", StringComparison.Ordinal));
+        Assert.Equal(spaced.Split(' ').Length + (spaced.EndsWith('.') ? 1 : 0) + 2, ids.Length);   // one piece a word, the '.', [CLS], [SEP]
+    }
+
+    [Fact]
+    public void Tokenizer_OnTheMultiLineText_GivesKnownWordPieces()
+    {
+        var vocab = Vocab();
+        using var x = new MiniLmExtractor(0, new ExtractorOptions(), Resources.Value);
+        var pieces = x.Windows("the surrounding families, that he is\nconsidered the rightful property")[0].Select(i => vocab[i]);
+        Assert.Equal(["[CLS]", "the", "surrounding", "families", ",", "that", "he", "is", "considered", "the", "rightful", "property", "[SEP]"], pieces);
+    }
+
     [Fact]
     public void Windows_CoverTheTokens_WithinMaxTokens_WithoutSplittingWords()
     {
         using var x = new MiniLmExtractor(0, new ExtractorOptions(MaxTokens: 16), Resources.Value);
-        var all = x.Tokenizer.EncodeToIds(Text, addSpecialTokens: false);
+        var all = x.Tokenize(Text);
         var windows = x.Windows(Text);
         Assert.True(windows.Count > 3);
         Assert.All(windows, w => Assert.InRange(w.Length, 3, 16));
