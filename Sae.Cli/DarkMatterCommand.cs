@@ -18,31 +18,33 @@ public static class DarkMatterCommand
     /// <summary>The <c>darkmatter</c> command, writing to <paramref name="output"/>.</summary>
     public static Command Create(TextWriter output)
     {
-        var command = new Command("darkmatter", "Dark-matter report of a saved SAE (native file, SAELens or sparsify folder) on a fresh stream of the synthetic data.");
+        var command = new Command("darkmatter", "Dark-matter report of a saved SAE (native file, SAELens or sparsify folder) on activation files (--data), or on a fresh stream of the synthetic data.");
         var sae = CliOptions.Required("--sae", "PATH", "the SAE to analyse");
         var compare = CliOptions.Text("--compare", "PATH", "a second SAE (e.g. another width): correlation of per-token error norms");
-        var tokens = CliOptions.Value("--tokens", 16384, "N", "tokens analysed, a fresh stream of the synthetic data");
+        var files = CliOptions.Text("--data", "PATH", "activations to analyse: .npy or .safetensors file, or a folder of shards (the first --tokens rows in file order); default: synthetic data");
+        var tensor = CliOptions.Text("--tensor", "NAME", "safetensors tensor to read (default: the only 2-D one)");
+        var tokens = CliOptions.Value("--tokens", 16384, "N", "tokens analysed (at most the rows of --data)");
         var fitFraction = CliOptions.Value("--fit-fraction", 0.5, "F", "share of the shuffled tokens used to fit, the rest held out");
         var gpK = CliOptions.Maybe<int>("--gp-k", "K", "latents per token for gradient pursuit (default: the SAE's L0, rounded)");
         var backend = CliOptions.Backend();
         var json = CliOptions.Json("one JSON object with the report");
-        foreach (Option o in new Option[] { sae, compare, tokens, fitFraction, gpK, backend, json }) command.Add(o);
+        foreach (Option o in new Option[] { sae, compare, files, tensor, tokens, fitFraction, gpK, backend, json }) command.Add(o);
         var data = new DataOptions(command);
-        command.SetAction(r => Run(output, data.Read(r), r.GetValue(sae)!, r.GetValue(compare), r.GetValue(tokens), r.GetValue(fitFraction), r.GetValue(gpK),
-            r.GetValue(backend), r.GetValue(json)));
+        command.SetAction(r => Run(output, data.Read(r), r.GetValue(files), r.GetValue(tensor), r.GetValue(sae)!, r.GetValue(compare), r.GetValue(tokens),
+            r.GetValue(fitFraction), r.GetValue(gpK), r.GetValue(backend), r.GetValue(json)));
         return command;
     }
 
-    private static int Run(TextWriter output, SyntheticOptions data, string path, string? other, int tokens, double fitFraction, int? gpK, string? backendName, bool json)
+    private static int Run(TextWriter output, SyntheticOptions data, string? files, string? tensor, string path, string? other, int tokens, double fitFraction,
+        int? gpK, string? backendName, bool json)
     {
         if (tokens < 2 || !(fitFraction > 0 && fitFraction < 1) || gpK is < 1)
             throw new CliException($"--tokens must be ≥ 2, --fit-fraction in (0, 1) and --gp-k ≥ 1 (got {tokens}, {fitFraction}, {gpK}).");
 
         using var backend = CliOptions.CreateBackend(backendName);
         using var sae = Load(backend, path);
-        if (sae.Config.InputDim != data.InputDim) throw new CliException($"'{path}' has d = {sae.Config.InputDim}; the data has d = {data.InputDim} (--d).");
-        var x = new float[(long)tokens * data.InputDim];
-        new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }).NextBatch(x);
+        var x = files is null ? Synthetic(data, sae, path, tokens) : Read(files, tensor, sae, path, tokens);
+        tokens = x.Length / sae.Config.InputDim;
         var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed, gpK);
         double l0 = report.L0;
         int k = report.PursuitK;
@@ -79,6 +81,25 @@ public static class DarkMatterCommand
         summary["nonlinear_norm_correlation"] = c.NonlinearNormCorrelation;
         summary["mean_norms"] = new[] { c.MeanNormA, c.MeanNormB };
         summary["mean_nonlinear_norms"] = new[] { c.MeanNonlinearNormA, c.MeanNonlinearNormB };
+    }
+
+    // A fresh stream of the synthetic data; an SAE of another width was trained on other data, and is refused.
+    private static float[] Synthetic(SyntheticOptions data, SparseAutoencoder sae, string path, int tokens)
+    {
+        if (sae.Config.InputDim != data.InputDim)
+            throw new CliException($"'{path}' has d = {sae.Config.InputDim}; the synthetic data has d = {data.InputDim} (--d). Analyse it on its own activations with --data.");
+        var x = new float[(long)tokens * data.InputDim];
+        new SyntheticActivations(data with { StreamSeed = data.Seed + 1 }).NextBatch(x);
+        return x;
+    }
+
+    // The first min(tokens, rows) rows of the activation files, in file order (the report shuffles them before splitting).
+    private static float[] Read(string files, string? tensor, SparseAutoencoder sae, string path, int tokens)
+    {
+        using var data = CliOptions.Checked(() => new FileActivations(files, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{files}' has rows of {data.InputDim} values; '{path}' expects d = {sae.Config.InputDim}.");
+        if (data.TotalRows < 2) throw new CliException($"'{files}' holds {data.TotalRows} row(s); the report needs at least 2.");
+        return data.InOrder(tokens, tokens).First().ToArray();
     }
 
     private static SparseAutoencoder Load(Backend backend, string path) => CliOptions.Checked(() => SparseAutoencoder.Load(path, backend));

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using SaeGpu.Data;
+using SaeGpu.Formats;
 using SaeGpu.Cli;
 using SaeGpu.Training;
 using SaeGpu.Tests.Support;
@@ -257,6 +259,34 @@ public class CliTests : TempDirectory
         string ckpt = Path.Combine(Dir, "s.saeckpt");
         SaeGpu.Formats.SaeFiles.Save(sae, ckpt);
         Assert.Contains("expects d = 8", Assert.Throws<CliException>(() => SaeCli.Invoke(["eval", "--sae", ckpt, "--data", shard], TextWriter.Null)).Message);
+    }
+
+    /// <summary>
+    /// darkmatter --data analyses the activation files' first rows (all of them when --tokens exceeds them) and equals the
+    /// report on the same rows from the synthetic stream they were written from.
+    /// </summary>
+    [Fact]
+    public void DarkMatter_OnActivationFiles_AnalysesTheirRows()
+    {
+        string sae = Path.Combine(Dir, "a.saeckpt"), npy = Path.Combine(Dir, "x.npy");
+        string[] data = ["--d", "16", "--features", "24", "--mean-active", "2"];
+        SaeCli.Invoke(["train", "--steps", "100", "--batch", "128", "--latents", "32", "--k", "3", "--out", sae, .. data], TextWriter.Null);
+        var rows = new float[1500 * 16];
+        new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 24, MeanActive: 2, StreamSeed: 1)).NextBatch(rows);
+        using (var writer = new NpyWriter(npy, 16)) { writer.Append(rows); writer.Complete(); }
+
+        double[] Report(params string[] args)
+        {
+            var output = new StringWriter();
+            Assert.Equal(0, SaeCli.Invoke(["darkmatter", "--sae", sae, "--json", .. args], output));
+            using var json = JsonDocument.Parse(output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
+            return [json.RootElement.GetProperty("tokens").GetInt32(), json.RootElement.GetProperty("fvu").GetDouble(), json.RootElement.GetProperty("predictable_fraction").GetDouble()];
+        }
+
+        var fromFile = Report("--data", npy, "--tokens", "5000");
+        Assert.Equal(1500, fromFile[0]);
+        Assert.Equal(Report([.. data, "--tokens", "1500"]), fromFile);   // the synthetic stream darkmatter reads is StreamSeed = seed + 1
+        Assert.Contains("with --data", Assert.Throws<CliException>(() => SaeCli.Invoke(["darkmatter", "--sae", sae, "--d", "8"], TextWriter.Null)).Message);
     }
 
     /// <summary>
