@@ -35,8 +35,10 @@ public static class AbsorptionCommand
         var childP = CliOptions.Value("--child-p", 0.6, "Q", "probability that one child of a firing feature fires");
         var parentCos = CliOptions.Value("--parent-cos", 0.3, "R", "cosine between child and parent directions");
         var evalTokens = CliOptions.Value("--eval-tokens", 16384, "N", "held-out tokens for the metrics");
+        var minCosine = CliOptions.Value("--min-cosine", AbsorptionReport.DefaultMinCosine, "C",
+            "a parent counts only when its best decoder row has at least this cosine with it (ours); the others are reported as unmatched");
         var json = CliOptions.Json("one JSON array with the rows");
-        foreach (Option o in new Option[] { models, randomPrefixes, widths, backend, batch, steps, seed, latents, k, d, trees, branching, levels, rootP, childP, parentCos, evalTokens, json })
+        foreach (Option o in new Option[] { models, randomPrefixes, widths, backend, batch, steps, seed, latents, k, d, trees, branching, levels, rootP, childP, parentCos, evalTokens, minCosine, json })
             command.Add(o);
         command.SetAction(r =>
         {
@@ -46,7 +48,7 @@ public static class AbsorptionCommand
             int kValue = r.GetValue(k) ?? Math.Max(1, (int)Math.Round(data.MeanActive));
             var runs = Runs(r.GetList(models) ?? ["topk", "batchtopk", "matryoshka-topk", "matryoshka-batchtopk"], r.GetValue(randomPrefixes),
                 r.GetList(widths), data.InputDim, r.GetValue(latents), kValue, train);
-            return Run(output, data, runs, r.GetValue(evalTokens), r.GetValue(backend), r.GetValue(json));
+            return Run(output, data, runs, r.GetValue(evalTokens), r.GetValue(minCosine), r.GetValue(backend), r.GetValue(json));
         });
         return command;
     }
@@ -62,12 +64,14 @@ public static class AbsorptionCommand
         return runs;
     }
 
-    private static int Run(TextWriter output, HierarchyOptions data, List<(string Label, SaeConfig Model, TrainConfig Train)> runs, int evalTokens, string? backendName, bool json)
+    private static int Run(TextWriter output, HierarchyOptions data, List<(string Label, SaeConfig Model, TrainConfig Train)> runs, int evalTokens,
+        double minCosine, string? backendName, bool json)
     {
         CliOptions.Validate(() =>
         {
             data.Validate();
             if (evalTokens < 1) throw new ArgumentException($"--eval-tokens must be ≥ 1, got {evalTokens}.");
+            if (!(minCosine is >= 0 and <= 1)) throw new ArgumentException($"--min-cosine must be in [0, 1], got {minCosine}.");
             if (runs.Count == 0) throw new ArgumentException("--models names no model and --random-prefixes is 0.");
             foreach (var r in runs) r.Train.Validate(r.Model.Validate());
         });
@@ -75,28 +79,29 @@ public static class AbsorptionCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Hierarchical data: d={data.InputDim}, {data.Trees} trees × branching {data.Branching} × {data.Levels} levels = {data.Features} features, " +
             $"expected L0 {data.MeanActive:F2}, child/parent cos {data.ParentCosine}; SAEs: F={runs[0].Model.Latents}, k={runs[0].Model.K}; {runs[0].Train.Steps} steps × {runs[0].Train.BatchSize} tokens on {backend.Name}; " +
-            $"metrics on {evalTokens} held-out tokens."));
+            $"metrics on {evalTokens} held-out tokens; a parent is matched to a latent at cos ≥ {minCosine}."));
         output.WriteLine();
         string levelHeads = string.Concat(Enumerable.Range(0, data.Levels).Select(l => $" level {l} rec % |"));
-        output.WriteLine($"| model | FVU | L0 | dead % | MMCS | recovered % |{levelHeads} absorption | miss alone | train s |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|" + string.Concat(Enumerable.Repeat("---:|", data.Levels)) + "---:|---:|---:|");
+        output.WriteLine($"| model | FVU | L0 | dead % | MMCS | recovered % |{levelHeads} absorption | miss alone | unmatched parents | train s |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|" + string.Concat(Enumerable.Repeat("---:|", data.Levels)) + "---:|---:|---:|---:|");
         var rows = new List<Dictionary<string, object>>();
         foreach (var (label, model, runTrain) in runs)
         {
             var source = new HierarchicalActivations(data);
             using var training = TrainingRun.Start(model, runTrain, source, new TrainingRunOptions(), backend);
             var run = RunProgress.Run(training, output, 0);
-            var report = AbsorptionReport.Measure(training.Sae, source, evalTokens);
+            var report = AbsorptionReport.Measure(training.Sae, source, evalTokens, minCosine);
             string levels = string.Concat(report.Levels.Select(l => string.Create(CultureInfo.InvariantCulture, $" {100 * l.RecoveredFraction:F1} |")));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * run.Last.DeadFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {run.Seconds:F1} |"));
+                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * run.Last.DeadFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {report.ParentsUnmatched} | {run.Seconds:F1} |"));
             rows.Add(new()
             {
                 ["model"] = label, ["fvu"] = report.Fvu, ["l0"] = report.L0, ["dead_fraction"] = run.Last.DeadFraction,
                 ["mean_max_cosine"] = report.Recovery.MeanMaxCosine, ["recovered_fraction"] = report.Recovery.RecoveredFraction,
                 ["level_recovered_fraction"] = report.Levels.Select(l => l.RecoveredFraction).ToArray(),
                 ["level_mean_max_cosine"] = report.Levels.Select(l => l.MeanMaxCosine).ToArray(),
-                ["absorption"] = report.Absorption, ["miss_alone"] = report.MissAlone, ["train_seconds"] = run.Seconds,
+                ["absorption"] = report.Absorption, ["miss_alone"] = report.MissAlone, ["parents_unmatched"] = report.ParentsUnmatched,
+                ["min_cosine"] = minCosine, ["train_seconds"] = run.Seconds,
             });
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));
