@@ -82,11 +82,9 @@ public static class CliOptions
     /// <summary>Runs the checks in <paramref name="validate"/>; an <see cref="ArgumentException"/> becomes a <see cref="CliException"/>.</summary>
     public static void Validate(Action validate) => Checked(() => { validate(); return 0; });
 
-    /// <summary>True when <paramref name="option"/> was typed on the command line (not just defaulted).</summary>
-    public static bool Given(this ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
-
     /// <summary>The list <paramref name="option"/> holds, or null when it was not given (System.CommandLine gives an empty array then).</summary>
-    public static T[]? GetList<T>(this ParseResult result, Option<T[]?> option) => result.Given(option) ? result.GetValue(option) : null;
+    public static T[]? GetList<T>(this ParseResult result, Option<T[]?> option) =>
+        result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : null;
 
     private static Option<T[]?> List<T>(string name, string helpName, string description, Func<string, T> parse) => new(name)
     {

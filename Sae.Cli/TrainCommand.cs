@@ -58,13 +58,11 @@ public static class TrainCommand
     }
 
     /// <summary>The <c>train</c> command, writing to <paramref name="output"/>.</summary>
-    public static Command Create(TextWriter output) => Create(output, resumeFrom: null).Command;
-
-    private static Options Create(TextWriter output, string? resumeFrom)
+    public static Command Create(TextWriter output)
     {
         var o = new Options();
-        o.Command.SetAction(r => resumeFrom is null && r.GetValue(o.Resume) is { } path ? Resume(r, path, output) : Run(r, o, output, resumeFrom));
-        return o;
+        o.Command.SetAction(r => r.GetValue(o.Resume) is { } path ? Resume(r, o, path, output) : Run(r, o, output, resumeFrom: null));
+        return o.Command;
     }
 
     private static int Run(ParseResult r, Options o, TextWriter output, string? resumeFrom)
@@ -99,7 +97,7 @@ public static class TrainCommand
             : $"{files.TotalRows} activations in {files.Files.Count} file(s) at {r.GetValue(o.Data)}{(files.Scale != 1 ? $", scaled by {files.Scale:G4}" : "")}";
         output.WriteLine($"Training {model.Name} SAE d={model.InputDim} F={model.Latents} k={model.K}{widths} on {backend.Name}: " +
                          $"{steps} steps × {train.BatchSize} tokens, {origin}.");
-        var options = new TrainingRunOptions(outPath, checkpointEvery, files?.Scale ?? 1f, JsonSerializer.Serialize(Without(Arguments(r), ["--resume", "--stop-after"])));
+        var options = new TrainingRunOptions(outPath, checkpointEvery, files?.Scale ?? 1f, JsonSerializer.Serialize(Without(o, Arguments(r), ["--resume", "--stop-after"])));
         using var run = OpenRun(model, train, source, options, backend, resumeFrom is not null);
         if (resumeFrom is not null) output.WriteLine($"Resumed at step {run.Trainer.StepsTaken} from {resumeFrom}.");
         run.Saved += (_, _) => Plots.Write(run);
@@ -168,9 +166,9 @@ public static class TrainCommand
     private static readonly string[] ResumeOverrides = ["--resume", "--log-every", "--json", "--checkpoint-every", "--stop-after", "--backend"];
 
     // --resume PATH: the saved run's arguments (the state's note), then the options given now, then --out PATH, parsed again.
-    private static int Resume(ParseResult r, string path, TextWriter output)
+    private static int Resume(ParseResult r, Options o, string path, TextWriter output)
     {
-        var given = r.CommandResult.Children.OfType<OptionResult>().Where(x => !x.Implicit).Select(x => x.Option.Name);
+        string[] given = [.. r.CommandResult.Children.OfType<OptionResult>().Where(x => !x.Implicit).Select(x => x.Option.Name)];
         if (given.Except(ResumeOverrides).ToArray() is { Length: > 0 } extra)
             throw new CliException($"--resume takes the run's options from its saved state; {string.Join(", ", extra)} cannot be changed " +
                                    $"(allowed: {string.Join(", ", ResumeOverrides.Skip(1))}).");
@@ -185,29 +183,27 @@ public static class TrainCommand
         {
             throw new CliException($"Cannot resume from '{path}': {e.Message}");
         }
-        var now = Without(Arguments(r), ["--resume"]);
-        var again = Create(output, state);
+        var again = new Options();
         string[] replaced = [.. given.Where(g => g != "--resume"), "--out"];
-        return Run(SaeCli.Parse(again.Command, [.. Without(saved, replaced), .. now, "--out", path]), again, output, state);
+        string[] args = [.. Without(o, saved, replaced), .. Without(o, Arguments(r), ["--resume"]), "--out", path];
+        return Run(SaeCli.Parse(again.Command, args), again, output, state);
     }
 
     // The option and argument tokens of the command line (the command's name and directives left out).
     private static List<string> Arguments(ParseResult r) =>
         [.. r.Tokens.Where(t => t.Type is TokenType.Option or TokenType.Argument).Select(t => t.Value)];
 
-    // args without the options named, each with its value (flags have none).
-    private static List<string> Without(List<string> args, IReadOnlyCollection<string> names)
+    // args without the options named, each with its value (flags of o have none).
+    private static List<string> Without(Options o, List<string> args, IReadOnlyCollection<string> names)
     {
         var kept = new List<string>();
         for (int i = 0; i < args.Count; i++)
         {
             if (!names.Contains(args[i])) kept.Add(args[i]);
-            else if (!FlagNames.Contains(args[i])) i++;
+            else if (o.Command.Options.FirstOrDefault(x => x.Name == args[i])?.ValueType != typeof(bool)) i++;
         }
         return kept;
     }
-
-    private static readonly HashSet<string> FlagNames = [.. new Options().Command.Options.Where(o => o.ValueType == typeof(bool)).Select(o => o.Name)];
 
     /// <summary>
     /// The synthetic source of <paramref name="data"/> with its downstream task (every 4th feature relevant): g-SAE trains

@@ -34,7 +34,7 @@ public abstract class KernelProperties(string backend)
 
     internal static Gen<Shape> Default => Shapes(Rows, Widths, Latents);
 
-    // Row selections: F past one GPU selection tile (256) and the CPU path's 32-latent blocks.
+    // Row selections: F below, at and past the GPU selection kernels' 256-thread groups.
     private static Gen<Shape> SelectionShapes => Shapes(Rows, [1], [1, 2, 7, 31, 32, 33, 63, 64, 65, 255, 256, 257, 300]);
 
     // k up to a third of F: the radix-select kernel's (GpuSelectV2) bins and the CPU path's candidate buffer (pruned at 2k)
@@ -62,7 +62,7 @@ public abstract class KernelProperties(string backend)
 
     /// <summary>
     /// A fused op gives exactly the outputs of its parts run in turn on <paramref name="be"/> (each part is checked against
-    /// the reference); for EncodeTopK, rows past one 64-row block and latents past one 64-latent tile included.
+    /// the reference).
     /// </summary>
     internal static Property SameAsUnfused(Func<Backend, Shape, float[][]> fusedOp, Func<Backend, Shape, float[][]> unfusedOp, Backend be, Gen<Shape> shapes) =>
         Prop.ForAll(shapes.ToArbitrary(), s =>

@@ -39,7 +39,7 @@ public static class TestBackends
         "reference" => Reference,
         "cpu" => Cpu,
         "gpu" or "ilgpu-cpu" => Gpu,
-        "gpu-chunked" or "ilgpu-cpu-chunked" => GpuChunked,
+        "ilgpu-cpu-chunked" => GpuChunked,
         "cuda" => Cuda ?? throw new InvalidOperationException("No CUDA device."),
         "cuda-chunked" => CudaDeviceChunked.Value ?? throw new InvalidOperationException("No CUDA device."),
         _ => throw new ArgumentException(name),
