@@ -79,11 +79,12 @@ public static class AbsorptionCommand
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Hierarchical data: d={data.InputDim}, {data.Trees} trees × branching {data.Branching} × {data.Levels} levels = {data.Features} features, " +
             $"expected L0 {data.MeanActive:F2}, child/parent cos {data.ParentCosine}; SAEs: F={runs[0].Model.Latents}, k={runs[0].Model.K}; {runs[0].Train.Steps} steps × {runs[0].Train.BatchSize} tokens on {backend.Name}; " +
-            $"metrics on {evalTokens} held-out tokens; a parent is matched to a latent at cos ≥ {minCosine}."));
+            $"metrics on {evalTokens} held-out tokens; a parent is matched to a latent at cos ≥ {minCosine}; " +
+            $"dead: no firing in the last {runs[0].Train.EffectiveDeadAfterTokens} tokens."));
         output.WriteLine();
         string levelHeads = string.Concat(Enumerable.Range(0, data.Levels).Select(l => $" level {l} rec % |"));
-        output.WriteLine($"| model | FVU | L0 | dead % | MMCS | recovered % |{levelHeads} absorption | miss alone | unmatched parents | train s |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|" + string.Concat(Enumerable.Repeat("---:|", data.Levels)) + "---:|---:|---:|---:|");
+        output.WriteLine($"| model | FVU | L0 | dead % | aux steps % | MMCS | recovered % |{levelHeads} absorption | miss alone | unmatched parents | train s |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|" + string.Concat(Enumerable.Repeat("---:|", data.Levels)) + "---:|---:|---:|---:|");
         var rows = new List<Dictionary<string, object>>();
         foreach (var (label, model, runTrain) in runs)
         {
@@ -91,18 +92,21 @@ public static class AbsorptionCommand
             using var training = TrainingRun.Start(model, runTrain, source, new TrainingRunOptions(), backend);
             var run = RunProgress.Run(training, output, 0);
             var report = AbsorptionReport.Measure(training.Sae, source, evalTokens, minCosine);
+            var dead = DeadLatents.Of(training);
             string levels = string.Concat(report.Levels.Select(l => string.Create(CultureInfo.InvariantCulture, $" {100 * l.RecoveredFraction:F1} |")));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * run.Last.DeadFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {report.ParentsUnmatched} | {run.Seconds:F1} |"));
-            rows.Add(new()
+                $"| {label} | {report.Fvu:F4} | {report.L0:F2} | {100 * dead.Fraction:F1} | {100 * dead.AuxActiveFraction:F1} | {report.Recovery.MeanMaxCosine:F3} | {100 * report.Recovery.RecoveredFraction:F1} |{levels} {report.Absorption:F3} | {report.MissAlone:F3} | {report.ParentsUnmatched} | {run.Seconds:F1} |"));
+            var row = new Dictionary<string, object>
             {
-                ["model"] = label, ["fvu"] = report.Fvu, ["l0"] = report.L0, ["dead_fraction"] = run.Last.DeadFraction,
+                ["model"] = label, ["fvu"] = report.Fvu, ["l0"] = report.L0,
                 ["mean_max_cosine"] = report.Recovery.MeanMaxCosine, ["recovered_fraction"] = report.Recovery.RecoveredFraction,
                 ["level_recovered_fraction"] = report.Levels.Select(l => l.RecoveredFraction).ToArray(),
                 ["level_mean_max_cosine"] = report.Levels.Select(l => l.MeanMaxCosine).ToArray(),
                 ["absorption"] = report.Absorption, ["miss_alone"] = report.MissAlone, ["parents_unmatched"] = report.ParentsUnmatched,
                 ["min_cosine"] = minCosine, ["train_seconds"] = run.Seconds,
-            });
+            };
+            dead.AddTo(row);
+            rows.Add(row);
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));
         return 0;

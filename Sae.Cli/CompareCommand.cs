@@ -51,9 +51,10 @@ public static class CompareCommand
         using var backend = CliOptions.CreateBackend(backendName);
         output.WriteLine($"Synthetic data: d={data.InputDim}, {data.Features} features, {data.MeanActive} active per token; " +
                          $"SAEs: F={models[0].Latents}, k={models[0].K}; {train.Steps} steps × {train.BatchSize} tokens on {backend.Name}.");
+        output.WriteLine($"Dead: no firing in the last {train.EffectiveDeadAfterTokens} tokens; aux steps %: steps whose auxiliary term had dead latents to revive.");
         output.WriteLine();
-        output.WriteLine("| arch | FVU | L0 | dead % | recovered % | mean max cos | train s |");
-        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        output.WriteLine("| arch | FVU | L0 | dead % | aux steps % | recovered % | mean max cos | train s |");
+        output.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         var rows = new List<Dictionary<string, object>>();
         foreach (var model in models)
         {
@@ -61,15 +62,17 @@ public static class CompareCommand
             using var run = TrainingRun.Start(model, ArchitectureOptions.WithOptionsOf(train, options, model.Architecture), source, new TrainingRunOptions(), backend);
             var trained = RunProgress.Run(run, output, 0);
             var r = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
-            double dead = trained.Last.DeadFraction;
+            var dead = DeadLatents.Of(run);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {model.Name} | {r.Metrics.Fvu:F4} | {r.Metrics.L0:F2} | {100 * dead:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {trained.Seconds:F1} |"));
-            rows.Add(new()
+                $"| {model.Name} | {r.Metrics.Fvu:F4} | {r.Metrics.L0:F2} | {100 * dead.Fraction:F1} | {100 * dead.AuxActiveFraction:F1} | {100 * r.Recovery!.RecoveredFraction:F1} | {r.Recovery!.MeanMaxCosine:F3} | {trained.Seconds:F1} |"));
+            var row = new Dictionary<string, object>
             {
-                ["arch"] = model.Name, ["fvu"] = r.Metrics.Fvu, ["l0"] = r.Metrics.L0, ["dead_fraction"] = dead,
+                ["arch"] = model.Name, ["fvu"] = r.Metrics.Fvu, ["l0"] = r.Metrics.L0,
                 ["recovered_fraction"] = r.Recovery!.RecoveredFraction, ["mean_max_cosine"] = r.Recovery!.MeanMaxCosine, ["train_seconds"] = trained.Seconds,
                 ["downstream_fvu"] = r.DownstreamFvu ?? double.NaN,
-            });
+            };
+            dead.AddTo(row);
+            rows.Add(row);
         }
         if (json) output.WriteLine(JsonSerializer.Serialize(rows));
         return 0;

@@ -8,6 +8,25 @@ namespace SaeGpu.Cli;
 /// <param name="DownstreamFvu">The relevant features' variance lost, when the data has a downstream loss; else null.</param>
 public sealed record HeldOut(SaeMetrics Metrics, GroundTruthRecovery? Recovery, double? DownstreamFvu);
 
+/// <summary>The dead latents at the end of a run, with the window that defined them and how often the auxiliary term ran.</summary>
+/// <param name="Fraction">Fraction of the F latents that did not fire in the last <paramref name="WindowTokens"/> tokens.</param>
+/// <param name="WindowTokens">The dead-latent window (<see cref="TrainConfig.EffectiveDeadAfterTokens"/>).</param>
+/// <param name="AuxActiveFraction">Fraction of the run's steps whose auxiliary loss (AuxK, aux_zipf) was non-zero, i.e. had latents to revive.</param>
+public sealed record DeadLatents(double Fraction, long WindowTokens, double AuxActiveFraction)
+{
+    /// <summary>The dead latents of <paramref name="run"/>'s last step.</summary>
+    public static DeadLatents Of(TrainingRun run) => new(run.Trainer.DeadFraction, run.Trainer.Config.EffectiveDeadAfterTokens,
+        run.History.Count == 0 ? 0 : (double)run.History.Count(s => s.AuxLoss > 0) / run.History.Count);
+
+    /// <summary>Adds <c>dead_fraction</c>, <c>dead_window_tokens</c> and <c>aux_active_fraction</c> to a --json row.</summary>
+    public void AddTo(Dictionary<string, object> row)
+    {
+        row["dead_fraction"] = Fraction;
+        row["dead_window_tokens"] = WindowTokens;
+        row["aux_active_fraction"] = AuxActiveFraction;
+    }
+}
+
 /// <summary>The CLI's face of a <see cref="TrainingRun"/>: a progress bar on a terminal, log lines, and <c>--stop-after</c>.</summary>
 public static class RunProgress
 {

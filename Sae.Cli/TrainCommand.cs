@@ -30,7 +30,8 @@ public static class TrainCommand
         public readonly Option<double?> Lr = CliOptions.Maybe<double>("--lr", "LR", "peak learning rate (default 2e-4/sqrt(F/16384))");
         public readonly Option<int?> Warmup = CliOptions.Maybe<int>("--warmup", "N", "warm-up steps (default min(1000, steps/20))");
         public readonly DataOptions Synthetic;
-        public readonly Option<int> DeadAfter = CliOptions.Value("--dead-after", 10_000_000, "T", "a latent is dead after T tokens without firing");
+        public readonly Option<long?> DeadAfter = CliOptions.Maybe<long>("--dead-after", "T",
+            "a latent is dead after T tokens without firing (default min(10 M, a tenth of the run's tokens))");
         public readonly Option<string> Aux = AuxOption();
         public readonly Option<int?> AuxK = CliOptions.Maybe<int>("--aux-k", "K", "latents of the auxiliary term per token (default d/2)");
         public readonly PrefixOptions Prefixes;
@@ -109,22 +110,23 @@ public static class TrainCommand
             return 0;
         }
         var final = RunProgress.Evaluate(run.Sae, source, train.BatchSize);
-        var summary = Report(output, model, files, (files?.BytesRead ?? 0) - bytesBefore, trained, final, outPath, backend.Name);
+        var summary = Report(output, model, files, (files?.BytesRead ?? 0) - bytesBefore, trained, DeadLatents.Of(run), final, outPath, backend.Name);
         if (r.GetValue(o.Json)) output.WriteLine(JsonSerializer.Serialize(summary));
         return 0;
     }
 
     // The final lines: held-out metrics, streaming rate, firing histogram, prefix and downstream FVU; returns the --json summary.
     private static Dictionary<string, object> Report(TextWriter output, SaeConfig model, FileActivations? files, double streamed, TrainingResult trained,
-        HeldOut final, string outPath, string backend)
+        DeadLatents dead, HeldOut final, string outPath, string backend)
     {
         var summary = new Dictionary<string, object>
         {
-            ["arch"] = model.Name, ["fvu"] = final.Metrics.Fvu, ["l0"] = final.Metrics.L0, ["dead_fraction"] = trained.Last.DeadFraction,
+            ["arch"] = model.Name, ["fvu"] = final.Metrics.Fvu, ["l0"] = final.Metrics.L0,
             ["steps"] = trained.StepsTaken, ["tokens_per_second"] = trained.TokensPerSecond, ["train_seconds"] = trained.Seconds,
             ["backend"] = backend, ["checkpoint"] = Path.GetFullPath(outPath),
             ["firing_histogram"] = FiringHistogram.Labels.Zip(trained.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
         };
+        dead.AddTo(summary);
         if (files is not null)
         {
             long largest = files.Files.Max(f => new FileInfo(f).Length);
@@ -141,7 +143,7 @@ public static class TrainCommand
         string recovered = final.Recovery is { } rec
             ? string.Create(CultureInfo.InvariantCulture, $"recovered {100 * rec.RecoveredFraction:F1}% (cos ≥ 0.9)  mean max cos {rec.MeanMaxCosine:F3}  ") : "";
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Metrics.Fvu:F4}  L0 {final.Metrics.L0:F2}  dead {100 * trained.Last.DeadFraction:F1}%  {recovered}" +
+            $"Final ({(files is null ? "held-out batch" : "next batch of the training stream; sae eval measures held-out files")}): FVU {final.Metrics.Fvu:F4}  L0 {final.Metrics.L0:F2}  dead {100 * dead.Fraction:F1}% (no firing in {dead.WindowTokens} tokens; aux term in {100 * dead.AuxActiveFraction:F0}% of steps)  {recovered}" +
             $"{trained.TokensPerSecond:F0} tokens/s  → {outPath}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {trained.Firing}");
         if (final.Metrics.PrefixFvu is { } prefixFvu)

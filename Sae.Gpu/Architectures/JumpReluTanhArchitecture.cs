@@ -9,7 +9,7 @@ namespace SaeGpu.Architectures;
 /// JumpReLU's, a = pre·H(pre − θ). The loss adds <c>λ/B·Σ_b Σ_j tanh(c·a_bj·‖d_j‖)</c> (decoder rows unit norm; c = option
 /// <c>tanh-scale</c>, SAELens's default 4), whose gradient reaches the kept values directly and θ through the jump
 /// (straight-through, <see cref="Backend.JumpReluThresholdGrad"/>), and, for the latents that are dead
-/// (<see cref="TrainConfig.DeadAfterTokens"/>), <c>μ/(B·d)·Σ_b Σ_{j dead} ReLU(θ_j − pre_bj)·‖d_j‖</c>, which pushes their
+/// (<see cref="TrainConfig.EffectiveDeadAfterTokens"/>), <c>μ/(B·d)·Σ_b Σ_{j dead} ReLU(θ_j − pre_bj)·‖d_j‖</c>, which pushes their
 /// pre-activations up toward θ (and θ down). μ is on the MSE's scale 1/(B·d) (ours), so SAELens's coefficients carry over:
 /// the default 3e-6 is the one SAELens notes matches Anthropic. λ starts at option <c>l0</c> and is steered to L0 = k (ours,
 /// as for JumpReLU). Saved as SAELens "jumprelu" with its threshold.

@@ -36,7 +36,10 @@ public enum AuxLossKind
 /// <param name="Beta1">Adam β1.</param>
 /// <param name="Beta2">Adam β2.</param>
 /// <param name="Epsilon">Adam ε.</param>
-/// <param name="DeadAfterTokens">A latent is dead when it has not fired for this many tokens.</param>
+/// <param name="DeadAfterTokens">
+/// A latent is dead when it has not fired for this many tokens (the window); null → <see cref="DefaultDeadAfterTokens"/> of the
+/// run, min(10 M, a tenth of the run's tokens), so a run shorter than 10 M tokens can still show dead latents.
+/// </param>
 /// <param name="Seed">Seed of the weight initialization.</param>
 /// <param name="AuxLoss">Auxiliary loss for dead (AuxK) or dead and under-used (aux_zipf) latents.</param>
 /// <param name="AuxK">k_aux; null → d/2 (dictionary_learning's choice).</param>
@@ -66,7 +69,7 @@ public sealed record TrainConfig(
     double Beta1 = 0.9,
     double Beta2 = 0.999,
     double Epsilon = 1e-8,
-    long DeadAfterTokens = 10_000_000,
+    long? DeadAfterTokens = null,
     int Seed = 0,
     AuxLossKind AuxLoss = AuxLossKind.AuxK,
     int? AuxK = null,
@@ -79,6 +82,16 @@ public sealed record TrainConfig(
 {
     /// <summary>2e-4 / √(F / 16384): the peak rate used when <see cref="LearningRate"/> is null.</summary>
     public static double DefaultLearningRate(int latents) => 2e-4 / Math.Sqrt(latents / 16384.0);
+
+    /// <summary>
+    /// The dead-latent window of a run of <paramref name="runTokens"/> tokens when none is given:
+    /// <c>min(10 M, max(1, runTokens / 10))</c>. 10 M is sparsify's fixed window; scaling it down for short runs (as
+    /// SAELens's window of 1000 steps does) is the point, and the tenth is ours.
+    /// </summary>
+    public static long DefaultDeadAfterTokens(long runTokens) => Math.Min(10_000_000, Math.Max(1, runTokens / 10));
+
+    /// <summary>The dead-latent window in effect, in tokens: <see cref="DeadAfterTokens"/>, or the default for Steps × BatchSize tokens.</summary>
+    public long EffectiveDeadAfterTokens => DeadAfterTokens ?? DefaultDeadAfterTokens((long)Steps * BatchSize);
 
     /// <summary>Warm-up steps in effect.</summary>
     public int EffectiveWarmup => WarmupSteps ?? Math.Min(1000, Steps / 20);
@@ -95,7 +108,7 @@ public sealed record TrainConfig(
         if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"TrainConfig.Beta1 must be in [0, 1), got {Beta1}.");
         if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"TrainConfig.Beta2 must be in [0, 1), got {Beta2}.");
         if (!(Epsilon > 0)) throw new ArgumentException($"TrainConfig.Epsilon must be > 0, got {Epsilon}.");
-        if (DeadAfterTokens < 1) throw new ArgumentException($"TrainConfig.DeadAfterTokens must be ≥ 1, got {DeadAfterTokens}.");
+        if (DeadAfterTokens is < 1) throw new ArgumentException($"TrainConfig.DeadAfterTokens must be ≥ 1, got {DeadAfterTokens}.");
         if (!Enum.IsDefined(AuxLoss)) throw new ArgumentException($"TrainConfig.AuxLoss {(int)AuxLoss} is not defined.");
         if (AuxK is < 1) throw new ArgumentException($"TrainConfig.AuxK must be ≥ 1, got {AuxK}.");
         if (!(AuxCoefficient >= 0)) throw new ArgumentException($"TrainConfig.AuxCoefficient must be ≥ 0, got {AuxCoefficient}.");

@@ -78,7 +78,7 @@ public sealed class Trainer : IDisposable
         if (sae.Config.IsMatryoshka) matryoshka = new MatryoshkaLoss(sae, Codes, config);
         Frequency = new FiringFrequency(f);
         (sseHost, CountsHost, auxMaskHost) = (new float[b], new int[f], new int[f]);
-        Dead = new DeadLatentTracker(f, config.DeadAfterTokens);
+        Dead = new DeadLatentTracker(f, config.EffectiveDeadAfterTokens);
     }
 
     /// <summary>The SAE being trained.</summary>
@@ -99,7 +99,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Each latent's firing frequency per token [F]: an exponential moving average (decay 0.99 per step).</summary>
     public IReadOnlyList<double> FiringFrequencies => Frequency.Values;
 
-    /// <summary>Fraction of latents dead now: not fired for <see cref="TrainConfig.DeadAfterTokens"/> tokens.</summary>
+    /// <summary>Fraction of latents dead now: not fired for <see cref="TrainConfig.EffectiveDeadAfterTokens"/> tokens.</summary>
     public double DeadFraction => Dead.DeadFraction;
 
     /// <summary>Steps taken so far.</summary>
