@@ -30,8 +30,9 @@ public sealed class ModelOptions
     /// <summary>Adds --arch (default <paramref name="arch"/>), --latents and --k to <paramref name="command"/>, then --widths.</summary>
     public ModelOptions(Command command, string arch, int latents, int k, string kDescription = "active latents per token")
     {
-        Arch = CliOptions.Value("--arch", arch, "NAME", "model: " + string.Join(" | ", ModelNames));
-        Arch.CompletionSources.Add([.. ModelNames]);
+        Arch = CliOptions.Value("--arch", arch, "NAME", "model: " + string.Join(" | ", ModelNames) +
+            string.Concat(SaeConfig.ArchitectureAliases.Select(p => $"; {p.Key} is another name for {p.Value}")));
+        Arch.CompletionSources.Add([.. ModelNames, .. SaeConfig.ArchitectureAliases.Keys]);
         Latents = CliOptions.Value("--latents", latents, "F", "dictionary size");
         K = CliOptions.Value("--k", k, "K", kDescription);
         foreach (Option o in new Option[] { Arch, Latents, K, Widths }) command.Add(o);
@@ -56,7 +57,7 @@ public sealed class ModelOptions
 
     /// <summary>Checks an architecture name (a <see cref="CliException"/> when unknown) and returns it.</summary>
     public static string ParseArch(string name) =>
-        SaeConfig.Architectures.Contains(name) ? name
+        SaeConfig.Architectures.Contains(name) || SaeConfig.ArchitectureAliases.ContainsKey(name) ? name
             : throw new CliException($"--arch: unknown architecture '{name}'; expected one of: {string.Join(", ", ModelNames)}.");
 }
 

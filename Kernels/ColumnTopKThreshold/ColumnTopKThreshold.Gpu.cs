@@ -12,16 +12,16 @@ internal static partial class ColumnTopKThreshold
     public static KernelConfig GpuConfig(int f) => new(f, GpuGroup);
 
     /// <summary>
-    /// One group per column runs m rounds of a strided argmax (value desc, row asc) after the previous winner, like
+    /// One group per column runs m = budgets[column] rounds of a strided argmax (value desc, row asc) after the previous winner, like
     /// <see cref="TopK.GpuSelectV1"/> down a column; the m-th winner gives the threshold and cut.
     /// </summary>
-    public static void GpuV1(ArrayView<float> pre, ArrayView<float> thresholds, ArrayView<int> cuts, int b, int f, int m)
+    public static void GpuV1(ArrayView<float> pre, ArrayView<int> budgets, ArrayView<float> thresholds, ArrayView<int> cuts, int b, int f)
     {
         var sv = SharedMemory.Allocate<float>(GpuGroup);
         var si = SharedMemory.Allocate<int>(GpuGroup);
         int t = Group.IdxX, col = Grid.IdxX;
         float prevV = float.PositiveInfinity;
-        int prevI = -1, found = 0;
+        int prevI = -1, found = 0, m = budgets[col];
         for (int round = 0; round < m && found == round; round++)
         {
             float bestV = 0f;
@@ -48,8 +48,9 @@ internal static partial class ColumnTopKThreshold
         }
         if (t == 0)
         {
-            thresholds[col] = found == m ? prevV : 0f;
-            cuts[col] = found == m ? prevI : -1;
+            bool full = found == m || m <= 0;
+            thresholds[col] = full ? prevV : 0f;
+            cuts[col] = full ? prevI : -1;
         }
     }
 }

@@ -82,7 +82,7 @@ public class ReferenceTests
         float[] pre = [1, -1, 3, 0, 3, -2];
         var t = new float[2];
         var c = new int[2];
-        ColumnTopKThreshold.Reference(pre, 1, t, c);
+        ColumnTopKThreshold.Reference(pre, [1, 1], t, c);
         Assert.Equal([3f, 0f], t);
         Assert.Equal([1, -1], c);
         var offsets = new int[4];

@@ -117,23 +117,35 @@ public static class OpCases
         return Select(be, s, (pre, codes) => be.ThresholdSelect(pre, thresholds, cuts, codes));
     }
 
-    /// <summary>BatchTopK: codes of the k·B largest positive entries of the batch (threshold op then ThresholdSelect).</summary>
-    public static float[][] BatchTopK(Backend be, Shape s) => Select(be, s, (pre, codes) =>
-    {
-        using var thresholds = be.Allocate<float>(s.F);
-        using var cuts = be.Allocate<int>(s.F);
-        be.BatchTopKThreshold(pre, s.K * s.B, thresholds, cuts);
-        be.ThresholdSelect(pre, thresholds, cuts, codes);
-    });
+    /// <summary>
+    /// BatchTopK: codes of the k·B largest positive entries of the batch (threshold op then ThresholdSelect; the thresholds
+    /// themselves are not unique — any pair that selects the same entries is right).
+    /// </summary>
+    public static float[][] BatchTopK(Backend be, Shape s) => ThresholdCase(be, s, (pre, thresholds, cuts) => be.BatchTopKThreshold(pre, s.K * s.B, thresholds, cuts))[..3];
 
-    /// <summary>Feature Choice: codes of each latent's top-m tokens, m = K (threshold op then ThresholdSelect).</summary>
-    public static float[][] FeatureChoice(Backend be, Shape s) => Select(be, s, (pre, codes) =>
+    /// <summary>
+    /// Feature Choice: codes of each latent's top-m_j tokens, then the thresholds and cuts (threshold op then ThresholdSelect);
+    /// m_j = K for every fourth latent, else drawn from [−1, B + 1] (no token, fewer than B, all B, more than B).
+    /// </summary>
+    public static float[][] FeatureChoice(Backend be, Shape s)
+    {
+        var rng = new Random(s.Seed * 13 + 7);
+        using var budgets = be.FromHost<int>(Enumerable.Range(0, s.F).Select(j => j % 4 == 0 ? s.K : rng.Next(-1, s.B + 2)).ToArray());
+        return ThresholdCase(be, s, (pre, thresholds, cuts) => be.ColumnTopKThreshold(pre, budgets, thresholds, cuts));
+    }
+
+    // A threshold op on pre [B, F], then ThresholdSelect: the codes, the thresholds and the cuts.
+    private static float[][] ThresholdCase(Backend be, Shape s, Action<Tensor<float>, Tensor<float>, Tensor<int>> thresholdOp)
     {
         using var thresholds = be.Allocate<float>(s.F);
         using var cuts = be.Allocate<int>(s.F);
-        be.ColumnTopKThreshold(pre, s.K, thresholds, cuts);
-        be.ThresholdSelect(pre, thresholds, cuts, codes);
-    });
+        var codes = Select(be, s, (pre, codes) =>
+        {
+            thresholdOp(pre, thresholds, cuts);
+            be.ThresholdSelect(pre, thresholds, cuts, codes);
+        });
+        return [.. codes, be.ToHost(thresholds), [.. be.ToHost(cuts).Select(c => (float)c)]];
+    }
 
     private static float[][] Select(Backend be, Shape s, Action<Tensor<float>, SparseCodes> select)
     {

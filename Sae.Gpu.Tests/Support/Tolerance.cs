@@ -12,6 +12,7 @@ public static class Tolerance
         for (int i = 0; i < expected.Length; i++)
         {
             double e = expected[i], a = actual[i];
+            if (e == a) continue; // equal infinities too
             if (!(Math.Abs(a - e) <= atol + rtol * Math.Abs(e)))
                 Assert.Fail($"{what}[{i}]: expected {e:R}, got {a:R} (atol {atol}, rtol {rtol}).");
         }

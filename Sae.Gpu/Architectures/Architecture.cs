@@ -17,6 +17,12 @@ internal abstract class Architecture
     /// <summary>The name in configs, checkpoints and on the command line (lower case, e.g. <c>topk</c>).</summary>
     public abstract string Name { get; }
 
+    /// <summary>
+    /// Other names that select this architecture (e.g. <c>mutual-choice</c> for BatchTopK); they are accepted wherever a name is
+    /// and stay as given in configs, but listings show only <see cref="Name"/>.
+    /// </summary>
+    public virtual IReadOnlyList<string> Aliases => [];
+
     /// <summary>Position in listings (CLI help, <c>sae compare</c>'s default order); lower first, unique.</summary>
     public abstract int Order { get; }
 

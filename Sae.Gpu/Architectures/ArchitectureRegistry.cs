@@ -20,7 +20,7 @@ internal static class ArchitectureRegistry
     public static Architecture? Find(string? name)
     {
         string key = (name ?? "").Trim().ToLowerInvariant();
-        return All.FirstOrDefault(a => a.Name == key);
+        return All.FirstOrDefault(a => a.Name == key || a.Aliases.Contains(key));
     }
 
     /// <summary>The architecture a plain SAELens folder with cfg <c>architecture</c> = <paramref name="saeLens"/> loads as, or null.</summary>
@@ -33,7 +33,7 @@ internal static class ArchitectureRegistry
             .Select(t => (Architecture)Activator.CreateInstance(t, nonPublic: true)!)
             .OrderBy(a => a.Order)
             .ToArray();
-        if (found.GroupBy(a => a.Name).FirstOrDefault(g => g.Count() > 1) is { } dup)
+        if (found.SelectMany(a => a.Aliases.Prepend(a.Name)).GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } dup)
             throw new InvalidOperationException($"Two architectures are named '{dup.Key}'.");
         if (found.GroupBy(a => a.Order).FirstOrDefault(g => g.Count() > 1) is { } order)
             throw new InvalidOperationException($"Architectures {string.Join(" and ", order)} share Order {order.Key}.");

@@ -15,13 +15,18 @@ public abstract partial class Backend
         ExclusiveScanCore(counts, offsets);
     }
 
-    /// <summary><see cref="Kernels.ColumnTopKThreshold"/>: thresholds/cuts [F] selecting each column's m largest positive entries of pre [B, F].</summary>
-    internal void ColumnTopKThreshold(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    /// <summary>
+    /// <see cref="Kernels.ColumnTopKThreshold"/>: thresholds/cuts [F] selecting the budgets[j] largest positive entries of each
+    /// column j of pre [B, F] (budgets [F]; a budget ≤ 0 selects none).
+    /// </summary>
+    internal void ColumnTopKThreshold(Tensor<float> pre, Tensor<int> budgets, Tensor<float> thresholds, Tensor<int> cuts)
     {
         OwnAll((pre, nameof(pre)), (thresholds, nameof(thresholds)));
+        Own(budgets, nameof(budgets));
         Own(cuts, nameof(cuts));
-        CheckColumnThresholds(pre.Length, m, thresholds.Length, cuts.Length);
-        ColumnTopKThresholdCore(pre, m, thresholds, cuts);
+        CheckColumnThresholds(pre.Length, 0, thresholds.Length, cuts.Length);
+        Shapes.Length(budgets.Length, thresholds.Length, nameof(budgets), "[F]");
+        ColumnTopKThresholdCore(pre, budgets, thresholds, cuts);
     }
 
     /// <summary><see cref="Kernels.ReconstructionError"/>: grad [B, d] = scale·(xhat − x), sse [B] = Σ_i (xhat − x)².</summary>
@@ -239,7 +244,7 @@ public abstract partial class Backend
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes);
     private protected abstract void ThresholdSelectCore(Tensor<float> pre, Tensor<float> thresholds, Tensor<int> cuts, SparseCodes codes);
     private protected abstract void BatchTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
-    private protected abstract void ColumnTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts);
+    private protected abstract void ColumnTopKThresholdCore(Tensor<float> pre, Tensor<int> budgets, Tensor<float> thresholds, Tensor<int> cuts);
     private protected abstract void MatchingPursuitCore(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual);
     private protected abstract void SparseDecodeCore(SparseCodes codes, Tensor<float> w, Tensor<float> bias, Tensor<float> output);
     private protected abstract void ReconstructionErrorCore(Tensor<float> x, Tensor<float> xhat, float scale, Tensor<float> grad, Tensor<float> sse);

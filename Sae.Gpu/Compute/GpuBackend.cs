@@ -49,7 +49,7 @@ internal sealed class GpuBackend : Backend
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int> thresholdFill;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int> countAtLeast;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, int, long> countTies;
-    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int> columnThreshold;
+    private readonly Action<KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int> columnThreshold;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> error;
     private readonly Action<KernelConfig, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, float> valueGrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> rowNorm;
@@ -93,7 +93,7 @@ internal sealed class GpuBackend : Backend
         thresholdFill = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<int>, ArrayView<int>, ArrayView<float>, int>(Kernels.ThresholdSelect.GpuFillV1);
         countAtLeast = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int>(Kernels.BatchTopKThreshold.GpuCountAtLeastV1);
         countTies = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, int, long>(Kernels.BatchTopKThreshold.GpuCountTiesV1);
-        columnThreshold = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.ColumnTopKThreshold.GpuV1);
+        columnThreshold = a.LoadStreamKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(Kernels.ColumnTopKThreshold.GpuV1);
         pursuitStep = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int, int>(Kernels.MatchingPursuit.GpuStepV1);
         decode = a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<int>, ArrayView<int>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(Kernels.SparseDecode.GpuV1);
         error = a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(Kernels.ReconstructionError.GpuV1);
@@ -312,10 +312,10 @@ internal sealed class GpuBackend : Backend
     }
 
     /// <inheritdoc />
-    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts)
+    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, Tensor<int> budgets, Tensor<float> thresholds, Tensor<int> cuts)
     {
         int f = (int)thresholds.Length;
-        columnThreshold(Kernels.ColumnTopKThreshold.GpuConfig(f), V(pre), V(thresholds), V(cuts), (int)(pre.Length / f), f, m);
+        columnThreshold(Kernels.ColumnTopKThreshold.GpuConfig(f), V(pre), V(budgets), V(thresholds), V(cuts), (int)(pre.Length / f), f);
     }
 
     /// <summary>

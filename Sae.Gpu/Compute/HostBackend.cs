@@ -20,7 +20,7 @@ internal interface IHostOps
     /// <summary>See <see cref="Kernels.BatchTopKThreshold"/>.</summary>
     static abstract void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
     /// <summary>See <see cref="Kernels.ColumnTopKThreshold"/>.</summary>
-    static abstract void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts);
+    static abstract void ColumnTopKThreshold(ReadOnlySpan<float> pre, ReadOnlySpan<int> budgets, Span<float> thresholds, Span<int> cuts);
     /// <summary>See <see cref="Kernels.MatchingPursuit"/>.</summary>
     static abstract void MatchingPursuit(ReadOnlySpan<float> x, ReadOnlySpan<float> atoms, int k, Span<int> offsets, Span<int> indices, Span<float> values, Span<float> residual);
     /// <summary>See <see cref="Kernels.SparseDecode"/>.</summary>
@@ -125,8 +125,8 @@ internal class HostBackend<TOps> : Backend where TOps : IHostOps
         TOps.BatchTopKThreshold(H(pre), m, H(thresholds), H(cuts));
 
     /// <inheritdoc />
-    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, int m, Tensor<float> thresholds, Tensor<int> cuts) =>
-        TOps.ColumnTopKThreshold(H(pre), m, H(thresholds), H(cuts));
+    private protected override void ColumnTopKThresholdCore(Tensor<float> pre, Tensor<int> budgets, Tensor<float> thresholds, Tensor<int> cuts) =>
+        TOps.ColumnTopKThreshold(H(pre), H(budgets), H(thresholds), H(cuts));
 
     /// <inheritdoc />
     private protected override void MatchingPursuitCore(Tensor<float> x, Tensor<float> atoms, int k, SparseCodes codes, Tensor<float> residual)
@@ -247,7 +247,7 @@ internal readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.BatchTopKThreshold.Reference(pre, m, thresholds, cuts);
     /// <inheritdoc />
-    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Reference(pre, m, thresholds, cuts);
+    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, ReadOnlySpan<int> budgets, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Reference(pre, budgets, thresholds, cuts);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Reference(offsets, indices, values, w, bias, output);
     /// <inheritdoc />
@@ -315,7 +315,7 @@ internal readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void BatchTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.BatchTopKThreshold.Cpu(pre, m, thresholds, cuts);
     /// <inheritdoc />
-    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, int m, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Cpu(pre, m, thresholds, cuts);
+    public static void ColumnTopKThreshold(ReadOnlySpan<float> pre, ReadOnlySpan<int> budgets, Span<float> thresholds, Span<int> cuts) => Kernels.ColumnTopKThreshold.Cpu(pre, budgets, thresholds, cuts);
     /// <inheritdoc />
     public static void SparseDecode(ReadOnlySpan<int> offsets, ReadOnlySpan<int> indices, ReadOnlySpan<float> values, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> output) => Kernels.SparseDecode.Cpu(offsets, indices, values, w, bias, output);
     /// <inheritdoc />

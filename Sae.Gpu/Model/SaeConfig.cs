@@ -31,6 +31,10 @@ public sealed record SaeConfig(int InputDim, int Latents, int K, string Architec
     /// <summary>The names of all architectures, in listing order.</summary>
     public static IReadOnlyList<string> Architectures => ArchitectureRegistry.Names;
 
+    /// <summary>Other accepted names, each with the architecture it selects (e.g. <c>mutual-choice</c> → <c>batchtopk</c>).</summary>
+    public static IReadOnlyDictionary<string, string> ArchitectureAliases { get; } =
+        ArchitectureRegistry.All.SelectMany(a => a.Aliases.Select(alias => (alias, a.Name))).ToDictionary(p => p.alias, p => p.Name);
+
     /// <summary>The architectures whose selection trains nested prefixes (<see cref="MatryoshkaWidths"/>), in listing order.</summary>
     public static IReadOnlyList<string> MatryoshkaArchitectures { get; } =
         [.. ArchitectureRegistry.All.Where(a => a.SupportsMatryoshka).Select(a => a.Name)];
