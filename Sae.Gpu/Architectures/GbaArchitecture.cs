@@ -9,7 +9,10 @@ namespace SaeGpu.Architectures;
 /// directions. GBA's SAE is x̂ = Σ_m c_m w_m φ(w_m·(x − b_pre) + b_m) + b_pre; with SaeGpu's unit-norm decoder rows w_m,
 /// ReLU's positive homogeneity moves the scale c_m into the encoder, c_m·φ(w_m·x̃ + b_m) = φ(c_m w_m·x̃ + c_m b_m), so after
 /// each step every encoder row is projected onto its decoder direction, keeping a free per-latent scale (ours: the
-/// projected-gradient form of the tie). SAELens "standard".
+/// projected-gradient form of the tie). After the first step the biases are set so that each latent fires at its target
+/// frequency on that batch, b_m ← b_m − t_m with t_m the ⌈p_m·B⌉-th largest pre of latent m (ours, option
+/// <c>gba-init</c>): the paper's updates move b by γ·r_m once every T = 50 steps, too slowly to bring a fresh SAE (half its
+/// latents active per token) to the targets in a run of a few thousand steps. SAELens "standard".
 /// </summary>
 internal sealed class GbaArchitecture : Architecture
 {
@@ -28,6 +31,7 @@ internal sealed class GbaArchitecture : Architecture
         ArchitectureOption.AtLeast("gba-frequency-ratio", 100, 1, "ratio of the first to the last group's target frequency (geometric in between)"),
         ArchitectureOption.Positive("gba-gamma", 0.01, "step γ of the bias updates"),
         ArchitectureOption.NonNegative("gba-epsilon", 1e-6, "a latent firing less often than this is revived"),
+        ArchitectureOption.Integer("gba-init", 1, 0, "1 = after the first step, set each bias so its latent fires at its target frequency on that batch (ours); 0 = keep the initial biases"),
     ];
 
     /// <inheritdoc />
@@ -44,6 +48,7 @@ internal sealed class GbaArchitecture : Architecture
         private readonly GroupBiasAdaptation gba;
         private readonly Tensor<float> columnMax;
         private readonly float[] columnMaxHost, bEncHost;
+        private readonly bool initialize;
 
         public Training(Trainer trainer, Selector selector) : base(trainer, selector)
         {
@@ -53,6 +58,7 @@ internal sealed class GbaArchitecture : Architecture
                 trainer.Option("gba-frequency-ratio"), trainer.Option("gba-gamma"), trainer.Option("gba-epsilon")));
             columnMax = Backend.Allocate<float>(f);
             (columnMaxHost, bEncHost) = (new float[f], new float[f]);
+            initialize = trainer.Option("gba-init") != 0;
         }
 
         // b_dec still receives the encoder path's share; b_enc itself is adapted, not trained.
@@ -66,10 +72,25 @@ internal sealed class GbaArchitecture : Architecture
 
         public override void Observe()
         {
+            if (initialize && Trainer.StepsTaken == 1) StartAtTargets();
             Backend.ColumnMax(Trainer.Pre!, columnMax);
             Backend.Download(columnMax, columnMaxHost);
             Backend.Download(Sae.BEnc, bEncHost);
             if (gba.Observe(Trainer.CountsHost, columnMaxHost, Trainer.BatchSize, bEncHost)) Backend.Upload<float>(bEncHost, Sae.BEnc);
+        }
+
+        // b_m −= the ⌈p_m·B⌉-th largest pre of latent m in this batch (Backend.ColumnTopKThreshold), so it fires at p_m here.
+        private void StartAtTargets()
+        {
+            int f = Sae.Config.Latents, b = Trainer.BatchSize;
+            using var budgets = Backend.FromHost<int>([.. gba.Targets.Select(p => Math.Clamp((int)Math.Ceiling(p * b), 1, b))]);
+            using var thresholds = Backend.Allocate<float>(f);
+            using var cuts = Backend.Allocate<int>(f);
+            Backend.ColumnTopKThreshold(Trainer.Pre!, budgets, thresholds, cuts);
+            var t = Backend.ToHost(thresholds);
+            Backend.Download(Sae.BEnc, bEncHost);
+            for (int j = 0; j < f; j++) bEncHost[j] -= t[j];
+            Backend.Upload<float>(bEncHost, Sae.BEnc);
         }
 
         public override void WriteState(BinaryWriter writer) => gba.WriteState(writer);
@@ -116,6 +137,9 @@ internal sealed class GbaArchitecture : Architecture
             fired = new long[latents];
             maxPre = new float[latents];
         }
+
+        /// <summary>Each latent's target firing frequency p [F].</summary>
+        public IReadOnlyList<double> Targets => target;
 
         /// <summary>
         /// Buffers one batch (fire counts [F], column maxima [F], rows) and, every T steps, updates <paramref name="bEnc"/> [F]
