@@ -89,6 +89,34 @@ public class GSaeVSaeTests
         Assert.NotEqual(Run(4), Run(5));
     }
 
+    /// <summary>σ is relative to the data's scale: the same data ×0.1 and ×10 train to codes ×0.1 and ×10 and the same FVU (with σ = 1 in absolute units the small-scale run drowns in noise).</summary>
+    [Fact]
+    public void VSae_ScaledData_GivesScaledCodes_AndTheSameFvu()
+    {
+        (double Fvu, double MeanCode) Run(float c)
+        {
+            var data = new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 32, MeanActive: 3, Seed: 1));
+            using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(16, 64, 3, "vsae"), seed: 2);
+            var x = new float[256 * 16];
+            using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: 256, Steps: 300)))
+                for (int s = 0; s < 300; s++)
+                {
+                    data.NextBatch(x);
+                    for (int i = 0; i < x.Length; i++) x[i] *= c;
+                    trainer.Step(x);
+                }
+            var held = new float[1024 * 16];
+            data.NextBatch(held);
+            for (int i = 0; i < held.Length; i++) held[i] *= c;
+            using var codes = sae.EncodeCodes(held);
+            return (Metrics.Fvu(held, sae.Decode(codes), 16), codes.ToHost().Values.Average(v => (double)v) / c);
+        }
+        var (small, large) = (Run(0.1f), Run(10));
+        Assert.True(large.Fvu < 0.5, $"FVU {large.Fvu:F3} at scale 10");
+        Assert.True(small.Fvu / large.Fvu is > 0.8 and < 1.25, $"FVU {small.Fvu:F3} at scale 0.1, {large.Fvu:F3} at scale 10");
+        Assert.True(small.MeanCode / large.MeanCode is > 0.8 and < 1.25, $"mean code / scale {small.MeanCode:F3} at 0.1, {large.MeanCode:F3} at 10");
+    }
+
     [Fact]
     public void VSae_KlTerm_ShrinksActivations()
     {

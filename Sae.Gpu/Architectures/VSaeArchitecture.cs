@@ -4,9 +4,13 @@ using SaeGpu.Training;
 namespace SaeGpu.Architectures;
 
 /// <summary>
-/// vSAE (arXiv 2509.22994): TopK on μ = ReLU(pre); in training the kept codes are sampled ã = μ + σ·ξ, ξ ~ N(0, 1) (seeded,
-/// resumable), and <c>λ·2/(B·d)·Σ_b Σ_kept ½(μ² + σ² − 1 − ln σ²)</c> — KL(N(μ, σ²) ‖ N(0, 1)) on the scale where λ = 1 is
-/// the evidence lower bound with unit observation variance (ours) — is added; inference uses μ (SAELens "topk").
+/// vSAE (arXiv 2509.22994): TopK on μ = ReLU(pre); in training the kept codes are sampled ã = μ + σ·s·ξ, ξ ~ N(0, 1)
+/// (seeded, resumable), and <c>λ·2/(B·d)·Σ_b Σ_kept s²·KL(N(μ, σ²s²) ‖ N(0, s²)) = λ·2/(B·d)·Σ ½(μ² + s²(σ² − 1 − ln σ²))</c>
+/// is added — on the scale where λ = 1 is the evidence lower bound with observation variance s² (ours); inference uses μ
+/// (SAELens "topk"). The paper's posterior has unit variance and its prior is N(0, 1) in the model's own activation units;
+/// here σ and the prior are measured in s = √(Σ_b ‖x_b − x̄‖² / (B·k)), the size of a typical code when k unit decoder rows
+/// share a centred input's norm, taken from the first batch and kept in the training state (ours), so scaling the data by c
+/// scales the codes by c and leaves the result unchanged instead of changing the noise-to-signal ratio by 1/c.
 /// </summary>
 internal sealed class VSaeArchitecture : Architecture
 {
@@ -19,7 +23,7 @@ internal sealed class VSaeArchitecture : Architecture
     /// <inheritdoc />
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
     [
-        ArchitectureOption.NonNegative("posterior-sigma", 1, "fixed standard deviation σ of the Gaussian posterior N(μ, σ²) (1, the paper's unit variance)"),
+        ArchitectureOption.NonNegative("posterior-sigma", 1, "fixed standard deviation σ of the Gaussian posterior N(μ, σ²s²), in units of the typical code size s of the first batch (1: the paper's unit variance; the unit is ours)"),
         ArchitectureOption.NonNegative("kl", 1, "weight λ of the KL term (1 = the ELBO with unit observation variance; ours)"),
     ];
 
@@ -38,6 +42,7 @@ internal sealed class VSaeArchitecture : Architecture
         private readonly float[] noiseHost, muHost;
         private readonly ResumableRandom rng;
         private readonly double sigma, kl;
+        private double scale; // s; 0 until the first batch
 
         public Training(Trainer trainer, Selector selector) : base(trainer, selector)
         {
@@ -47,14 +52,27 @@ internal sealed class VSaeArchitecture : Architecture
             (sigma, kl) = (trainer.Option("posterior-sigma"), trainer.Option("kl"));
         }
 
-        // Keep μ, then ã = μ + σ·ξ on the kept entries (reparameterization: ∂ã/∂μ = 1).
+        // Keep μ, then ã = μ + σ·s·ξ on the kept entries (reparameterization: ∂ã/∂μ = 1).
         public override void Select()
         {
+            if (scale == 0) scale = TypicalCodeSize(Backend.ToHost(Trainer.X), Sae.Config.InputDim, Sae.Config.K);
             base.Select();
             Backend.Copy(Trainer.Codes.Values, mu);
             for (int i = 0; i < noiseHost.Length; i++) noiseHost[i] = (float)SparseAutoencoder.Gaussian(rng);
             Backend.Upload<float>(noiseHost, noise);
-            Backend.Axpy((float)sigma, noise, Trainer.Codes.Values);
+            Backend.Axpy((float)(sigma * scale), noise, Trainer.Codes.Values);
+        }
+
+        // s = √(Σ_b ‖x_b − x̄‖² / (B·k)); 1 for a batch without variance.
+        private static double TypicalCodeSize(float[] x, int d, int k)
+        {
+            int b = x.Length / d;
+            var mean = new double[d];
+            for (int i = 0; i < x.Length; i++) mean[i % d] += x[i] / (double)b;
+            double sum = 0;
+            for (int i = 0; i < x.Length; i++) sum += (x[i] - mean[i % d]) * (x[i] - mean[i % d]);
+            double s = Math.Sqrt(sum / ((double)b * k));
+            return s > 0 && double.IsFinite(s) ? s : 1;
         }
 
         // ∂/∂μ of λ·2/(B·d)·Σ ½μ² is λ·2/(B·d)·μ. The reported term leaves out the σ constants when σ = 0 (where ln σ² = −∞).
@@ -67,13 +85,21 @@ internal sealed class VSaeArchitecture : Architecture
             if (kept > 0) Backend.Download(mu, m, 0);
             double sum = 0;
             foreach (float v in m) sum += 0.5 * v * v;
-            if (sigma > 0) sum += kept * 0.5 * (sigma * sigma - 1 - Math.Log(sigma * sigma));
+            if (sigma > 0) sum += kept * scale * scale * 0.5 * (sigma * sigma - 1 - Math.Log(sigma * sigma));
             return scale * sum;
         }
 
-        public override void WriteState(BinaryWriter writer) => rng.WriteState(writer);
+        public override void WriteState(BinaryWriter writer)
+        {
+            rng.WriteState(writer);
+            writer.Write(scale);
+        }
 
-        public override void ReadState(BinaryReader reader) => rng.ReadState(reader);
+        public override void ReadState(BinaryReader reader)
+        {
+            rng.ReadState(reader);
+            scale = reader.ReadDouble();
+        }
 
         public override void Dispose()
         {
