@@ -26,17 +26,18 @@ public static class DarkMatterCommand
         var tokens = CliOptions.Value("--tokens", 16384, "N", "tokens analysed (at most the rows of --data)");
         var fitFraction = CliOptions.Value("--fit-fraction", 0.5, "F", "share of the shuffled tokens used to fit, the rest held out");
         var gpK = CliOptions.Maybe<int>("--gp-k", "K", "latents per token for gradient pursuit (default: the SAE's L0, rounded)");
+        var gpSigned = CliOptions.Flag("--gp-signed", "let gradient pursuit use negative codes too (default: only when the SAE's own codes can be negative, AbsTopK)");
         var backend = CliOptions.Backend();
         var json = CliOptions.Json("one JSON object with the report");
-        foreach (Option o in new Option[] { sae, compare, files, tensor, tokens, fitFraction, gpK, backend, json }) command.Add(o);
+        foreach (Option o in new Option[] { sae, compare, files, tensor, tokens, fitFraction, gpK, gpSigned, backend, json }) command.Add(o);
         var data = new DataOptions(command);
         command.SetAction(r => Run(output, data.Read(r), r.GetValue(files), r.GetValue(tensor), r.GetValue(sae)!, r.GetValue(compare), r.GetValue(tokens),
-            r.GetValue(fitFraction), r.GetValue(gpK), r.GetValue(backend), r.GetValue(json)));
+            r.GetValue(fitFraction), r.GetValue(gpK), r.GetValue(gpSigned) ? true : null, r.GetValue(backend), r.GetValue(json)));
         return command;
     }
 
     private static int Run(TextWriter output, SyntheticOptions data, string? files, string? tensor, string path, string? other, int tokens, double fitFraction,
-        int? gpK, string? backendName, bool json)
+        int? gpK, bool? gpSigned, string? backendName, bool json)
     {
         if (tokens < 2 || !(fitFraction > 0 && fitFraction < 1) || gpK is < 1)
             throw new CliException($"--tokens must be ≥ 2, --fit-fraction in (0, 1) and --gp-k ≥ 1 (got {tokens}, {fitFraction}, {gpK}).");
@@ -45,7 +46,7 @@ public static class DarkMatterCommand
         using var sae = Load(backend, path);
         var x = files is null ? Synthetic(data, sae, path, tokens) : Read(files, tensor, sae, path, tokens);
         tokens = x.Length / sae.Config.InputDim;
-        var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed, gpK);
+        var report = DarkMatterReport.Measure(sae, x, fitFraction, data.Seed, gpK, gpSigned);
         double l0 = report.L0;
         int k = report.PursuitK;
         double gpFvu = report.PursuitFvu;
@@ -54,7 +55,7 @@ public static class DarkMatterCommand
             ["sae"] = path, ["tokens"] = tokens, ["fit_tokens"] = report.FitTokens, ["fvu"] = report.Fvu, ["l0"] = l0,
             ["error_r2"] = report.ErrorR2, ["predictable_fraction"] = report.PredictableFraction, ["norm_r2"] = report.NormR2,
             ["linear_share"] = report.LinearShare, ["nonlinear_share"] = report.NonlinearShare, ["nonlinear_fvu"] = report.NonlinearFvu,
-            ["gp_k"] = k, ["gp_fvu"] = gpFvu, ["gp_error_removed"] = 1 - gpFvu / report.Fvu,
+            ["gp_k"] = k, ["gp_fvu"] = gpFvu, ["gp_nonnegative"] = report.PursuitNonNegative, ["gp_error_removed"] = 1 - gpFvu / report.Fvu,
         };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             {path}: {sae.Config.Name}, d {sae.Config.InputDim}, F {sae.Config.Latents}, k {sae.Config.K}; {tokens} tokens ({report.FitTokens} fit, {tokens - report.FitTokens} held out)
@@ -62,7 +63,7 @@ public static class DarkMatterCommand
               error predicted linearly from x (held out): R² {report.ErrorR2:F4} (per dimension), {100 * report.PredictableFraction:F1} % of Σ‖e‖² removed
               ‖e‖² predicted linearly from x (held out): R² {report.NormR2:F4}
               split with W* fitted on all tokens: linear {100 * report.LinearShare:F1} %, nonlinear {100 * report.NonlinearShare:F1} % of Σ‖e‖²; nonlinear FVU {report.NonlinearFvu:F4}
-              gradient pursuit over the decoder at L0 ≤ {k}: FVU {gpFvu:F4} ({100 * (1 - gpFvu / report.Fvu):F1} % of the SAE's error removed)
+              {(report.PursuitNonNegative ? "non-negative" : "signed")} gradient pursuit over the decoder at L0 ≤ {k}: FVU {gpFvu:F4} ({100 * (1 - gpFvu / report.Fvu):F1} % of the SAE's error removed)
             """));
         if (other is not null) Compare(backend, sae, other, x, output, summary);
         if (json) output.WriteLine(JsonSerializer.Serialize(summary));

@@ -317,7 +317,7 @@ public class CliTests : TempDirectory
     [InlineData("strictly increasing", "train", "--arch", "matryoshka", "--widths", "64,32")]   // ThrowsForBadWidths
     [InlineData("--widths", "train", "--widths", "a,b")]   // ThrowsForNonNumericWidths
     [InlineData("relu", "train", "--arch", "matryoshka-relu")]   // ThrowsForMatryoshkaOfRelu
-    [InlineData("mutual", "train", "--arch", "topq")]   // ThrowsForUnknownArch
+    [InlineData("feature-choice", "train", "--arch", "topq")]   // ThrowsForUnknownArch
     [InlineData("aux-zipf", "train", "--aux", "zipf")]   // ThrowsForUnknownAux
     [InlineData("--latnets", "train", "--latnets", "5")]   // ThrowsForUnknownOption
     [InlineData("--k", "train", "--k", "many")]   // ThrowsForBadNumber

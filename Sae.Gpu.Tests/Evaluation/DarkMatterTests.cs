@@ -72,14 +72,45 @@ public class DarkMatterTests
         float[] b = [.. Enumerable.Range(0, D).Select(i => 0.1f * i)];
         var x = b.ToArray();
         (x[1], x[5]) = (x[1] + 3, x[5] - 2);
-        Tolerance.AssertClose(x, GradientPursuit.Reconstruct(w, b, x, 2), 1e-6, 1e-6, "x̂");
-        var one = GradientPursuit.Reconstruct(w, b, x, 1);
+        Tolerance.AssertClose(x, GradientPursuit.Reconstruct(w, b, x, 2, nonNegative: false), 1e-6, 1e-6, "x̂");
+        var one = GradientPursuit.Reconstruct(w, b, x, 1, nonNegative: false);
         Assert.Equal(x[5] + 2, one[5], 5); // with one latent only the larger component (3 on atom 1) is kept
+        // Non-negative: the −2 on atom 5 is outside the code space, so even two latents reconstruct only the +3 on atom 1.
+        var cone = GradientPursuit.Reconstruct(w, b, x, 2, nonNegative: true);
+        Assert.Equal(x[1], cone[1], 5);
+        Assert.Equal(b[5], cone[5], 5);
+    }
+
+    [Fact]
+    public void GradientPursuit_NonNegative_KeepsEveryCodeAtLeastZero_AndReconstructsFromIt()
+    {
+        const int d = 12, f = 40, t = 64;
+        var rng = new Random(4);
+        float[] w = [.. Enumerable.Range(0, f * d).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        for (int j = 0; j < f; j++)
+        {
+            var row = w.AsSpan(j * d, d);
+            float n = MathF.Sqrt(row.ToArray().Sum(v => v * v));
+            foreach (ref float v in row) v /= n;
+        }
+        float[] b = new float[d], x = [.. Enumerable.Range(0, t * d).Select(_ => (float)(rng.NextDouble() * 2 - 1))];
+        var (codes, xhat) = GradientPursuit.Run(w, b, x, 6, nonNegative: true);
+        var (signed, _) = GradientPursuit.Run(w, b, x, 6, nonNegative: false);
+        Assert.All(codes, c => Assert.All(c, e => Assert.True(e.Value >= 0, $"latent {e.Latent} coded {e.Value}")));
+        Assert.Contains(signed, c => c.Any(e => e.Value < 0)); // the signed pursuit does use negative codes on this data
+        for (int r = 0; r < t; r++)
+        {
+            var sum = new float[d];
+            foreach (var (j, v) in codes[r]) for (int i = 0; i < d; i++) sum[i] += v * w[j * d + i];
+            Tolerance.AssertClose(sum, xhat.AsSpan(r * d, d), 1e-4, 1e-3, $"token {r}");
+            Assert.True(codes[r].Count <= 6);
+        }
+        Assert.True(Metrics.Fvu(x, xhat, d) < 0.9, "the non-negative pursuit explains part of the data");
     }
 
     [Fact]
     public void GradientPursuit_ThrowsForZeroK() =>
-        Assert.Contains("k ≥ 1", Assert.Throws<ArgumentException>(() => GradientPursuit.Reconstruct(new float[4], new float[2], new float[2], 0)).Message);
+        Assert.Contains("k ≥ 1", Assert.Throws<ArgumentException>(() => GradientPursuit.Reconstruct(new float[4], new float[2], new float[2], 0, false)).Message);
 
     [Fact]
     public void ErrorNormComparison_OfAnSaeWithItself_IsPerfectlyCorrelated()

@@ -24,18 +24,22 @@ namespace SaeGpu;
 /// <param name="PursuitK">The latents per token inference-time gradient pursuit may use (default: the SAE's L0, rounded).</param>
 /// <param name="PursuitFvu">
 /// FVU of gradient pursuit over the SAE's decoder with at most <paramref name="PursuitK"/> latents per token (Blumensath &amp;
-/// Davies 2008): per token, r = x − b_dec; k times add argmax_j |W_dec·r| to the support and take the exact line-search step
-/// along the gradient on the support (the paper's step-size and L0-matching details were not available: ours).
+/// Davies 2008): per token, r = x − b_dec; k times add argmax_j W_dec·r (non-negative) or argmax_j |W_dec·r| (signed) to the
+/// support and take the exact line-search step along the gradient on the support, non-negative codes kept ≥ 0 (the paper's
+/// step-size and L0-matching details were not available: ours).
 /// </param>
+/// <param name="PursuitNonNegative">True when the pursuit's codes were kept ≥ 0, as the SAE's own are (all but AbsTopK).</param>
 public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, double L0, double ErrorR2, double PredictableFraction,
-    double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu, int PursuitK, double PursuitFvu)
+    double NormR2, double LinearShare, double NonlinearShare, double NonlinearFvu, int PursuitK, double PursuitFvu, bool PursuitNonNegative)
 {
     /// <summary>
     /// Analyses <paramref name="sae"/> on x [T, d], fitting on a shuffled <paramref name="fitFraction"/> of the tokens (seeded by
     /// <paramref name="seed"/>), and compares gradient pursuit with <paramref name="pursuitK"/> latents per token (null: the
-    /// SAE's L0, rounded).
+    /// SAE's L0, rounded), its codes non-negative when <paramref name="signedPursuit"/> is false (null: signed exactly when the
+    /// SAE's codes are, i.e. the pursuit searches the SAE's own code space).
     /// </summary>
-    public static DarkMatterReport Measure(SparseAutoencoder sae, ReadOnlySpan<float> x, double fitFraction = 0.5, int seed = 0, int? pursuitK = null)
+    public static DarkMatterReport Measure(SparseAutoencoder sae, ReadOnlySpan<float> x, double fitFraction = 0.5, int seed = 0, int? pursuitK = null,
+        bool? signedPursuit = null)
     {
         ArgumentNullException.ThrowIfNull(sae);
         int d = sae.Config.InputDim;
@@ -56,9 +60,10 @@ public sealed record DarkMatterReport(int Tokens, int FitTokens, double Fvu, dou
         double l0 = (double)nnz / t;
         int k = pursuitK ?? Math.Max(1, (int)Math.Round(l0));
         if (k < 1) throw new ArgumentOutOfRangeException(nameof(pursuitK), $"Gradient pursuit needs ≥ 1 latent per token, got {k}.");
-        double pursuitFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(sae.GetParameter("W_dec"), sae.GetParameter("b_dec"), x, k), d);
+        bool nonNegative = !(signedPursuit ?? sae.Config.Strategy.SignedCodes);
+        double pursuitFvu = Metrics.Fvu(x, GradientPursuit.Reconstruct(sae.GetParameter("W_dec"), sae.GetParameter("b_dec"), x, k, nonNegative), d);
         return new DarkMatterReport(t, fit, total / variance, l0, errorR2, predictable, normR2, linear / total, nonlinear / total, nonlinear / variance,
-            k, pursuitFvu);
+            k, pursuitFvu, nonNegative);
     }
 
     /// <summary>e = x − x̂ [T, d] with the SAE's inference encoding, in chunks of 4,096 tokens.</summary>
