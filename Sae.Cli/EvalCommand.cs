@@ -45,31 +45,36 @@ public static class EvalCommand
         using var codesOut = outPath is null ? null : new CodesWriter(outPath, sae.Config.Latents);
         var result = Evaluate(sae, data, tokens, batch, codesOut);
         codesOut?.Complete();
-        Report(output, saePath, dataPath, result, json, outPath);
+        Report(output, saePath, dataPath, result, sae.Config.K, json, outPath);
         return 0;
     }
 
-    private sealed record Result(long Tokens, double Fvu, double Mse, double L0, double DeadFraction, FiringHistogram Firing,
-        double Seconds);
+    private sealed record Result(SaeMetrics Metrics, double Seconds);
 
     // One pass over the files in order: the library's metrics, and each batch's codes appended to `codesOut` when given.
     private static Result Evaluate(SparseAutoencoder sae, FileActivations data, long tokens, int batch, CodesWriter? codesOut)
     {
         var clock = Stopwatch.StartNew();
         var m = sae.Evaluate(data.InOrder(batch, tokens), codesOut is null ? null : codesOut.Append);
-        return new Result(m.Tokens, m.Fvu, m.Mse, m.L0, m.DeadFraction, m.Firing, clock.Elapsed.TotalSeconds);
+        return new Result(m, clock.Elapsed.TotalSeconds);
     }
 
-    private static void Report(TextWriter output, string saePath, string dataPath, Result r, bool json, string? outPath)
+    private static void Report(TextWriter output, string saePath, string dataPath, Result result, int k, bool json, string? outPath)
     {
+        var (r, seconds) = (result.Metrics, result.Seconds);
+        int[] quantiles = [.. new[] { 0, 0.1, 0.5, 0.9, 1 }.Select(r.ActiveQuantile)];
+        double belowK = (double)r.ActivePerToken!.Take(k).Sum() / r.Tokens;
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{saePath} on {dataPath}: {r.Tokens} tokens in {r.Seconds:F1} s ({r.Tokens / r.Seconds:F0} tokens/s): FVU {r.Fvu:F4}  MSE {r.Mse:E3}  L0 {r.L0:F2}  dead {100 * r.DeadFraction:F1}%{(outPath is null ? "" : "  → " + outPath)}"));
+            $"{saePath} on {dataPath}: {r.Tokens} tokens in {seconds:F1} s ({r.Tokens / seconds:F0} tokens/s): FVU {r.Fvu:F4}  MSE {r.Mse:E3}  L0 {r.L0:F2}  dead {100 * r.DeadFraction:F1}%{(outPath is null ? "" : "  → " + outPath)}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Active latents per token: min {quantiles[0]}, p10 {quantiles[1]}, median {quantiles[2]}, p90 {quantiles[3]}, max {quantiles[4]}; {100 * belowK:F1}% of tokens below k = {k}"));
         output.WriteLine($"Firing frequency histogram (latents per decade): {r.Firing}");
         if (!json) return;
         output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["tokens"] = r.Tokens, ["fvu"] = r.Fvu, ["mse"] = r.Mse, ["l0"] = r.L0, ["dead_fraction"] = r.DeadFraction,
-            ["seconds"] = r.Seconds, ["firing_histogram"] = FiringHistogram.Labels.Zip(r.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
+            ["seconds"] = seconds, ["firing_histogram"] = FiringHistogram.Labels.Zip(r.Firing.Counts).ToDictionary(p => p.First, p => p.Second),
+            ["active_per_token"] = r.ActivePerToken!, ["tokens_below_k"] = belowK,
         }));
     }
 }

@@ -120,6 +120,30 @@ public class ArchitectureTests : TempDirectory
             $"latent 0 took {taken.GetValueOrDefault(0)} tokens, latent {Latents - 1} {taken.GetValueOrDefault(Latents - 1)}");
     }
 
+    /// <summary>
+    /// top-AFA at its default λ_AFA with a cap well above the data's L0 (24 against 3 true features per token): k* is chosen
+    /// per token from the input's norm, below the cap on most tokens and varying with the token (measured: L0 14.0, p10 3,
+    /// p90 24, 65 % of tokens below the cap, FVU 0.15; with λ_AFA = 0: L0 24.0 and no token below the cap).
+    /// </summary>
+    [Fact]
+    public void TopAfa_WithARoomyCap_ChoosesFewerThanKOnMostTokens_AndKStarVaries()
+    {
+        const int cap = 24;
+        var data = new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, MeanActive: 3, Seed: 1));
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, cap, "topafa"), seed: 2);
+        using (var trainer = new Trainer(sae, new TrainConfig(BatchSize: Batch, Steps: 300)))
+            TrainLoop.Run(trainer, data);
+        var x = new float[4096 * D];
+        data.NextBatch(x);
+        var m = sae.Evaluate(x);
+        double belowCap = (double)m.ActivePerToken!.Take(cap).Sum() / m.Tokens;
+        string seen = $"L0 {m.L0:F2}, p10 {m.ActiveQuantile(0.1)}, p90 {m.ActiveQuantile(0.9)}, {belowCap:P1} below the cap, FVU {m.Fvu:F3}";
+        Assert.True(belowCap > 0.5, seen);
+        Assert.True(m.ActiveQuantile(0.9) > 2 * m.ActiveQuantile(0.1), seen);
+        Assert.True(m.L0 < 0.75 * cap, seen);
+        Assert.True(m.Fvu < 0.3, seen);
+    }
+
     [Fact]
     public void AbsTopK_Codes_CarryNegativeValues()
     {

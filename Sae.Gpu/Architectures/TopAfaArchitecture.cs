@@ -5,7 +5,10 @@ namespace SaeGpu.Architectures;
 
 /// <summary>
 /// top-AFA (arXiv 2503.24277): per token, the count k* ≤ k whose code norm best matches ‖x − b_dec‖ (k is our cap), with the
-/// optional loss <c>λ_AFA·mean_b(‖a_b‖ − ‖x_b − b_dec‖)²</c> (option <c>afa-coef</c>, 0 = off). Written to SAELens as "topk".
+/// loss <c>λ_AFA·mean_b(‖a_b‖ − ‖x_b − b_dec‖)²</c> (option <c>afa-coef</c>; the paper sweeps λ_AFA over 1/128 … 1/16, and
+/// the default 1/32, the middle of that sweep, is ours; 0 = off). Without that loss the codes of a tight cap learn to share
+/// the input's norm and k* sits at the cap on almost every token (measured: F 128, cap 24, 3 true features per token: 3.7 %
+/// of tokens below the cap after 1,500 steps, against 74 % with λ_AFA = 1/32). Written to SAELens as "topk".
 /// </summary>
 internal sealed class TopAfaArchitecture : Architecture
 {
@@ -17,7 +20,7 @@ internal sealed class TopAfaArchitecture : Architecture
 
     /// <inheritdoc />
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
-        [ArchitectureOption.NonNegative("afa-coef", 0, "λ_AFA of the optional loss λ·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² (0 = off)")];
+        [ArchitectureOption.NonNegative("afa-coef", 1.0 / 32, "λ_AFA of the loss λ·mean_b(‖a_b‖ − ‖x_b − b_dec‖)² (1/32: the middle of the paper's sweep, ours; 0 = off)")];
 
     /// <inheritdoc />
     public override SaeLensLayout SaeLens { get; } = new("topk", WritesK: true);

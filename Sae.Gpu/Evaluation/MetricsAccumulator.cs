@@ -11,6 +11,7 @@ internal sealed class MetricsAccumulator(SparseAutoencoder sae)
     private readonly int d = sae.Config.InputDim;
     private readonly double[] mean = new double[sae.Config.InputDim], m2 = new double[sae.Config.InputDim], batchMean = new double[sae.Config.InputDim];
     private readonly long[] fired = new long[sae.Config.Latents];
+    private readonly List<long> perToken = [];
     private readonly double[] prefixSse = new double[sae.Config.MatryoshkaWidths?.Count ?? 0];
     private float[] xhat = [];
     private double sse;
@@ -27,6 +28,12 @@ internal sealed class MetricsAccumulator(SparseAutoencoder sae)
         sae.Decode(LastCodes, xhat);
         sse += SquaredError(x, xhat);
         foreach (int j in LastCodes.Indices) fired[j]++;
+        for (int r = 0; r < LastCodes.Rows; r++)
+        {
+            int n = LastCodes.RowIndices(r).Length;
+            while (perToken.Count <= n) perToken.Add(0);
+            perToken[n]++;
+        }
         entries += LastCodes.Count;
         AddPrefixErrors(x);
         AddVariance(x);
@@ -40,7 +47,7 @@ internal sealed class MetricsAccumulator(SparseAutoencoder sae)
         var frequencies = fired.Select(c => (double)c / tokens).ToArray();
         return new SaeMetrics(tokens, sse / variance, sse / ((double)tokens * d), (double)entries / tokens,
             (double)fired.Count(c => c == 0) / fired.Length, FiringHistogram.Compute(frequencies),
-            prefixSse.Length == 0 ? null : [.. prefixSse.Select(s => s / variance)]);
+            prefixSse.Length == 0 ? null : [.. prefixSse.Select(s => s / variance)], [.. perToken]);
     }
 
     private static double SquaredError(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
