@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using SaeGpu.Extract;
+using SaeGpu.Data;
 using SaeGpu.Formats;
 
 namespace SaeGpu.Cli;
@@ -96,7 +97,7 @@ public static class ExtractCommand
     }
 
     /// <summary>Where the token ids of <paramref name="outPath"/> go: <c>NAME.npy</c> → <c>NAME.tokens.npy</c>.</summary>
-    public static string TokensPath(string outPath) => Path.ChangeExtension(outPath, null) + ".tokens.npy";
+    public static string TokensPath(string outPath) => FileActivations.TokensPath(outPath);
 
     /// <summary>
     /// The text files named by <paramref name="inputs"/>: files as given, folders as their <c>*.txt</c> files sorted by

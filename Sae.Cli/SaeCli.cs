@@ -24,6 +24,7 @@ public static class SaeCli
             AbsorptionCommand.Create(output),
             ItdaCommand.Create(output),
             DarkMatterCommand.Create(output),
+            FirstLetterCommand.Create(output),
             EvalCommand.Create(output, writeCodes: false),
             EvalCommand.Create(output, writeCodes: true),
 #if SAE_EXTRACT

@@ -70,6 +70,29 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// <summary>The shard files, in reading order.</summary>
     public IReadOnlyList<string> Files => [.. shards.Select(s => s.Path)];
 
+    /// <summary>Rows of each file of <see cref="Files"/>, in the same order.</summary>
+    public IReadOnlyList<long> FileRows => [.. shards.Select(s => s.Rows)];
+
+    /// <summary>Where the token ids of activation file <paramref name="path"/> are (<c>sae extract</c> writes them): <c>NAME.npy</c> → <c>NAME.tokens.npy</c>.</summary>
+    public static string TokensPath(string path) => Path.ChangeExtension(path, null) + ".tokens.npy";
+
+    /// <summary>
+    /// The token id of each row of <paramref name="file"/> [rows], from its <see cref="TokensPath"/> (an int32 .npy); throws
+    /// <see cref="FileNotFoundException"/> or <see cref="InvalidDataException"/> naming the file when it is missing, not int32,
+    /// or of another length than the file's rows.
+    /// </summary>
+    public int[] ReadTokenIds(string file)
+    {
+        int index = Files.ToList().IndexOf(file);
+        if (index < 0) throw new ArgumentException($"'{file}' is not one of this source's files.", nameof(file));
+        string path = TokensPath(file);
+        if (!File.Exists(path)) throw new FileNotFoundException($"'{file}' has no token ids beside it ('{path}', written by sae extract).", path);
+        using var npy = NpyFile.Open(path);
+        var ids = npy.ReadInt32();
+        if (ids.Length != shards[index].Rows) throw new InvalidDataException($"'{path}' holds {ids.Length} token ids; '{file}' has {shards[index].Rows} rows.");
+        return ids;
+    }
+
     /// <summary>Rows read from the files so far (buffer fill included).</summary>
     public long RowsRead { get; private set; }
 
