@@ -36,7 +36,8 @@ public sealed record LetterAbsorption(char Letter, int TestTokens, double ProbeF
 /// fire, or does another latent absorb the direction? Rows are activations x [T, d] with the token string of each row.
 /// Only tokens of two or more lower-case letters a–z count (word pieces "##…", digits and punctuation do not); the distinct
 /// words are split (seeded) so that no word is in both halves. On the fit half: one least-squares linear probe per letter
-/// (one-vs-rest, with intercept; SAEBench trains logistic regression: ours) with the threshold of best F1, and the main
+/// (one-vs-rest, with intercept; SAEBench trains logistic regression: ours) thresholded halfway between the scores around
+/// its best F1, and the main
 /// latents — latents ranked by the F1 of their firing for the letter, added while the union's F1 rises by
 /// <see cref="FirstLetterOptions.F1Jump"/> (SAEBench's k-sparse probes: ours). On the test half, among tokens of the letter
 /// that the probe recognizes, with p the unit probe direction, the projection P = (x − b_dec)·p and each active latent's
@@ -299,7 +300,7 @@ public sealed record FirstLetterAbsorption(int Tokens, int WordTokens, IReadOnly
             return s;
         }
 
-        // The score threshold with the best F1 on the fit rows (+∞ when the letter has none).
+        // The score threshold with the best F1 on the fit rows, halfway to the next lower score (+∞ when the letter has none).
         private double BestThreshold(Rows rows, int[] fitRows, int c)
         {
             var scored = fitRows.Select(i => (Score: Score(rows, i, c), Positive: rows.Letter[i] == c)).OrderByDescending(s => s.Score).ToArray();
@@ -309,7 +310,8 @@ public sealed record FirstLetterAbsorption(int Tokens, int WordTokens, IReadOnly
             {
                 if (scored[n].Positive) tp++;
                 double f1 = positives == 0 ? 0 : 2.0 * tp / (positives + n + 1);
-                if (f1 > best && (n + 1 == scored.Length || scored[n + 1].Score < scored[n].Score)) (best, threshold) = (f1, scored[n].Score);
+                if (f1 > best && (n + 1 == scored.Length || scored[n + 1].Score < scored[n].Score))
+                    (best, threshold) = (f1, n + 1 == scored.Length ? scored[n].Score : (scored[n].Score + scored[n + 1].Score) / 2);
             }
             return threshold;
         }
