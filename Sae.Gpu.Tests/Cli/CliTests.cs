@@ -135,6 +135,29 @@ public class CliTests : TempDirectory
         Assert.InRange(offsets[300], 1, 300 * 4);
     }
 
+    /// <summary>itda --data builds from the file's rows in order: the same rows as the synthetic stream give the same atoms (Jaccard 1).</summary>
+    [Fact]
+    public void Itda_OnActivationFiles_EqualsTheSameRowsFromTheStream()
+    {
+        string npy = Path.Combine(Dir, "x.npy"), fromFile = Path.Combine(Dir, "f.itda"), fromStream = Path.Combine(Dir, "s.itda");
+        var rows = new float[5120 * 16];
+        new SyntheticActivations(new SyntheticOptions(InputDim: 16, Features: 24)).NextBatch(rows);
+        using (var writer = new NpyWriter(npy, 16)) { writer.Append(rows); writer.Complete(); }
+        string[] common = ["--tokens", "4096", "--batch", "512", "--k", "4"];
+        var output = new StringWriter();
+        Assert.Equal(0, SaeCli.Invoke(["itda", "build", .. common, "--data", npy, "--out", fromFile], output));
+        Assert.Contains("5120 rows of", output.ToString());
+        Assert.Equal(0, SaeCli.Invoke(["itda", "build", .. common, "--d", "16", "--features", "24", "--out", fromStream], output));
+        var cmp = new StringWriter();
+        Assert.Equal(0, SaeCli.Invoke(["itda", "compare", "--a", fromFile, "--b", fromStream], cmp));
+        Assert.Contains("Jaccard similarity of atom labels: 1.0000", cmp.ToString());
+        var enc = new StringWriter();
+        Assert.Equal(0, SaeCli.Invoke(["itda", "encode", "--dict", fromFile, "--data", npy, "--tokens", "300"], enc));
+        Assert.Contains("300 tokens: FVU", enc.ToString());
+        // A dictionary of another width is refused on the synthetic data with a pointer to --data.
+        Assert.Contains("--data", Assert.Throws<CliException>(() => SaeCli.Invoke(["itda", "encode", "--dict", fromFile, "--d", "8"], TextWriter.Null)).Message);
+    }
+
     [Fact]
     public void DarkMatter_ReportsLinearShare_GradientPursuit_AndComparison()
     {
