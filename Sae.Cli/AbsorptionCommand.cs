@@ -25,15 +25,15 @@ public static class AbsorptionCommand
         var batch = CliOptions.Batch(1024);
         var steps = CliOptions.Steps(3000);
         var seed = CliOptions.Seed();
-        var latents = CliOptions.Latents(512);
-        var k = CliOptions.Maybe<int>("--k", "K", "active latents per token (default: the data's expected L0, rounded)");
+        var latents = CliOptions.Latents(128);
+        var k = CliOptions.Value("--k", 4, "K", "active latents per token (the data's expected L0 is 5.8 at the defaults)");
         var d = CliOptions.Value("--d", 64, "D", "input width");
-        var trees = CliOptions.Value("--trees", 24, "T", "trees of features (24 × 3 children × 3 levels: 312 features)");
+        var trees = CliOptions.Value("--trees", 24, "T", "trees of features (24 × (1 + 3 children): 96 features at the defaults)");
         var branching = CliOptions.Value("--branching", 3, "C", "children per feature");
-        var levels = CliOptions.Value("--levels", 3, "L", "levels per tree");
+        var levels = CliOptions.Value("--levels", 2, "L", "levels per tree (a parent and its children)");
         var rootP = CliOptions.Value("--root-p", 0.15, "P", "root firing probability");
         var childP = CliOptions.Value("--child-p", 0.6, "Q", "probability that one child of a firing feature fires");
-        var parentCos = CliOptions.Value("--parent-cos", 0.3, "R", "cosine between child and parent directions");
+        var parentCos = CliOptions.Value("--parent-cos", 0.0, "R", "cosine between child and parent directions");
         var evalTokens = CliOptions.Value("--eval-tokens", 16384, "N", "held-out tokens for the metrics");
         var minCosine = CliOptions.Value("--min-cosine", AbsorptionReport.DefaultMinCosine, "C",
             "a parent counts only when its best decoder row has at least this cosine with it (ours); the others are reported as unmatched");
@@ -45,7 +45,7 @@ public static class AbsorptionCommand
             var data = new HierarchyOptions(InputDim: r.GetValue(d), Trees: r.GetValue(trees), Branching: r.GetValue(branching), Levels: r.GetValue(levels),
                 RootProbability: r.GetValue(rootP), ChildProbability: r.GetValue(childP), ParentCosine: r.GetValue(parentCos), Seed: r.GetValue(seed));
             var train = new TrainConfig(BatchSize: r.GetValue(batch), Steps: r.GetValue(steps), Seed: data.Seed);
-            int kValue = r.GetValue(k) ?? Math.Max(1, (int)Math.Round(data.MeanActive));
+            int kValue = r.GetValue(k);
             var runs = Runs(r.GetList(models) ?? ["topk", "batchtopk", "matryoshka-topk", "matryoshka-batchtopk"], r.GetValue(randomPrefixes),
                 r.GetList(widths), data.InputDim, r.GetValue(latents), kValue, train);
             return Run(output, data, runs, r.GetValue(evalTokens), r.GetValue(minCosine), r.GetValue(backend), r.GetValue(json));

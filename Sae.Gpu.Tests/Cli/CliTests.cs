@@ -96,7 +96,7 @@ public class CliTests : TempDirectory
     public void Absorption_PrintsOneRowPerModel_WithLevels()
     {
         var output = new StringWriter();
-        int code = SaeCli.Invoke(["absorption", "--steps", "30", "--batch", "128", "--d", "16", "--trees", "4", "--branching", "2",
+        int code = SaeCli.Invoke(["absorption", "--steps", "30", "--batch", "128", "--d", "16", "--trees", "4", "--branching", "2", "--levels", "3",
             "--latents", "32", "--random-prefixes", "3", "--eval-tokens", "256", "--json"], output);
         Assert.Equal(0, code);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -106,6 +106,7 @@ public class CliTests : TempDirectory
         Assert.Equal(5, json.RootElement.GetArrayLength());
         Assert.Equal(3, json.RootElement[0].GetProperty("level_recovered_fraction").GetArrayLength());
         Assert.InRange(json.RootElement[0].GetProperty("absorption").GetDouble(), 0, 1);
+        Assert.Equal(30 * 128 / 10, json.RootElement[0].GetProperty("dead_window_tokens").GetInt64());
     }
 
     [Fact]
