@@ -92,11 +92,15 @@ public class FileActivationsTests : TempDirectory
         Assert.All(Enumerable.Range(0, 30), r => Assert.Equal(batch[2 * r] + 1, batch[2 * r + 1]));
     }
 
-    [Fact]
-    public void FoldInputScale_GivesTheSameCodesOnRawInputs_AndScaledBackReconstructions()
+    public static TheoryData<string> Architectures() => [.. SaeConfig.Architectures];
+
+    /// <summary>Every architecture, top-AFA's norm-matched k* included (its targets follow the folded decoder norm).</summary>
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void FoldInputScale_GivesTheSameCodesOnRawInputs_AndScaledBackReconstructions(string arch)
     {
         const float s = 2.5f;
-        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 8, 2), seed: 1);
+        using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, 8, 3, arch), seed: 1);
         TestBackends.Cpu.Upload<float>([0.1f, -0.2f, 0.3f, 0f], sae.BDec);
         var x = new float[] { 1, 2, 3, 4, -1, 0.5f, 2, 0 };
         var scaled = x.Select(v => v * s).ToArray();

@@ -54,13 +54,18 @@ internal abstract class Selector(SparseAutoencoder sae, int rows) : IDisposable
 /// <summary>
 /// Per-token TopK of pre [B, F] (<c>Backend.TopK</c>; fused with the encode as <c>Backend.EncodeTopK</c>): the k
 /// largest positive pre, or with <paramref name="absolute"/> the k largest |pre| with their signs; with
-/// <paramref name="adaptive"/> (top-AFA) each row keeps the k* ≤ k whose code norm best matches ‖x − b_dec‖.
+/// <paramref name="adaptive"/> (top-AFA) each row keeps the k* ≤ k whose code norm best matches ‖x − b_dec‖. The
+/// paper's code norm weighs each candidate by its decoder row's norm, √Σ(r_j‖d_j‖)²; the selection kernels take unit rows,
+/// so the target is divided by ρ = √(mean_j ‖d_j‖²) instead — exact when the rows share one norm, as they do in training
+/// (normalized every step) and after <c>--normalize</c> folds its scale s into the weights (every row 1/s); ours.
 /// </summary>
 internal sealed class TopKSelector(SparseAutoencoder sae, int rows, bool absolute = false, bool adaptive = false) : Selector(sae, rows)
 {
     private readonly Tensor<float>? norms = adaptive ? sae.Backend.Allocate<float>(rows) : null;
+    private readonly Tensor<float>? rowNorms = adaptive ? sae.Backend.Allocate<float>(sae.Config.Latents) : null;
+    private readonly Tensor<float>? origin = adaptive ? sae.Backend.Allocate<float>(sae.Config.InputDim) : null;
 
-    /// <summary>top-AFA's per-row targets ‖x − b_dec‖ [B] of the last selection; null otherwise.</summary>
+    /// <summary>top-AFA's per-row targets ‖x − b_dec‖/ρ [B] of the last selection; null otherwise.</summary>
     public Tensor<float>? TargetNorms => norms;
 
     /// <inheritdoc />
@@ -72,19 +77,35 @@ internal sealed class TopKSelector(SparseAutoencoder sae, int rows, bool absolut
     /// <inheritdoc />
     public override void EncodeAndSelect(Tensor<float> x, SparseCodes codes)
     {
-        if (norms is not null) Backend.RowNorm(x, Sae.BDec, norms);
+        Targets(x);
         Backend.EncodeTopK(x, Sae.BDec, Sae.WEnc, Sae.BEnc, null, Sae.Config.K, absolute, norms, codes);
     }
 
     /// <inheritdoc />
     public override void Select(Tensor<float> pre, Tensor<float> x, SparseCodes codes)
     {
-        if (norms is not null) Backend.RowNorm(x, Sae.BDec, norms);
+        Targets(x);
         Backend.TopK(pre, Sae.Config.K, absolute, norms, codes);
     }
 
+    // top-AFA: norms [B] = ‖x − b_dec‖ / ρ, ρ = √(mean_j ‖d_j‖²) (left as is when ρ rounds to 1, as in training).
+    private void Targets(Tensor<float> x)
+    {
+        if (norms is null) return;
+        Backend.RowNorm(x, Sae.BDec, norms);
+        Backend.RowNorm(Sae.WDec, origin!, rowNorms!);
+        double rho = Math.Sqrt(Backend.ToHost(rowNorms!).Average(v => (double)v * v));
+        if (Math.Abs(rho - 1) < 1e-5 || !(rho > 0)) return;
+        Backend.Upload<float>([.. Backend.ToHost(norms).Select(v => (float)(v / rho))], norms);
+    }
+
     /// <inheritdoc />
-    public override void Dispose() => norms?.Dispose();
+    public override void Dispose()
+    {
+        norms?.Dispose();
+        rowNorms?.Dispose();
+        origin?.Dispose();
+    }
 }
 
 /// <summary>
