@@ -47,15 +47,19 @@ public static class FirstLetterCommand
             var x = files.InOrder((int)Math.Min(words.Length, 65_536), words.Length).SelectMany(m => m.ToArray()).ToArray();
             output.WriteLine($"{dataPath}: {words.Length} tokens, {words.Count(FirstLetterAbsorption.IsWord)} of them words of two or more letters; seed {seed}.");
             output.WriteLine();
-            output.WriteLine("| SAE | arch | letters scored | probe F1 | main latents | main silent | full absorption | absorption fraction |");
-            output.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+            var o = new FirstLetterOptions(Seed: seed);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"A letter is scored when its probe reaches F1 {o.MinProbeF1} on the test words, finds {o.MinTestTokens} of them, and the SAE has latents for it (main F1 ≥ {o.MinMainF1})."));
+            output.WriteLine();
+            output.WriteLine($"| SAE | arch | probe F1 ≥ {o.MinProbeF1} | letters scored | probe F1 | main F1 | main latents | main silent | full absorption | absorption fraction |");
+            output.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             var reports = new List<Dictionary<string, object>>();
             foreach (var (sae, path) in saes.Zip(saePaths))
             {
-                var report = FirstLetterAbsorption.Measure(sae, x, words, new FirstLetterOptions(Seed: seed));
+                var report = FirstLetterAbsorption.Measure(sae, x, words, o);
                 var scored = report.Letters.Where(l => l.Scored).ToArray();
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {path} | {sae.Config.Name} | {scored.Length} of {report.Letters.Count} | {Mean(scored, l => l.ProbeF1):F3} | {Mean(scored, l => l.MainLatents.Count):F1} | {report.MeanMainMiss:F3} | {report.MeanFullAbsorption:F3} | {report.MeanAbsorptionFraction:F3} |"));
+                    $"| {path} | {sae.Config.Name} | {report.Letters.Count(l => l.ProbeF1 >= o.MinProbeF1)} of {report.Letters.Count} | {scored.Length} | {Mean(scored, l => l.ProbeF1):F3} | {Mean(scored, l => l.MainF1):F3} | {Mean(scored, l => l.MainLatents.Count):F1} | {report.MeanMainMiss:F3} | {report.MeanFullAbsorption:F3} | {report.MeanAbsorptionFraction:F3} |"));
                 reports.Add(new() { ["sae"] = path, ["arch"] = sae.Config.Name, ["report"] = report });
             }
             if (perLetter) PrintLetters(output, saePaths, reports.Select(r => (FirstLetterAbsorption)r["report"]).ToList());

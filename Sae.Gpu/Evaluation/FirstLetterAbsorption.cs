@@ -7,13 +7,17 @@ namespace SaeGpu;
 /// <param name="Seed">Seed of the split of the words.</param>
 /// <param name="MinProbeF1">A letter is scored only when its probe reaches this F1 on the test words (SAEBench: 0.6).</param>
 /// <param name="MinTestTokens">A letter is scored only when its probe finds at least this many test tokens (SAEBench: 20).</param>
+/// <param name="MinMainF1">
+/// A letter is scored only when its main latents reach this F1 for it on the test tokens (ours: an SAE without a latent for
+/// the letter has nothing whose silence could be absorption, as an unmatched parent in <see cref="AbsorptionReport"/>).
+/// </param>
 /// <param name="F1Jump">Main latents are added while the F1 of their union rises by at least this (SAEBench's k-sparse probing: 0.03).</param>
 /// <param name="MaxMainLatents">At most this many main latents per letter (SAEBench: 10).</param>
 /// <param name="FullAbsorptionCosine">Full absorption needs the top projecting latent's decoder at cos ≥ this with the probe (SAEBench: 0.025).</param>
 /// <param name="FractionCosine">Absorbing latents of the absorption fraction need cos ≥ this with the probe (SAEBench: 0.1).</param>
 /// <param name="ProjectionShare">The absorbing latents must supply at least this share of the token's probe projection (SAEBench: 0.4).</param>
 /// <param name="MaxAbsorbers">At most this many latents absorb together in the absorption fraction (SAEBench: 3).</param>
-public sealed record FirstLetterOptions(double FitFraction = 0.5, int Seed = 0, double MinProbeF1 = 0.6, int MinTestTokens = 20, double F1Jump = 0.03,
+public sealed record FirstLetterOptions(double FitFraction = 0.5, int Seed = 0, double MinProbeF1 = 0.6, int MinTestTokens = 20, double MinMainF1 = 0.3, double F1Jump = 0.03,
     int MaxMainLatents = 10, double FullAbsorptionCosine = 0.025, double FractionCosine = 0.1, double ProjectionShare = 0.4, int MaxAbsorbers = 3);
 
 /// <summary>The first-letter absorption of one letter.</summary>
@@ -26,7 +30,7 @@ public sealed record FirstLetterOptions(double FitFraction = 0.5, int Seed = 0, 
 /// <param name="MainMiss">Share of the scored tokens on which no main latent fires.</param>
 /// <param name="FullAbsorption">Share of the scored tokens with full absorption (no main latent fires, one other latent carries the probe direction).</param>
 /// <param name="AbsorptionFraction">Mean absorption fraction of the scored tokens (partial absorption by up to MaxAbsorbers latents counts too).</param>
-/// <param name="Scored">True when the letter passed the probe-F1 and token-count bars and counts in the means.</param>
+/// <param name="Scored">True when the letter passed the probe-F1, token-count and main-latent-F1 bars and counts in the means.</param>
 public sealed record LetterAbsorption(char Letter, int TestTokens, double ProbeF1, int ProbePositives, IReadOnlyList<int> MainLatents, double MainF1,
     double MainMiss, double FullAbsorption, double AbsorptionFraction, bool Scored);
 
@@ -102,7 +106,7 @@ public sealed record FirstLetterAbsorption(int Tokens, int WordTokens, IReadOnly
             (miss, full, fraction) = (miss + m, full + f, fraction + a);
         }
         int n = Math.Max(1, scoredRows.Length);
-        bool scored = probeF1 >= o.MinProbeF1 && scoredRows.Length >= o.MinTestTokens;
+        bool scored = probeF1 >= o.MinProbeF1 && scoredRows.Length >= o.MinTestTokens && mainF1 >= o.MinMainF1;
         return new LetterAbsorption(letter, testTokens, probeF1, scoredRows.Length, main, mainF1, miss / n, full / n, fraction / n, scored);
     }
 
