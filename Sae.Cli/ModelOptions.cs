@@ -140,14 +140,16 @@ public sealed class DataOptions
     private readonly Option<int> d = CliOptions.Value("--d", 64, "D", "input width of the synthetic data");
     private readonly Option<int> features = CliOptions.Value("--features", 256, "N", "true features in the synthetic data");
     private readonly Option<double> meanActive = CliOptions.Value("--mean-active", 4.0, "A", "expected true features per token");
+    private readonly Option<bool> signed = CliOptions.Flag("--signed", "each firing feature's coefficient is negated with probability 1/2 (features used in both directions)");
     private readonly Option<int> seed = CliOptions.Seed();
 
     /// <summary>Adds the options to <paramref name="command"/>.</summary>
     public DataOptions(Command command)
     {
-        foreach (Option o in new Option[] { d, features, meanActive, seed }) command.Add(o);
+        foreach (Option o in new Option[] { d, features, meanActive, signed, seed }) command.Add(o);
     }
 
     /// <summary>The synthetic data the options describe (not yet validated).</summary>
-    public SyntheticOptions Read(ParseResult r) => new(InputDim: r.GetValue(d), Features: r.GetValue(features), MeanActive: r.GetValue(meanActive), Seed: r.GetValue(seed));
+    public SyntheticOptions Read(ParseResult r) =>
+        new(InputDim: r.GetValue(d), Features: r.GetValue(features), MeanActive: r.GetValue(meanActive), Seed: r.GetValue(seed), Signed: r.GetValue(signed));
 }

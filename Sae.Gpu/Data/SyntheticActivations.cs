@@ -22,6 +22,11 @@ namespace SaeGpu;
 /// then supplies these gradients (what g-SAE selects with) and <see cref="SyntheticActivations.DownstreamFvu"/>. 0 = none.
 /// The token stream is the same either way.
 /// </param>
+/// <param name="Signed">
+/// When true, each firing feature's coefficient is negated with probability ½, so a feature is used in both directions
+/// (the setting of AbsTopK, arXiv 2510.00404, where a non-negative code needs two latents per feature). False keeps the
+/// stream of earlier versions unchanged.
+/// </param>
 public sealed record SyntheticOptions(
     int InputDim = 64,
     int Features = 256,
@@ -33,7 +38,8 @@ public sealed record SyntheticOptions(
     double Offset = 1.0,
     int Seed = 0,
     int? StreamSeed = null,
-    int DownstreamEvery = 0)
+    int DownstreamEvery = 0,
+    bool Signed = false)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public SyntheticOptions Validate()
@@ -54,7 +60,7 @@ public sealed record SyntheticOptions(
 /// <summary>
 /// Seeded synthetic activations with known features: token = offset + Σ_{n fires} c_n·f_n + noise, with unit directions
 /// f_n [N, d], feature n firing independently with probability p_n ∝ (n+1)^−exponent scaled so Σ p_n = MeanActive
-/// (capped at 1), and c_n ~ U[MinMagnitude, MaxMagnitude]. The ground truth an SAE should recover is <see cref="Directions"/>.
+/// (capped at 1), and c_n ~ U[MinMagnitude, MaxMagnitude] (± with <see cref="SyntheticOptions.Signed"/>). The ground truth an SAE should recover is <see cref="Directions"/>.
 /// </summary>
 public sealed class SyntheticActivations : IGroundTruthSource, IResumable
 {
@@ -179,6 +185,7 @@ public sealed class SyntheticActivations : IGroundTruthSource, IResumable
             {
                 if (rng.NextDouble() >= probability[n]) continue;
                 float c = (float)(Options.MinMagnitude + span * rng.NextDouble());
+                if (Options.Signed && rng.NextDouble() < 0.5) c = -c;
                 var dir = Directions.AsSpan(n * d, d);
                 for (int i = 0; i < d; i++) row[i] += c * dir[i];
             }
