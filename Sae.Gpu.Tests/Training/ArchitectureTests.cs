@@ -173,4 +173,27 @@ public class ArchitectureTests : TempDirectory
         double abs = Recovered("abstopk"), top = Recovered("topk");
         Assert.True(abs >= 0.8 && abs > top + 0.25, $"recovered: abstopk {abs:P1}, topk {top:P1}");
     }
+
+    /// <summary>An SAE made as "mutual-choice" (the alias) keeps that name through both formats and encodes as BatchTopK.</summary>
+    [Theory]
+    [InlineData("m.saeckpt")]
+    [InlineData("m-saelens")]
+    public void MutualChoice_SavesAndLoadsUnderItsName_AndEncodesAsBatchTopK(string file)
+    {
+        using var mc = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "mutual-choice"), seed: 3);
+        using var btk = SparseAutoencoder.CreateRandom(TestBackends.Cpu, new SaeConfig(D, Latents, K, "batchtopk"), seed: 3);
+        var theta = Enumerable.Range(0, Latents).Select(j => 0.01f * (j % 7)).ToArray();
+        mc.SetParameter("threshold", theta);
+        btk.SetParameter("threshold", theta);
+        string path = Path.Combine(Dir, file);
+        mc.Save(path);
+        using var loaded = SparseAutoencoder.Load(path, TestBackends.Cpu);
+        Assert.Equal("mutual-choice", loaded.Config.Architecture);
+        var x = new float[64 * D];
+        new SyntheticActivations(new SyntheticOptions(InputDim: D, Features: Features, Seed: 2)).NextBatch(x);
+        using var a = loaded.EncodeCodes(x);
+        using var b = btk.EncodeCodes(x);
+        Assert.Equal(b.ToHost().Indices, a.ToHost().Indices);
+        Assert.Equal(b.ToHost().Values, a.ToHost().Values);
+    }
 }

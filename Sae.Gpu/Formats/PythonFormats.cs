@@ -66,10 +66,10 @@ internal static class SaeLensFormat
         int d = PythonConfig.Int(cfg, "d_in", cfgPath), f = PythonConfig.Int(cfg, "d_sae", cfgPath);
         CheckForwardPass(cfg, cfgPath);
         var meta = cfg["metadata"] as JsonObject;
-        var (arch, k) = ArchitectureOf(cfg, meta, cfgPath);
+        var (arch, name, k) = ArchitectureOf(cfg, meta, cfgPath);
         var widths = meta?["matryoshka_widths"] is JsonArray m ? m.Select(n => PythonConfig.Count(n) ?? throw new InvalidDataException(
             $"'{cfgPath}': metadata.matryoshka_widths must hold integers.")).ToArray() : null;
-        var model = new SaeConfig(d, f, k, arch.Name, widths);
+        var model = new SaeConfig(d, f, k, name, widths);
         string weights = Path.Combine(dir, WeightsFile);
         using var st = SafeTensorsFile.Open(weights);
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
@@ -92,13 +92,14 @@ internal static class SaeLensFormat
             throw new InvalidDataException($"'{path}': rescale_acts_by_decoder_norm = true is not supported (SaeGpu's TopK selects on the raw pre-activations).");
     }
 
-    // The architecture and k: SaeGpu's own metadata when present, else SAELens 6's architecture names, else the layout before 6.
-    private static (Architectures.Architecture Arch, int K) ArchitectureOf(JsonObject cfg, JsonObject? meta, string path)
+    // The architecture, the name it was saved under (an alias stays an alias) and k: SaeGpu's own metadata when present,
+    // else SAELens 6's architecture names, else the layout before 6.
+    private static (Architectures.Architecture Arch, string Name, int K) ArchitectureOf(JsonObject cfg, JsonObject? meta, string path)
     {
         int? k = PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]);
         if ((string?)meta?["saegpu_architecture"] is { } ours)
             return (ArchitectureRegistry.Find(ours) ?? throw new InvalidDataException(
-                $"'{path}': metadata.saegpu_architecture '{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}."), k ?? 1);
+                $"'{path}': metadata.saegpu_architecture '{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}."), ours.Trim().ToLowerInvariant(), k ?? 1);
         string arch = (string?)cfg["architecture"] ?? "standard";
         if (IsBeforeVersion6(cfg, meta))
         {
@@ -115,7 +116,7 @@ internal static class SaeLensFormat
         var found = ArchitectureRegistry.FromSaeLens(arch) ?? throw new InvalidDataException(
             $"'{path}': SAELens architecture '{arch}' is not supported; expected one of: {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SaeLens.LoadsAs).Select(a => a.SaeLens.Architecture))}.");
         if (found.SaeLens.WritesK && k is null) throw new InvalidDataException($"'{path}': a '{arch}' SAE needs 'k'.");
-        return (found, k ?? 1);
+        return (found, found.Name, k ?? 1);
     }
 
     // SAELens ≥ 6 writes metadata.sae_lens_version (older files have none, or only sae_lens_training_version).
