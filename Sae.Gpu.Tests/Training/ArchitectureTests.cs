@@ -112,7 +112,7 @@ public class ArchitectureTests : TempDirectory
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: 64, Steps: 3));
         TrainLoop.Run(trainer, data);
         var (offsets, idx, _) = trainer.Codes.ToHost();
-        var m = FeatureChoiceArchitecture.ZipfBudgets(Latents, K, 64, 1);
+        var m = FeatureChoiceArchitecture.ZipfBudgets(Latents, K, 64, TrainConfig.OptionsOf("feature-choice").Single(o => o.Name == "zipf-alpha").Default);
         var taken = idx[..offsets[64]].GroupBy(j => j).ToDictionary(g => g.Key, g => g.Count());
         Assert.All(taken, p => Assert.True(p.Value <= m[p.Key], $"latent {p.Key} took {p.Value} tokens > m = {m[p.Key]}"));
         // The Zipf capacities give the first latents many tokens and the last few: frequencies differ by latent.

@@ -9,8 +9,9 @@ namespace SaeGpu.Architectures;
 /// each latent's learned threshold. The capacities follow a Zipf law over the latent index, m_j ∝ (j + 1)^−α
 /// (<c>zipf-alpha</c>), each in [1, B], summing to the budget k·B (<see cref="ZipfBudgets"/>). The paper says a Zipf
 /// distribution sets the per-feature constraints but its text with the formula could not be read here, so the law over the
-/// index (latents are exchangeable at initialization, so a fixed order loses nothing), the floor of 1 and the default α = 1
-/// are ours; α = 0 gives every latent the same m = k·B/F.
+/// index (latents are exchangeable at initialization, so a fixed order loses nothing), the floor of 1 and the default
+/// α = 0.5 are ours — α = 0.5 gave the lowest FVU and nearly the best recovery of α ∈ {0, 0.5, 1} on <c>sae compare</c>'s
+/// data (three seeds, docs/experiments/compare.md); α = 0 gives every latent the same m = k·B/F.
 /// </summary>
 internal sealed class FeatureChoiceArchitecture : BatchBudgetArchitecture
 {
@@ -24,7 +25,7 @@ internal sealed class FeatureChoiceArchitecture : BatchBudgetArchitecture
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
     [
         .. BaseOptions,
-        ArchitectureOption.NonNegative("zipf-alpha", 1, "exponent α of the Zipf law m_j ∝ (j+1)^-α of the per-latent token capacities (0 = equal)"),
+        ArchitectureOption.NonNegative("zipf-alpha", 0.5, "exponent α of the Zipf law m_j ∝ (j+1)^-α of the per-latent token capacities (0 = equal)"),
     ];
 
     /// <summary>
