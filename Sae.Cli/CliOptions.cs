@@ -79,6 +79,42 @@ public static class CliOptions
         }
     }
 
+    /// <summary>
+    /// Checks an output before any work: it is not the same path as an input, inside an input folder, or a folder holding
+    /// an input (writing there would overwrite or mix with the user's data), and the nearest existing folder on its path is
+    /// writable. Throws a <see cref="CliException"/> naming <paramref name="option"/>, the paths and the problem.
+    /// </summary>
+    public static void CheckOutput(string option, string output, params string?[] inputs)
+    {
+        string full = Path.GetFullPath(output);
+        foreach (string input in inputs.OfType<string>())
+        {
+            string source = Path.GetFullPath(input);
+            string? clash = full == source ? "is" : Inside(full, source) ? "is inside" : Inside(source, full) ? "contains" : null;
+            if (clash is not null)
+                throw new CliException($"{option} '{output}' {clash} the input '{input}'; writing there would overwrite or mix with that data. Choose another path.");
+        }
+        string folder = Directory.Exists(full) ? full : Path.GetDirectoryName(full)!;
+        while (!Directory.Exists(folder))
+        {
+            if (File.Exists(folder)) throw new CliException($"{option} '{output}': '{folder}' is a file, not a folder.");
+            folder = Path.GetDirectoryName(folder) ?? throw new CliException($"{option} '{output}': no existing folder on its path.");
+        }
+        string probe = Path.Combine(folder, $".sae-write-probe.{Environment.ProcessId}.tmp");
+        try
+        {
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{option} '{output}': folder '{folder}' is not writable: {e.Message}");
+        }
+    }
+
+    private static bool Inside(string path, string folder) =>
+        path.StartsWith(Path.TrimEndingDirectorySeparator(folder) + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+
     /// <summary>Runs the checks in <paramref name="validate"/>; an <see cref="ArgumentException"/> becomes a <see cref="CliException"/>.</summary>
     public static void Validate(Action validate) => Checked(() => { validate(); return 0; });
 

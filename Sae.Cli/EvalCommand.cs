@@ -38,6 +38,7 @@ public static class EvalCommand
     private static int Run(TextWriter output, string saePath, string dataPath, string? outPath, long tokens, int batch, string? tensor, string? backendName, bool json)
     {
         if (tokens < 1 || batch < 1) throw new CliException($"--tokens and --batch must be ≥ 1 (got {tokens}, {batch}).");
+        if (outPath is not null) CliOptions.CheckOutput("--out", outPath, dataPath, saePath);
         using var backend = CliOptions.CreateBackend(backendName);
         using var sae = CliOptions.Checked(() => SparseAutoencoder.Load(saePath, backend));
         using var data = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));

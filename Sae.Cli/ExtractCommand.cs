@@ -127,18 +127,7 @@ public static class ExtractCommand
         if (outPath.EndsWith(".tokens.npy", StringComparison.OrdinalIgnoreCase))
             throw new CliException($"--out '{outPath}' ends in .tokens.npy, the name used for token ids; choose another name.");
         if (Directory.Exists(outPath)) throw new CliException($"--out '{outPath}' is a folder; name a .npy file.");
-        string folder = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
-        try
-        {
-            Directory.CreateDirectory(folder);
-            string probe = Path.Combine(folder, $".sae-extract-probe.{Environment.ProcessId}.tmp");
-            File.WriteAllBytes(probe, []);
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"Output folder '{folder}' is not writable: {e.Message}");
-        }
+        CliOptions.CheckOutput("--out", outPath);
     }
 
     private static T Open<T>(Func<T> open)

@@ -69,6 +69,7 @@ public static class ItdaCommand
             options.Validate();
             if (tokens < 1 || batch < 1 || seqLen < 1) throw new ArgumentException($"--tokens, --batch and --seq-len must be ≥ 1 (got {tokens}, {batch}, {seqLen}).");
         });
+        CliOptions.CheckOutput("--out", outPath, stream.Files);
         using var backend = CliOptions.CreateBackend(backendName);
         var source = stream.Open();
         using var _ = source as IDisposable;
@@ -144,6 +145,7 @@ public static class ItdaCommand
     private static int Encode(TextWriter output, Stream stream, string path, int tokens, string? outPath, string? backendName)
     {
         if (tokens < 1) throw new CliException($"--tokens must be ≥ 1, got {tokens}.");
+        if (outPath is not null) CliOptions.CheckOutput("--out", outPath, stream.Files, path);
         using var backend = CliOptions.CreateBackend(backendName);
         using var dict = LoadDictionary(backend, path);
         var source = stream.Files is null ? new SyntheticActivations(stream.Synthetic with { StreamSeed = stream.Synthetic.Seed + 1 }) : stream.Open();

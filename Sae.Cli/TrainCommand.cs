@@ -69,6 +69,7 @@ public static class TrainCommand
     private static int Run(ParseResult r, Options o, TextWriter output, string? resumeFrom)
     {
         var data = o.Synthetic.Read(r);
+        CliOptions.CheckOutput("--out", r.GetValue(o.Out)!, r.GetValue(o.Data));
         using var files = OpenFiles(r, o, data.Seed);
         var model = o.Model.Read(r, files?.InputDim ?? data.InputDim);
         int steps = r.GetValue(o.Steps);

@@ -232,7 +232,7 @@ public class ExtractTests : TempDirectory
     public void Cli_ThrowsForUnwritableOutputFolder()
     {
         string file = TextFile();
-        CliError("not writable", "--layer", "1", "--out", Path.Combine(file, "sub", "x.npy"), file);
+        CliError("is a file, not a folder", "--layer", "1", "--out", Path.Combine(file, "sub", "x.npy"), file);
     }
 
     [Fact]
