@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
+using SaeGpu.Data;
 
 namespace SaeGpu.Cli;
 
@@ -110,6 +111,16 @@ public static class CliOptions
         {
             throw new CliException($"{option} '{output}': folder '{folder}' is not writable: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// Refuses activation files holding a NaN or ±Inf value before any work, naming the file, row, column and value (a
+    /// single NaN otherwise trains to NaN weights, or evaluates to FVU NaN, with exit 0).
+    /// </summary>
+    public static void CheckFinite(FileActivations files)
+    {
+        if (files.FindNonFinite() is { } bad)
+            throw new CliException($"'{bad.File}' row {bad.Row}, column {bad.Column} is {bad.Value}; SAEs need finite activations. Remove or fix that row.");
     }
 
     private static bool Inside(string path, string folder) =>

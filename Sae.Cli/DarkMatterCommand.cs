@@ -98,6 +98,7 @@ public static class DarkMatterCommand
     private static float[] Read(string files, string? tensor, SparseAutoencoder sae, string path, int tokens)
     {
         using var data = CliOptions.Checked(() => new FileActivations(files, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        CliOptions.CheckFinite(data);
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{files}' has rows of {data.InputDim} values; '{path}' expects d = {sae.Config.InputDim}.");
         if (data.TotalRows < 2) throw new CliException($"'{files}' holds {data.TotalRows} row(s); the report needs at least 2.");
         return data.InOrder(tokens, tokens).First().ToArray();

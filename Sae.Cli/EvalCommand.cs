@@ -42,6 +42,7 @@ public static class EvalCommand
         using var backend = CliOptions.CreateBackend(backendName);
         using var sae = CliOptions.Checked(() => SparseAutoencoder.Load(saePath, backend));
         using var data = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        CliOptions.CheckFinite(data);
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
         using var codesOut = outPath is null ? null : new CodesWriter(outPath, sae.Config.Latents);
         var result = Evaluate(sae, data, tokens, batch, codesOut);

@@ -38,6 +38,7 @@ public static class FirstLetterCommand
         if (tokens < 2) throw new CliException($"--tokens must be ≥ 2, got {tokens}.");
         using var backend = CliOptions.CreateBackend(backendName);
         using var files = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
+        CliOptions.CheckFinite(files);
         var saes = saePaths.Select(p => CliOptions.Checked(() => SparseAutoencoder.Load(p, backend))).ToList();
         try
         {

@@ -54,8 +54,14 @@ public static class ItdaCommand
     // Where the activations come from: files read in order (no shuffling, so rows keep their labels), or the synthetic stream.
     private sealed record Stream(SyntheticOptions Synthetic, string? Files, string? Tensor)
     {
-        public IActivationSource Open(bool shuffled = false) => Files is null ? new SyntheticActivations(Synthetic)
-            : CliOptions.Checked(() => new FileActivations(Files, new FileActivationOptions(ShuffleBuffer: shuffled ? 65_536 : 1, TensorName: Tensor, Seed: Synthetic.Seed)));
+        public IActivationSource Open(bool shuffled = false)
+        {
+            if (Files is null) return new SyntheticActivations(Synthetic);
+            var files = CliOptions.Checked(() => new FileActivations(Files, new FileActivationOptions(ShuffleBuffer: shuffled ? 65_536 : 1, TensorName: Tensor, Seed: Synthetic.Seed)));
+            try { CliOptions.CheckFinite(files); }
+            catch { files.Dispose(); throw; }
+            return files;
+        }
 
         public string Describe(IActivationSource source) => source is FileActivations f ? $"{f.TotalRows} rows of {Files}" : "synthetic data";
     }

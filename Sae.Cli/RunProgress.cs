@@ -53,7 +53,8 @@ public static class RunProgress
                         $"step {last.Step,6}  loss {last.Loss:E3}  FVU {last.Fvu:F4}  L0 {last.L0:F2}  dead {100 * last.DeadFraction:F1}%  aux {last.AuxLoss:F3}  lr {last.LearningRate:E2}  {clock.Elapsed.TotalSeconds:F1}s"));
                 if (last.Step >= stopAfter) stop.Cancel();
             });
-            return run.Run(progress, stop.Token);
+            try { return run.Run(progress, stop.Token); }
+            catch (TrainingDivergedException e) { throw new CliException(e.Message + " Lower --lr or check the data."); }
         });
     }
 

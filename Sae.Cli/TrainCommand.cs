@@ -71,6 +71,7 @@ public static class TrainCommand
         var data = o.Synthetic.Read(r);
         CliOptions.CheckOutput("--out", r.GetValue(o.Out)!, r.GetValue(o.Data));
         using var files = OpenFiles(r, o, data.Seed);
+        if (files is not null) CliOptions.CheckFinite(files);
         var model = o.Model.Read(r, files?.InputDim ?? data.InputDim);
         int steps = r.GetValue(o.Steps);
         var train = new TrainConfig(BatchSize: r.GetValue(o.Batch), Steps: steps, LearningRate: r.GetValue(o.Lr),

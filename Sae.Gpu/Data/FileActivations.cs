@@ -93,6 +93,26 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
         return ids;
     }
 
+    /// <summary>
+    /// The first NaN or ±Inf value of the files in file order, as (file, row, column, value), or null when every value is
+    /// finite. Reads every file once (in chunks; the stream's position is not touched), so a run can refuse bad data before
+    /// its first step.
+    /// </summary>
+    public (string File, long Row, int Column, float Value)? FindNonFinite()
+    {
+        var chunkValues = new float[Math.Max(1, (1 << 20) / InputDim) * InputDim];
+        foreach (var s in shards)
+            for (long start = 0; start < s.Rows; start += chunkValues.Length / InputDim)
+            {
+                int rows = (int)Math.Min(chunkValues.Length / InputDim, s.Rows - start);
+                var part = chunkValues.AsSpan(0, rows * InputDim);
+                s.Read(start, part);
+                int i = part.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+                if (i >= 0) return (s.Path, start + i / InputDim, i % InputDim, part[i]);
+            }
+        return null;
+    }
+
     /// <summary>Rows read from the files so far (buffer fill included).</summary>
     public long RowsRead { get; private set; }
 

@@ -217,6 +217,16 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"Batch has {batch.Length} values; expected B·d = {b}·{d} = {(long)b * d}.", nameof(batch));
         if (Downstream is not null && gradients.Length != (long)b * d)
             throw new ArgumentException($"{Sae.Config.Architecture} needs downstream gradients of B·d = {(long)b * d} values with each batch; got {gradients.Length}.", nameof(gradients));
+        CheckFinite(batch, "Batch", nameof(batch));
+        if (Downstream is not null) CheckFinite(gradients, "Downstream gradients", nameof(gradients));
+    }
+
+    // A NaN or ±Inf input would train to NaN weights without an error: refuse it, naming the row and column.
+    private void CheckFinite(ReadOnlySpan<float> values, string what, string name)
+    {
+        int i = values.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+        if (i >= 0)
+            throw new ArgumentException($"{what} row {i / d}, column {i % d} is {values[i]} (step {step + 1}); training needs finite values.", name);
     }
 
     // Plain SAEs: x̂, the error, its gradient and the value gradients in one fused op. Matryoshka: the fused prefix loss

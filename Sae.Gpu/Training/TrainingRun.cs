@@ -176,6 +176,9 @@ public sealed class TrainingRun : IDisposable
             }
             NextBatch();
             last = Trainer.Step(batch, gradients);
+            if (!double.IsFinite(last.Loss))
+                throw new TrainingDivergedException($"Step {last.Step}: the loss is {last.Loss}; the run stops without saving these weights" +
+                    (statePath is null ? "." : $" (the last checkpoint at '{Options.OutputPath}' is kept)."));
             stepsRun++;
             history.Add(last);
             progress?.Report(last);
@@ -212,8 +215,13 @@ public sealed class TrainingRun : IDisposable
         Saved?.Invoke(this, EventArgs.Empty);
     }
 
+    // Never writes weights with a NaN or ±Inf in them over the last good checkpoint.
     private void SaveModelAndMetrics()
     {
+        foreach (string name in Sae.ParameterNames)
+            if (Sae.GetParameter(name).AsSpan().IndexOfAnyExceptInRange(float.MinValue, float.MaxValue) is var i and >= 0)
+                throw new TrainingDivergedException($"After step {Trainer.StepsTaken}: {name}[{i}] is not finite; the run stops without saving " +
+                    $"(the last checkpoint at '{Options.OutputPath}' is kept).");
         SaeFiles.Save(Sae, Options.OutputPath!, Options.InputScale);
         history.WriteCsv(metricsPath!);
     }
@@ -278,3 +286,9 @@ public sealed class TrainingRun : IDisposable
         }
     }
 }
+
+/// <summary>
+/// Thrown by <see cref="TrainingRun.Run"/> when a step's loss is not finite (NaN or ±Inf): the run stops before saving those
+/// weights, so the last checkpoint on disk stays the last good one.
+/// </summary>
+public sealed class TrainingDivergedException(string message) : Exception(message);
