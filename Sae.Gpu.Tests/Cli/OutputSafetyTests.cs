@@ -61,4 +61,12 @@ public class OutputSafetyTests : TempDirectory
         string data = Activations("x.npy");
         Assert.Contains("is the input", Refused("itda", "build", "--data", data, "--out", data));
     }
+
+    [Fact]
+    public void Train_WithABatchLargerThanAnArray_IsRefusedWithTheNumbers()
+    {
+        string message = Refused("train", "--batch", "40000000", "--out", Path.Combine(Dir, "s"));
+        Assert.Contains("40000000", message);
+        Assert.Contains("largest array", message);
+    }
 }

@@ -121,14 +121,17 @@ public sealed record TrainConfig(
 
     /// <summary>
     /// <see cref="Validate()"/>, then the checks that depend on the SAE: every architecture option is one of the architecture's
-    /// and in its range; Matryoshka options need Matryoshka widths, one prefix weight per width, and room for the random
-    /// prefix sizes.
+    /// and in its range; a batch of B rows fits one array (B·max(d, k) values); Matryoshka options need Matryoshka widths,
+    /// one prefix weight per width, and room for the random prefix sizes.
     /// </summary>
     public TrainConfig Validate(SaeConfig model)
     {
         ArgumentNullException.ThrowIfNull(model);
         Validate();
         model.Validate();
+        if ((long)BatchSize * Math.Max(model.InputDim, model.K) > Array.MaxLength)
+            throw new ArgumentException($"TrainConfig.BatchSize {BatchSize} × d {model.InputDim} = {(long)BatchSize * model.InputDim} values exceeds the largest " +
+                $"array ({Array.MaxLength} values); use a smaller batch.");
         ValidateOptions(model.Strategy);
         if (model.MatryoshkaWidths is not { } widths)
         {
