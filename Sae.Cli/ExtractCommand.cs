@@ -46,7 +46,7 @@ public static class ExtractCommand
         if (limit < 1) throw new CliException($"--limit-tokens must be ≥ 1, got {limit}.");
         if (threads < 0) throw new CliException($"--threads must be ≥ 0, got {threads}.");
         var files = InputFiles(inputs);
-        string tokensPath = TokensPath(outPath);
+        string tokensPath = FileActivations.TokensPath(outPath);
         CheckWritable(outPath);
         if (MiniLmResources.Find(modelPath) is null) throw new CliException(MiniLmResources.MissingMessage(modelPath));
 
@@ -95,9 +95,6 @@ public static class ExtractCommand
             $"Wrote {tokenIds.Rows} tokens × {MiniLmExtractor.Width} (layer {layer}) to {outPath} and {tokensPath} in {seconds:F1} s ({tokenIds.Rows / seconds:F0} tokens/s)"));
         return 0;
     }
-
-    /// <summary>Where the token ids of <paramref name="outPath"/> go: <c>NAME.npy</c> → <c>NAME.tokens.npy</c>.</summary>
-    public static string TokensPath(string outPath) => FileActivations.TokensPath(outPath);
 
     /// <summary>
     /// The text files named by <paramref name="inputs"/>: files as given, folders as their <c>*.txt</c> files sorted by

@@ -170,7 +170,7 @@ public class ExtractTests : TempDirectory
         var windows = x.Windows(Text);
         var expected = x.Extract(Text);
         using (var npy = NpyFile.Open(outPath))
-        using (var ids = NpyFile.Open(ExtractCommand.TokensPath(outPath)))
+        using (var ids = NpyFile.Open(FileActivations.TokensPath(outPath)))
         {
             Assert.Equal((ElementType.Float32, MiniLmExtractor.Width), (npy.Type, npy.Columns));
             Assert.Equal(windows.Sum(w => w.Length - 2), npy.Rows);
@@ -196,10 +196,10 @@ public class ExtractTests : TempDirectory
         File.WriteAllText(Path.Combine(dir, "a.txt"), "First file here.");
         File.WriteAllText(Path.Combine(dir, "skip.md"), "Not a text file.");
         Assert.Equal(0, SaeCli.Invoke(["extract", "--layer", "0", "--out", outPath, "--keep-special", dir], TextWriter.Null));
-        using (var ids = NpyFile.Open(ExtractCommand.TokensPath(outPath)))
+        using (var ids = NpyFile.Open(FileActivations.TokensPath(outPath)))
             Assert.Equal([101, 2034, 5371, 2182, 1012, 102, 101, 2117, 5371, 1012, 102], ids.ReadInt32());
         Assert.Equal(0, SaeCli.Invoke(["extract", "--layer", "0", "--out", outPath, "--limit-tokens", "5", dir], TextWriter.Null));
-        using (var ids = NpyFile.Open(ExtractCommand.TokensPath(outPath)))
+        using (var ids = NpyFile.Open(FileActivations.TokensPath(outPath)))
             Assert.Equal([2034, 5371, 2182, 1012, 2117], ids.ReadInt32());
         using var acts = NpyFile.Open(outPath);
         Assert.Equal(5, acts.Rows);

@@ -64,6 +64,7 @@ internal sealed class TopKSelector(SparseAutoencoder sae, int rows, bool absolut
     private readonly Tensor<float>? norms = adaptive ? sae.Backend.Allocate<float>(rows) : null;
     private readonly Tensor<float>? rowNorms = adaptive ? sae.Backend.Allocate<float>(sae.Config.Latents) : null;
     private readonly Tensor<float>? origin = adaptive ? sae.Backend.Allocate<float>(sae.Config.InputDim) : null;
+    private readonly float[] rowNormsHost = adaptive ? new float[sae.Config.Latents] : [], normsHost = adaptive ? new float[rows] : [];
 
     /// <summary>top-AFA's per-row targets ‖x − b_dec‖/ρ [B] of the last selection; null otherwise.</summary>
     public Tensor<float>? TargetNorms => norms;
@@ -94,9 +95,14 @@ internal sealed class TopKSelector(SparseAutoencoder sae, int rows, bool absolut
         if (norms is null) return;
         Backend.RowNorm(x, Sae.BDec, norms);
         Backend.RowNorm(Sae.WDec, origin!, rowNorms!);
-        double rho = Math.Sqrt(Backend.ToHost(rowNorms!).Average(v => (double)v * v));
+        Backend.Download(rowNorms!, rowNormsHost);
+        double sum = 0;
+        foreach (float v in rowNormsHost) sum += (double)v * v;
+        double rho = Math.Sqrt(sum / rowNormsHost.Length);
         if (Math.Abs(rho - 1) < 1e-5 || !(rho > 0)) return;
-        Backend.Upload<float>([.. Backend.ToHost(norms).Select(v => (float)(v / rho))], norms);
+        Backend.Download(norms, normsHost);
+        for (int b = 0; b < normsHost.Length; b++) normsHost[b] = (float)(normsHost[b] / rho);
+        Backend.Upload<float>(normsHost, norms);
     }
 
     /// <inheritdoc />

@@ -107,7 +107,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
                 int rows = (int)Math.Min(chunkValues.Length / InputDim, s.Rows - start);
                 var part = chunkValues.AsSpan(0, rows * InputDim);
                 s.Read(start, part);
-                int i = part.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+                int i = Finite.IndexOfNonFinite(part);
                 if (i >= 0) return (s.Path, start + i / InputDim, i % InputDim, part[i]);
             }
         return null;

@@ -130,8 +130,8 @@ public sealed record TrainConfig(
         Validate();
         model.Validate();
         if ((long)BatchSize * Math.Max(model.InputDim, model.K) > Array.MaxLength)
-            throw new ArgumentException($"TrainConfig.BatchSize {BatchSize} × d {model.InputDim} = {(long)BatchSize * model.InputDim} values exceeds the largest " +
-                $"array ({Array.MaxLength} values); use a smaller batch.");
+            throw new ArgumentException($"TrainConfig.BatchSize {BatchSize} × max(d, k) {Math.Max(model.InputDim, model.K)} = " +
+                $"{(long)BatchSize * Math.Max(model.InputDim, model.K)} values exceeds the largest array ({Array.MaxLength} values); use a smaller batch.");
         ValidateOptions(model.Strategy);
         if (model.MatryoshkaWidths is not { } widths)
         {

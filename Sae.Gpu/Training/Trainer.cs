@@ -224,7 +224,7 @@ public sealed class Trainer : IDisposable
     // A NaN or ±Inf input would train to NaN weights without an error: refuse it, naming the row and column.
     private void CheckFinite(ReadOnlySpan<float> values, string what, string name)
     {
-        int i = values.IndexOfAnyExceptInRange(float.MinValue, float.MaxValue);
+        int i = Finite.IndexOfNonFinite(values);
         if (i >= 0)
             throw new ArgumentException($"{what} row {i / d}, column {i % d} is {values[i]} (step {step + 1}); training needs finite values.", name);
     }

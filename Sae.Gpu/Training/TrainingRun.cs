@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SaeGpu.Compute;
 using SaeGpu.Formats;
 using SaeGpu.Training;
 
@@ -219,7 +220,7 @@ public sealed class TrainingRun : IDisposable
     private void SaveModelAndMetrics()
     {
         foreach (string name in Sae.ParameterNames)
-            if (Sae.GetParameter(name).AsSpan().IndexOfAnyExceptInRange(float.MinValue, float.MaxValue) is var i and >= 0)
+            if (Finite.IndexOfNonFinite(Sae.GetParameter(name)) is var i and >= 0)
                 throw new TrainingDivergedException($"After step {Trainer.StepsTaken}: {name}[{i}] is not finite; the run stops without saving " +
                     $"(the last checkpoint at '{Options.OutputPath}' is kept).");
         SaeFiles.Save(Sae, Options.OutputPath!, Options.InputScale);
