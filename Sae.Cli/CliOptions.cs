@@ -68,13 +68,14 @@ public static class CliOptions
     public static Backend CreateBackend(string? name) => Checked(() => SaeGpu.Backend.Create(name));
 
     /// <summary>
-    /// Runs <paramref name="work"/>, turning the library's errors about the user's input (bad arguments, missing or
-    /// malformed files) into a <see cref="CliException"/> with the same message.
+    /// Runs <paramref name="work"/>, turning the library's errors about the user's arguments into a
+    /// <see cref="CliException"/> with the same message (a missing or malformed file stays a <see cref="FileNotFoundException"/>
+    /// or <see cref="SaeFormatException"/>, which <see cref="SaeCli.Run"/> reports in one line naming the file).
     /// </summary>
     public static T Checked<T>(Func<T> work)
     {
         try { return work(); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
         {
             throw new CliException(e.Message);
         }

@@ -39,8 +39,11 @@ public static class SaeCli
     }
 
     /// <summary>
-    /// Runs <c>sae <paramref name="args"/></c>: 0 on success, 2 (with <c>error: …</c> and the usage line on
-    /// <paramref name="error"/>) for a command-line error, 1 for a file-system error; other exit codes are the command's.
+    /// Runs <c>sae <paramref name="args"/></c> and maps every failure to an exit code, with the message on
+    /// <paramref name="error"/>: 2 for a command-line error (<c>error: …</c> and the usage line) and for a missing or
+    /// malformed input file (<see cref="SaeFormatException"/>, <see cref="FileNotFoundException"/>: one line naming the
+    /// file); 1 for another file-system error (permissions, a full disk); 70 for anything else, which is a bug in SaeGpu
+    /// (<c>internal error: …</c> and the stack trace). Other exit codes are the command's (e.g. 3 for <c>bench --verify</c>).
     /// </summary>
     public static int Run(IReadOnlyList<string> args, TextWriter output, TextWriter error)
     {
@@ -48,16 +51,32 @@ public static class SaeCli
         try { return Invoke(parsed, output, error); }
         catch (CliException e)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {OneLine(e.Message)}");
             error.WriteLine($"usage: {UsageLine(parsed.CommandResult.Command)}   (add --help for the options)");
+            return 2;
+        }
+        catch (Exception e) when (e is SaeFormatException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            error.WriteLine($"error: {OneLine(e.Message)}");
             return 2;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            error.WriteLine($"error: {e.Message}");
+            error.WriteLine($"error: {OneLine(e.Message)}");
             return 1;
         }
+        catch (Exception e)
+        {
+            error.WriteLine($"internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in SaeGpu; please report it with this trace)");
+            error.WriteLine(e.ToString());
+            return InternalError;
+        }
     }
+
+    /// <summary>The exit code of an unexpected exception (a bug): 70, BSD's EX_SOFTWARE.</summary>
+    public const int InternalError = 70;
+
+    private static string OneLine(string message) => message.ReplaceLineEndings(" ");
 
     /// <summary>Runs <c>sae <paramref name="args"/></c>, throwing a <see cref="CliException"/> for a command-line error (for tests and embedding).</summary>
     public static int Invoke(IReadOnlyList<string> args, TextWriter output) => Invoke(Create(output).Parse(args), output, TextWriter.Null);

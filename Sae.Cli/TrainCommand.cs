@@ -181,12 +181,10 @@ public static class TrainCommand
         try
         {
             saved = JsonSerializer.Deserialize<List<string>>(TrainingRun.ReadNote(path) ?? "null")
-                ?? throw new InvalidDataException($"'{state}' holds no run options.");
+                ?? throw new SaeFormatException(state, "holds no run options.", field: "note");
         }
-        catch (Exception e) when (e is FileNotFoundException or InvalidDataException or JsonException or EndOfStreamException)
-        {
-            throw new CliException($"Cannot resume from '{path}': {e.Message}");
-        }
+        catch (FileNotFoundException e) { throw new CliException($"Cannot resume from '{path}': {e.Message}"); }
+        catch (JsonException e) { throw new SaeFormatException(state, $"the saved run options are not a JSON list of strings ({e.Message}).", field: "note"); }
         var again = new Options();
         string[] replaced = [.. given.Where(g => g != "--resume"), "--out"];
         string[] args = [.. Without(o, saved, replaced), .. Without(o, Arguments(r), ["--resume"]), "--out", path];

@@ -73,13 +73,13 @@ public class FileActivationsTests : TempDirectory
     {
         string dir = WriteShards(10);
         using (var w = new NpyWriter(Path.Combine(dir, "wide.npy"), D + 1)) { w.Append(new float[D + 1]); w.Complete(); }
-        var e = Assert.Throws<InvalidDataException>(() => new FileActivations(dir));
+        var e = Assert.Throws<SaeFormatException>(() => new FileActivations(dir));
         Assert.Contains("wide.npy", e.Message);
     }
 
     [Fact]
     public void EmptyFolder_IsRejected() =>
-        Assert.Contains("no .npy", Assert.Throws<InvalidDataException>(() => new FileActivations(Dir)).Message);
+        Assert.Contains("no .npy", Assert.Throws<SaeFormatException>(() => new FileActivations(Dir)).Message);
 
     [Fact]
     public void Safetensors_FileIsRead_ThroughItsOnlyMatrix()

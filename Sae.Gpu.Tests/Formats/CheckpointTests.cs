@@ -78,7 +78,7 @@ public class CheckpointTests : TempDirectory
         string path = Path.Combine(Dir, "w.saeckpt");
         var (fd, f, d) = (64, 16, 4);
         WriteLegacy(path, true, d, f, 2, 0, [4, 20], [new float[fd], new float[f], new float[fd], new float[d], new float[f]]);
-        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
+        var e = Assert.Throws<SaeFormatException>(() => Checkpoint.Load(TestBackends.Cpu, path));
         Assert.Contains(path, e.Message);
         Assert.Contains("MatryoshkaWidths", e.Message);
     }
@@ -106,10 +106,10 @@ public class CheckpointTests : TempDirectory
         Assert.Equal([0.5f, -1f, 2f], v);
         Assert.Equal(5, f);
         CodesFile.Save(codes, 4, path); // index 4 is out of range for F = 4
-        Assert.Contains("indices lie in", Assert.Throws<InvalidDataException>(() => CodesFile.Load(path)).Message);
+        Assert.Contains("indices lie in", Assert.Throws<SaeFormatException>(() => CodesFile.Load(path)).Message);
         using var unsorted = SparseCodes.FromHost(TestBackends.Cpu, [0, 2], [3, 1], [1f, 1f]);
         CodesFile.Save(unsorted, 5, path);
-        Assert.Contains("ascending", Assert.Throws<InvalidDataException>(() => CodesFile.Load(path)).Message);
+        Assert.Contains("ascending", Assert.Throws<SaeFormatException>(() => CodesFile.Load(path)).Message);
     }
 
     [Fact]
@@ -142,7 +142,7 @@ public class CheckpointTests : TempDirectory
     {
         string path = Path.Combine(Dir, "x.bin");
         File.WriteAllText(path, "definitely not a checkpoint");
-        Assert.Contains("not a SaeGpu checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path)).Message);
+        Assert.Contains("not a SaeGpu checkpoint", Assert.Throws<SaeFormatException>(() => Checkpoint.Load(TestBackends.Cpu, path)).Message);
     }
 
     [Fact]
@@ -153,8 +153,8 @@ public class CheckpointTests : TempDirectory
         Checkpoint.Save(sae, path);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..^4]);
-        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(TestBackends.Cpu, path));
-        Assert.Contains("needs", e.Message);
+        var e = Assert.Throws<SaeFormatException>(() => Checkpoint.Load(TestBackends.Cpu, path));
+        Assert.Contains("checksum mismatch", e.Message);
         Assert.Contains(path, e.Message);
     }
 

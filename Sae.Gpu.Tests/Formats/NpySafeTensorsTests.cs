@@ -59,18 +59,18 @@ public class NpySafeTensorsTests : TempDirectory
     public void Npy_RejectsBadHeaders_NamingTheFile(string descr, string shape, string mention)
     {
         string path = Write("bad.npy", NpyFixture(descr, shape, Floats(1, 2, 3, 4)));
-        var e = Assert.Throws<InvalidDataException>(() => NpyFile.Open(path));
+        var e = Assert.Throws<SaeFormatException>(() => NpyFile.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains(mention, e.Message);
     }
 
     [Fact]
     public void Npy_RejectsFortranOrder() =>
-        Assert.Contains("Fortran", Assert.Throws<InvalidDataException>(() => NpyFile.Open(Write("f.npy", NpyFixture("<f4", "(2, 2)", Floats(1, 2, 3, 4), "True")))).Message);
+        Assert.Contains("Fortran", Assert.Throws<SaeFormatException>(() => NpyFile.Open(Write("f.npy", NpyFixture("<f4", "(2, 2)", Floats(1, 2, 3, 4), "True")))).Message);
 
     [Fact]
     public void Npy_RejectsForeignFiles() =>
-        Assert.Contains("not a .npy file", Assert.Throws<InvalidDataException>(() => NpyFile.Open(Write("x.npy", Encoding.ASCII.GetBytes("hello world")))).Message);
+        Assert.Contains("not a .npy file", Assert.Throws<SaeFormatException>(() => NpyFile.Open(Write("x.npy", Encoding.ASCII.GetBytes("hello world")))).Message);
 
     [Fact]
     public void NpyWriter_StreamsRows_AndNumPysHeaderRulesHold()
@@ -128,12 +128,12 @@ public class NpySafeTensorsTests : TempDirectory
     [Theory]
     [InlineData("""{"W":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}""", "needs 16 bytes")]
     [InlineData("""{"W":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}""", "dtype 'F64'")]
-    [InlineData("""{"W":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"V":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", "overlaps")]
+    [InlineData("""{"W":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"V":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}""", "overlap another")]
     [InlineData("""not json""", "not valid JSON")]
     public void SafeTensors_RejectsBadHeaders_NamingTheFile(string json, string mention)
     {
         string path = SafeTensorsFixture(json, Floats(1, 2, 3, 4));
-        var e = Assert.Throws<InvalidDataException>(() => SafeTensorsFile.Open(path));
+        var e = Assert.Throws<SaeFormatException>(() => SafeTensorsFile.Open(path));
         Assert.Contains(path, e.Message);
         Assert.Contains(mention, e.Message);
     }
@@ -149,6 +149,6 @@ public class NpySafeTensorsTests : TempDirectory
         Assert.Equal([1f, 2, 3, 4, 5, 6], f.ReadFloats("a"));
         Assert.Equal([7f], f.ReadFloats("b"));
         Assert.Equal("v", f.Metadata["k"]);
-        Assert.Contains("no tensor 'c'", Assert.Throws<InvalidDataException>(() => f.Get("c")).Message);
+        Assert.Contains("no tensor 'c'", Assert.Throws<SaeFormatException>(() => f.Get("c")).Message);
     }
 }

@@ -127,7 +127,7 @@ public class PythonFormatTests : TempDirectory
         SaeLensFormat.Save(sae, dir);
         string cfg = Path.Combine(dir, "cfg.json");
         File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"normalize_activations\": \"none\"", "\"normalize_activations\": \"layer_norm\""));
-        var e = Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
+        var e = Assert.Throws<SaeFormatException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
         Assert.Contains(cfg, e.Message);
         Assert.Contains("layer_norm", e.Message);
     }
@@ -140,7 +140,7 @@ public class PythonFormatTests : TempDirectory
         File.WriteAllText(Path.Combine(dir, "cfg.json"), """{"architecture": "standard", "d_in": 2, "d_sae": 2}""");
         SafeTensorsFile.Write(Path.Combine(dir, "sae_weights.safetensors"),
             [("W_enc", [2, 2], [1f, 0, 0, 1]), ("W_dec", [2, 2], [1f, 0, 0, 1]), ("b_enc", [3], [0f, 0, 0]), ("b_dec", [2], [0f, 0])]);
-        Assert.Contains("'b_enc' has shape [3]", Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir)).Message);
+        Assert.Contains("field 'b_enc': has shape [3]", Assert.Throws<SaeFormatException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir)).Message);
     }
 
     // A sparsify folder: cfg.json and sae.safetensors with encoder.weight [M, d] (same orientation as SaeGpu's W_enc).
@@ -170,7 +170,7 @@ public class PythonFormatTests : TempDirectory
         File.WriteAllText(Path.Combine(dir, "cfg.json"), """{"k": 1}""");
         SafeTensorsFile.Write(Path.Combine(dir, "sae.safetensors"),
             [("encoder.weight", [1, 1], [1f]), ("encoder.bias", [1], [0f]), ("W_dec", [1, 1], [1f]), ("b_dec", [1], [0f]), ("W_skip", [1, 1], [1f])]);
-        Assert.Contains("W_skip", Assert.Throws<InvalidDataException>(() => SparsifyFormat.Load(TestBackends.Cpu, dir)).Message);
+        Assert.Contains("W_skip", Assert.Throws<SaeFormatException>(() => SparsifyFormat.Load(TestBackends.Cpu, dir)).Message);
     }
 
     // The same three latents as the topk fixture above, in the layout SAELens wrote before version 6: architecture
@@ -215,11 +215,11 @@ public class PythonFormatTests : TempDirectory
     public void SaeLens_RefusesAnActivationItCannotRepresent_NamingIt()
     {
         string dir = Pre6Folder("tanh", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn_str": "tanh-relu"}""");
-        var e = Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
+        var e = Assert.Throws<SaeFormatException>(() => SaeLensFormat.Load(TestBackends.Cpu, dir));
         Assert.Contains("'tanh-relu'", e.Message);
         Assert.Contains("cfg.json", e.Message);
         string noK = Pre6Folder("nok", """{"architecture": "standard", "d_in": 2, "d_sae": 3, "activation_fn": "topk"}""");
-        Assert.Contains("activation_fn_kwargs.k", Assert.Throws<InvalidDataException>(() => SaeLensFormat.Load(TestBackends.Cpu, noK)).Message);
+        Assert.Contains("activation_fn_kwargs.k", Assert.Throws<SaeFormatException>(() => SaeLensFormat.Load(TestBackends.Cpu, noK)).Message);
     }
 
     [Fact]

@@ -118,7 +118,7 @@ public class ItdaTests : TempDirectory
         string path = Path.Combine(Dir, "t.itda");
         dict.Save(path);
         File.WriteAllBytes(path, File.ReadAllBytes(path)[..^3]);
-        var e = Assert.Throws<InvalidDataException>(() => ItdaDictionary.Load(path, TestBackends.Cpu));
+        var e = Assert.Throws<SaeFormatException>(() => ItdaDictionary.Load(path, TestBackends.Cpu));
         Assert.Contains(path, e.Message);
         Assert.Contains("needs", e.Message);
     }

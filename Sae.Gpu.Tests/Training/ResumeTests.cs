@@ -45,7 +45,7 @@ public class ResumeTests : TempDirectory
         Train(model, new TrainConfig(BatchSize: B, Steps: Steps), 0, 2, state);
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, 0);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B + 1, Steps: Steps));
-        var e = Assert.Throws<InvalidDataException>(() => TrainingState.Restore(state, trainer, Source()));
+        var e = Assert.Throws<SaeFormatException>(() => TrainingState.Restore(state, trainer, Source()));
         Assert.Contains("Batch size", e.Message);
         Assert.Contains(state, e.Message);
     }
@@ -60,7 +60,7 @@ public class ResumeTests : TempDirectory
         File.WriteAllBytes(state, bytes[..(bytes.Length / 2)]);
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, 0);
         using var trainer = new Trainer(sae, new TrainConfig(BatchSize: B, Steps: Steps));
-        Assert.Contains(state, Assert.Throws<InvalidDataException>(() => TrainingState.Restore(state, trainer, Source())).Message);
+        Assert.Contains(state, Assert.Throws<SaeFormatException>(() => TrainingState.Restore(state, trainer, Source())).Message);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class ResumeTests : TempDirectory
     {
         string path = Path.Combine(Dir, "other.bin");
         File.WriteAllText(path, "not a state file");
-        Assert.Contains("SAESTAT2", Assert.Throws<InvalidDataException>(() => TrainingState.ReadHeader(path)).Message);
+        Assert.Contains("SAESTAT3", Assert.Throws<SaeFormatException>(() => TrainingState.ReadHeader(path)).Message);
     }
 
     [Fact]
@@ -154,14 +154,14 @@ public class ResumeTests : TempDirectory
         using var sae = SparseAutoencoder.CreateRandom(TestBackends.Cpu, model, initSeed);
         using var trainer = new Trainer(sae, train);
         var source = Source();
-        if (state is not null && File.Exists(state)) TrainingState.Restore(state, trainer, source);
+        var history = state is not null && File.Exists(state) ? TrainingState.Restore(state, trainer, source) : new TrainingHistory();
         var (x, g) = (new float[B * D], new float[B * D]);
         while (trainer.StepsTaken < until)
         {
             source.NextBatch(x, g);
-            trainer.Step(x, g);
+            history.Add(trainer.Step(x, g));
         }
-        if (state is not null) TrainingState.Save(state, "test", trainer, source);
+        if (state is not null) TrainingState.Save(state, "test", trainer, source, history);
         using var bytes = new MemoryStream();
         using (var w = new BinaryWriter(bytes)) { trainer.WriteState(w); source.WriteState(w); }
         return bytes.ToArray();

@@ -43,9 +43,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             foreach (string file in ShardPaths(path)) shards.Add(Shard.Open(file, options.TensorName));
             InputDim = shards[0].Columns;
             if (shards.FirstOrDefault(s => s.Columns != InputDim) is { } odd)
-                throw new InvalidDataException($"'{odd.Path}' has rows of {odd.Columns} values; '{shards[0].Path}' has {InputDim}.");
+                throw new SaeFormatException(odd.Path, $"has rows of {odd.Columns} values; '{shards[0].Path}' has {InputDim}.");
             TotalRows = shards.Sum(s => s.Rows);
-            if (TotalRows == 0) throw new InvalidDataException($"'{path}' holds no rows.");
+            if (TotalRows == 0) throw new SaeFormatException(path, "holds no rows.");
         }
         catch
         {
@@ -78,7 +78,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
 
     /// <summary>
     /// The token id of each row of <paramref name="file"/> [rows], from its <see cref="TokensPath"/> (an int32 .npy); throws
-    /// <see cref="FileNotFoundException"/> or <see cref="InvalidDataException"/> naming the file when it is missing, not int32,
+    /// <see cref="FileNotFoundException"/> or <see cref="SaeFormatException"/> naming the file when it is missing, not int32,
     /// or of another length than the file's rows.
     /// </summary>
     public int[] ReadTokenIds(string file)
@@ -89,7 +89,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
         if (!File.Exists(path)) throw new FileNotFoundException($"'{file}' has no token ids beside it ('{path}', written by sae extract).", path);
         using var npy = NpyFile.Open(path);
         var ids = npy.ReadInt32();
-        if (ids.Length != shards[index].Rows) throw new InvalidDataException($"'{path}' holds {ids.Length} token ids; '{file}' has {shards[index].Rows} rows.");
+        if (ids.Length != shards[index].Rows) throw new SaeFormatException(path, $"holds {ids.Length} token ids; '{file}' has {shards[index].Rows} rows.");
         return ids;
     }
 
@@ -190,7 +190,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     }
 
     /// <summary>
-    /// Writes the stream's position: the shards' names and sizes and the input scale (checked on restore), the draw
+    /// Writes the stream's position: the shards' names, rows, byte sizes and content fingerprints (a sampled XxHash64, at
+    /// most ~1 MB read per file) and the input scale (checked on restore, so a data file replaced since the run started is
+    /// refused), the draw
     /// stream, every shard's read position, the current chunk and the shuffle buffer's rows (so the state holds
     /// ShuffleBuffer·d floats).
     /// </summary>
@@ -225,10 +227,12 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
         reader.ReadArray<float>(buffer, "Shuffle buffer");
     }
 
-    // Shard names and sizes, the buffer size and the input scale's bits must match the saved run.
+    // Shard names, sizes and contents, the buffer size and the input scale's bits must match the saved run.
+    // Each shard's size in bytes and content fingerprint (Checksum.Fingerprint) tell a file replaced since the run started.
     private IEnumerable<(string Name, long Value)> StateShape() =>
         shards.SelectMany((s, i) => new[] { ($"Rows of shard {i} '{Path.GetFileName(s.Path)}'", s.Rows),
-                ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", TrainingState.StableHash(Path.GetFileName(s.Path))) })
+                ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", TrainingState.StableHash(Path.GetFileName(s.Path))),
+                ($"Size in bytes of shard {i} '{s.Path}'", s.Bytes), ($"Content fingerprint of shard {i} '{s.Path}'", s.Fingerprint) })
             .Prepend(("Number of shards", shards.Count)).Append(("Input width d", InputDim)).Append(("Shuffle buffer rows", rowsInBuffer))
             .Append(("Input scale (float bits)", BitConverter.SingleToInt32Bits(Scale)));
 
@@ -278,7 +282,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             sum += Math.Sqrt(n);
         }
         double mean = sum / rowsInBuffer;
-        if (!(mean > 0)) throw new InvalidDataException($"Cannot normalize: the first {rowsInBuffer} rows of '{shards[0].Path}' have mean norm {mean}.");
+        if (!(mean > 0)) throw new SaeFormatException(shards[0].Path, $"cannot normalize: the first {rowsInBuffer} rows have mean norm {mean}.");
         return (float)mean;
     }
 
@@ -290,7 +294,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             .Where(f => (f.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) && !f.EndsWith(".tokens.npy", StringComparison.OrdinalIgnoreCase))
                         || f.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase))
             .Order(StringComparer.Ordinal).ToArray();
-        return files.Length > 0 ? files : throw new InvalidDataException($"Folder '{path}' holds no .npy or .safetensors files.");
+        return files.Length > 0 ? files : throw new SaeFormatException(path, "the folder holds no .npy or .safetensors files.");
     }
 
     /// <summary>One open shard: an .npy file or one 2-D tensor of a safetensors file.</summary>
@@ -313,6 +317,14 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
 
         public long Position { get; set; }
 
+        public long Bytes => RandomAccess.GetLength(Handle);
+
+        public long Fingerprint => fingerprint ??= Checksum.Fingerprint(Handle);
+
+        private Microsoft.Win32.SafeHandles.SafeFileHandle Handle => npy?.Handle ?? st!.Handle;
+
+        private long? fingerprint;
+
         public long RowBytes => (long)Columns * NpyFile.SizeOf(npy?.Type ?? st!.Get(tensor).Type);
 
         public static Shard Open(string path, string? tensorName)
@@ -320,7 +332,12 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             if (path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
             {
                 var f = NpyFile.Open(path);
-                if (f.Type == ElementType.Int32) { f.Dispose(); throw new InvalidDataException($"'{path}' holds int32 values, not activations."); }
+                if (f.Type == ElementType.Int32 || f.Dimensions != 2)
+                {
+                    f.Dispose();
+                    throw new SaeFormatException(path, f.Type == ElementType.Int32 ? "holds int32 values, not activations."
+                        : $"is a 1-D array of {f.Rows} values; activations are 2-D [rows, d].", field: "shape");
+                }
                 return new Shard(path, f, null, "", f.Rows, f.Columns);
             }
             var st = SafeTensorsFile.Open(path);
@@ -329,8 +346,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
                 var candidates = st.Tensors.Values.Where(t => t.Shape.Count == 2 && t.Type != ElementType.Int32).ToArray();
                 var t = tensorName is not null ? st.Get(tensorName)
                     : candidates.Length == 1 ? candidates[0]
-                    : throw new InvalidDataException($"'{path}' has {candidates.Length} 2-D float tensors ({string.Join(", ", candidates.Select(c => c.Name))}); name one.");
-                if (t.Shape.Count != 2) throw new InvalidDataException($"'{path}': tensor '{t.Name}' is not 2-D.");
+                    : throw new SaeFormatException(path, $"has {candidates.Length} 2-D float tensors ({string.Join(", ", candidates.Select(c => c.Name).Take(20))}); name one.");
+                if (t.Shape.Count != 2 || t.Type == ElementType.Int32 || t.Shape[1] is < 1 or > int.MaxValue)
+                    throw new SaeFormatException(path, $"tensor '{t.Name}' is {t.Type} [{string.Join(", ", t.Shape)}]; activations are float [rows, d] with 1 ≤ d < 2^31.", field: t.Name);
                 return new Shard(path, null, st, t.Name, t.Shape[0], (int)t.Shape[1]);
             }
             catch

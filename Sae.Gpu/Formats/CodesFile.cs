@@ -35,33 +35,51 @@ internal static class CodesFile
             }
         });
 
-    /// <summary>Reads host CSR arrays and F; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    /// <summary>Reads host CSR arrays and F; throws <see cref="SaeFormatException"/> naming the file and problem.</summary>
     public static (int[] Offsets, int[] Indices, float[] Values, int Latents) Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Codes file '{path}' does not exist.", path);
         using var r = new BinaryReader(File.OpenRead(path));
+        return SaeFormatException.Guard(path, () => Read(r, path));
+    }
+
+    private static (int[] Offsets, int[] Indices, float[] Values, int Latents) Read(BinaryReader r, string path)
+    {
         long length = r.BaseStream.Length;
         if (length < Magic.Length + 16 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-            throw new InvalidDataException($"'{path}' is not a sparse codes file (missing magic SAECODE1).");
+            throw new SaeFormatException(path, "not a sparse codes file (missing magic SAECODE1).", 0);
         int rows = r.ReadInt32(), latents = r.ReadInt32();
-        long nnz = r.ReadInt64(), expected = Magic.Length + 16 + 4L * (rows + 1) + 8 * nnz;
-        if (rows < 1 || latents < 1 || nnz < 0 || nnz > int.MaxValue || length != expected)
-            throw new InvalidDataException($"'{path}' has {length} bytes; header (rows={rows}, F={latents}, nnz={nnz}) needs {expected}.");
-        var offsets = new int[rows + 1];
-        for (int i = 0; i <= rows; i++) offsets[i] = r.ReadInt32();
-        var indices = new int[nnz];
-        for (long i = 0; i < nnz; i++) indices[i] = r.ReadInt32();
-        var values = new float[nnz];
-        for (long i = 0; i < nnz; i++) values[i] = r.ReadSingle();
-        bool ordered = offsets[0] == 0 && offsets[rows] == nnz;
-        for (int row = 0; row < rows && ordered; row++)
-        {
-            ordered = offsets[row + 1] >= offsets[row] && offsets[row + 1] <= nnz;
-            for (int p = offsets[row]; ordered && p < offsets[row + 1]; p++)
-                ordered = indices[p] >= 0 && indices[p] < latents && (p == offsets[row] || indices[p] > indices[p - 1]);
-        }
-        if (!ordered)
-            throw new InvalidDataException($"'{path}': offsets must rise from 0 to nnz = {nnz}, and each row's indices lie in [0, {latents}) in ascending order.");
+        long nnz = r.ReadInt64();
+        if (rows < 1 || latents < 1 || nnz < 0 || nnz > Array.MaxLength)
+            throw new SaeFormatException(path, $"header (rows={rows}, F={latents}, nnz={nnz}) needs rows ≥ 1, F ≥ 1 and 0 ≤ nnz ≤ {Array.MaxLength}.", Magic.Length);
+        long expected = Magic.Length + 16 + 4L * (rows + 1L) + 8 * nnz;
+        if (length != expected)
+            throw new SaeFormatException(path, $"the file has {length} bytes; its header (rows={rows}, F={latents}, nnz={nnz}) needs {expected}.");
+        var offsets = ReadArray<int>(r, rows + 1L);
+        var indices = ReadArray<int>(r, nnz);
+        var values = ReadArray<float>(r, nnz);
+        if (!IsCsr(offsets, indices, latents))
+            throw new SaeFormatException(path, $"offsets must rise from 0 to nnz = {nnz}, and each row's indices lie in [0, {latents}) in ascending order.");
         return (offsets, indices, values, latents);
+    }
+
+    private static T[] ReadArray<T>(BinaryReader r, long count) where T : unmanaged
+    {
+        var a = new T[count];
+        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
+        return a;
+    }
+
+    private static bool IsCsr(int[] offsets, int[] indices, int latents)
+    {
+        int rows = offsets.Length - 1;
+        if (offsets[0] != 0 || offsets[rows] != indices.Length) return false;
+        for (int row = 0; row < rows; row++)
+        {
+            if (offsets[row + 1] < offsets[row] || offsets[row + 1] > indices.Length) return false;
+            for (int p = offsets[row]; p < offsets[row + 1]; p++)
+                if (indices[p] < 0 || indices[p] >= latents || (p > offsets[row] && indices[p] <= indices[p - 1])) return false;
+        }
+        return true;
     }
 }

@@ -57,7 +57,7 @@ internal static class SaeLensFormat
         AtomicFile.Write(Path.Combine(dir, ConfigFile), w => w.Write(System.Text.Encoding.UTF8.GetBytes(cfg.ToJsonString(new JsonSerializerOptions { WriteIndented = true }))));
     }
 
-    /// <summary>Loads a SAELens folder onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    /// <summary>Loads a SAELens folder onto <paramref name="backend"/>; throws <see cref="SaeFormatException"/> naming the file and problem.</summary>
     public static SparseAutoencoder Load(Backend backend, string dir)
     {
         ArgumentNullException.ThrowIfNull(backend);
@@ -65,10 +65,10 @@ internal static class SaeLensFormat
         var cfg = PythonConfig.Read(cfgPath);
         int d = PythonConfig.Int(cfg, "d_in", cfgPath), f = PythonConfig.Int(cfg, "d_sae", cfgPath);
         CheckForwardPass(cfg, cfgPath);
-        var meta = cfg["metadata"] as JsonObject;
+        var meta = StrictJson.Object(cfg, "metadata", cfgPath);
         var (arch, name, k) = ArchitectureOf(cfg, meta, cfgPath);
-        var widths = meta?["matryoshka_widths"] is JsonArray m ? m.Select(n => PythonConfig.Count(n) ?? throw new InvalidDataException(
-            $"'{cfgPath}': metadata.matryoshka_widths must hold integers.")).ToArray() : null;
+        var widths = StrictJson.Array(meta, "matryoshka_widths", cfgPath)?.Select(n => PythonConfig.Count(n) ?? throw new SaeFormatException(
+            cfgPath, "must hold integers.", field: "metadata.matryoshka_widths")).ToArray();
         var model = new SaeConfig(d, f, k, name, widths);
         string weights = Path.Combine(dir, WeightsFile);
         using var st = SafeTensorsFile.Open(weights);
@@ -84,12 +84,12 @@ internal static class SaeLensFormat
     // Settings of SAELens's forward pass that SaeGpu's encode (x − b_dec, no input normalization) cannot reproduce.
     private static void CheckForwardPass(JsonObject cfg, string path)
     {
-        if (cfg["apply_b_dec_to_input"] is JsonValue v && v.TryGetValue(out bool apply) && !apply)
-            throw new InvalidDataException($"'{path}': apply_b_dec_to_input = false is not supported (SaeGpu encodes x − b_dec).");
-        if (cfg["normalize_activations"] is JsonValue n && !(n.TryGetValue(out string? mode) ? mode == "none" : n.TryGetValue(out bool on) && !on))
-            throw new InvalidDataException($"'{path}': normalize_activations {n.ToJsonString()} is not supported; fold the scaling into the weights first.");
-        if (cfg["rescale_acts_by_decoder_norm"] is JsonValue r && r.TryGetValue(out bool rescale) && rescale)
-            throw new InvalidDataException($"'{path}': rescale_acts_by_decoder_norm = true is not supported (SaeGpu's TopK selects on the raw pre-activations).");
+        if (StrictJson.Bool(cfg, "apply_b_dec_to_input", path) == false)
+            throw new SaeFormatException(path, "apply_b_dec_to_input = false is not supported (SaeGpu encodes x − b_dec).", field: "apply_b_dec_to_input");
+        if (cfg["normalize_activations"] is { } n && !(n is JsonValue v && (v.TryGetValue(out string? mode) ? mode == "none" : v.TryGetValue(out bool on) && !on)))
+            throw new SaeFormatException(path, $"{n.ToJsonString()} is not supported; fold the scaling into the weights first.", field: "normalize_activations");
+        if (StrictJson.Bool(cfg, "rescale_acts_by_decoder_norm", path) == true)
+            throw new SaeFormatException(path, "true is not supported (SaeGpu's TopK selects on the raw pre-activations).", field: "rescale_acts_by_decoder_norm");
     }
 
     // The architecture, the name it was saved under (an alias stays an alias) and k: SaeGpu's own metadata when present,
@@ -97,41 +97,41 @@ internal static class SaeLensFormat
     private static (Architectures.Architecture Arch, string Name, int K) ArchitectureOf(JsonObject cfg, JsonObject? meta, string path)
     {
         int? k = PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]);
-        if ((string?)meta?["saegpu_architecture"] is { } ours)
-            return (ArchitectureRegistry.Find(ours) ?? throw new InvalidDataException(
-                $"'{path}': metadata.saegpu_architecture '{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}."), ours.Trim().ToLowerInvariant(), k ?? 1);
-        string arch = (string?)cfg["architecture"] ?? "standard";
-        if (IsBeforeVersion6(cfg, meta))
+        if (StrictJson.String(meta, "saegpu_architecture", path) is { } ours)
+            return (ArchitectureRegistry.Find(ours) ?? throw new SaeFormatException(
+                path, $"'{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}.", field: "metadata.saegpu_architecture"), ours.Trim().ToLowerInvariant(), k ?? 1);
+        string arch = StrictJson.String(cfg, "architecture", path) ?? "standard";
+        if (IsBeforeVersion6(cfg, meta, path))
         {
-            string fn = (string?)(cfg["activation_fn"] ?? cfg["activation_fn_str"]) ?? "relu";
+            string fn = StrictJson.String(cfg, "activation_fn", path) ?? StrictJson.String(cfg, "activation_fn_str", path) ?? "relu";
             if (fn == "topk" && arch is "standard" or "topk")
             {
                 arch = "topk";
-                k = PythonConfig.Count((cfg["activation_fn_kwargs"] as JsonObject)?["k"]) ?? k
-                    ?? throw new InvalidDataException($"'{path}': activation_fn 'topk' needs activation_fn_kwargs.k.");
+                k = PythonConfig.Count(StrictJson.Object(cfg, "activation_fn_kwargs", path)?["k"]) ?? k
+                    ?? throw new SaeFormatException(path, "activation_fn 'topk' needs activation_fn_kwargs.k.", field: "activation_fn_kwargs");
             }
             else if (fn != "relu")
-                throw new InvalidDataException($"'{path}': activation_fn '{fn}' with architecture '{arch}' cannot be represented in SaeGpu (supported: relu, or topk with activation_fn_kwargs.k).");
+                throw new SaeFormatException(path, $"'{fn}' with architecture '{arch}' cannot be represented in SaeGpu (supported: relu, or topk with activation_fn_kwargs.k).", field: "activation_fn");
         }
-        var found = ArchitectureRegistry.FromSaeLens(arch) ?? throw new InvalidDataException(
-            $"'{path}': SAELens architecture '{arch}' is not supported; expected one of: {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SaeLens.LoadsAs).Select(a => a.SaeLens.Architecture))}.");
-        if (found.SaeLens.WritesK && k is null) throw new InvalidDataException($"'{path}': a '{arch}' SAE needs 'k'.");
+        var found = ArchitectureRegistry.FromSaeLens(arch) ?? throw new SaeFormatException(
+            path, $"SAELens architecture '{arch}' is not supported; expected one of: {string.Join(", ", ArchitectureRegistry.All.Where(a => a.SaeLens.LoadsAs).Select(a => a.SaeLens.Architecture))}.", field: "architecture");
+        if (found.SaeLens.WritesK && k is null) throw new SaeFormatException(path, $"a '{arch}' SAE needs 'k'.", field: "k");
         return (found, found.Name, k ?? 1);
     }
 
     // SAELens ≥ 6 writes metadata.sae_lens_version (older files have none, or only sae_lens_training_version).
-    private static bool IsBeforeVersion6(JsonObject cfg, JsonObject? meta)
+    private static bool IsBeforeVersion6(JsonObject cfg, JsonObject? meta, string path)
     {
-        string? version = (string?)(cfg["sae_lens_version"] ?? meta?["sae_lens_version"]);
+        string? version = StrictJson.String(cfg, "sae_lens_version", path) ?? StrictJson.String(meta, "sae_lens_version", path);
         return version is null || !int.TryParse(version.Split('.')[0], out int major) || major < 6;
     }
 
     // The pre-6 finetuning_scaling_factor [d_sae] (codes are multiplied by it before decoding), when the cfg turns it on.
     private static float[]? ScalingFactor(JsonObject cfg, SafeTensorsFile st, int f, string path)
     {
-        if (!(cfg["finetuning_scaling_factor"] is JsonValue v && v.TryGetValue(out bool on) && on)) return null;
+        if (StrictJson.Bool(cfg, "finetuning_scaling_factor", path) != true) return null;
         string name = st.Tensors.ContainsKey("finetuning_scaling_factor") ? "finetuning_scaling_factor" : "scaling_factor";
-        if (!st.Tensors.ContainsKey(name)) throw new InvalidDataException($"'{path}': finetuning_scaling_factor is true but '{st.Path}' has no scaling factor tensor.");
+        if (!st.Tensors.ContainsKey(name)) throw new SaeFormatException(path, $"true, but '{st.Path}' has no scaling factor tensor.", field: "finetuning_scaling_factor");
         return PythonConfig.Tensor(st, name, f);
     }
 
@@ -153,7 +153,7 @@ internal static class SaeLensFormat
 /// </summary>
 internal static class SparsifyFormat
 {
-    /// <summary>Loads a sparsify folder onto <paramref name="backend"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    /// <summary>Loads a sparsify folder onto <paramref name="backend"/>; throws <see cref="SaeFormatException"/> naming the file and problem.</summary>
     public static SparseAutoencoder Load(Backend backend, string dir)
     {
         ArgumentNullException.ThrowIfNull(backend);
@@ -161,11 +161,13 @@ internal static class SparsifyFormat
         var cfg = PythonConfig.Read(cfgPath);
         string weights = Path.Combine(dir, "sae.safetensors");
         using var st = SafeTensorsFile.Open(weights);
-        if (st.Tensors.ContainsKey("W_skip")) throw new InvalidDataException($"'{weights}' has a skip connection (W_skip), which SaeGpu does not support.");
+        if (st.Tensors.ContainsKey("W_skip")) throw new SaeFormatException(weights, "has a skip connection (W_skip), which SaeGpu does not support.", field: "W_skip");
         var enc = st.Get("encoder.weight");
-        if (enc.Shape.Count != 2) throw new InvalidDataException($"'{weights}': encoder.weight must be [num_latents, d_in], got [{string.Join(", ", enc.Shape)}].");
+        if (enc.Shape.Count != 2 || enc.Shape.Any(n => n is < 1 or > int.MaxValue))
+            throw new SaeFormatException(weights, $"must be [num_latents, d_in] with sizes in [1, 2^31), got [{string.Join(", ", enc.Shape)}].", field: "encoder.weight");
         int f = (int)enc.Shape[0], d = (int)enc.Shape[1];
-        if (cfg["d_in"] is JsonValue din && (int)din != d) throw new InvalidDataException($"'{cfgPath}': d_in {(int)din} disagrees with encoder.weight [{f}, {d}].");
+        if (StrictJson.Int(cfg, "d_in", cfgPath) is { } din && din != d)
+            throw new SaeFormatException(cfgPath, $"{din} disagrees with encoder.weight [{f}, {d}].", field: "d_in");
         int k = PythonConfig.Int(cfg, "k", cfgPath);
         var model = new SaeConfig(d, f, k, "topk");
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
@@ -179,29 +181,24 @@ internal static class PythonConfig
     public static JsonObject Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Config '{path}' does not exist.", path);
-        try { return JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"'{path}' is not a JSON object."); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new InvalidDataException($"'{path}' is not valid JSON ({e.Message})."); }
+        var bytes = File.ReadAllBytes(path);
+        return StrictJson.ParseObject(bytes, path, "the config");
     }
 
-    public static int Int(JsonObject cfg, string key, string path)
-    {
-        try { return (int?)cfg[key] ?? throw new InvalidDataException($"'{path}' lacks '{key}'."); }
-        catch (Exception e) when (e is InvalidOperationException or FormatException) { throw new InvalidDataException($"'{path}': '{key}' is not an integer."); }
-    }
+    /// <summary>The integer <paramref name="key"/> of <paramref name="cfg"/>, which must be present.</summary>
+    public static int Int(JsonObject cfg, string key, string path) =>
+        StrictJson.Int(cfg, key, path) ?? throw new SaeFormatException(path, "is missing (an integer is needed).", field: key);
 
     /// <summary>A count that Python may have written as an int or a float (SAELens allows a float k for BatchTopK): rounded, or null.</summary>
     public static int? Count(JsonNode? node) => node is JsonValue v
-        ? v.TryGetValue(out int i) ? i : v.TryGetValue(out double x) && double.IsFinite(x) ? (int)Math.Round(x) : null
+        ? v.TryGetValue(out int i) ? i : v.TryGetValue(out double x) && double.IsFinite(x) && Math.Abs(x) < int.MaxValue ? (int)Math.Round(x) : null
         : null;
-
-    public static string String(JsonObject cfg, string key, string path) =>
-        (string?)cfg[key] ?? throw new InvalidDataException($"'{path}' lacks '{key}'.");
 
     public static float[] Tensor(SafeTensorsFile st, string name, params long[] shape)
     {
         var t = st.Get(name);
         if (!t.Shape.SequenceEqual(shape))
-            throw new InvalidDataException($"'{st.Path}': tensor '{name}' has shape [{string.Join(", ", t.Shape)}]; expected [{string.Join(", ", shape)}].");
+            throw new SaeFormatException(st.Path, $"has shape [{string.Join(", ", t.Shape)}]; expected [{string.Join(", ", shape)}].", field: name);
         return st.ReadFloats(name);
     }
 
@@ -209,6 +206,6 @@ internal static class PythonConfig
         IReadOnlyDictionary<string, float[]>? latent, string path)
     {
         try { return SparseAutoencoder.FromWeights(backend, model.Validate(), wEnc, bEnc, wDec, bDec, latent); }
-        catch (ArgumentException e) { throw new InvalidDataException($"'{path}': {e.Message}"); }
+        catch (ArgumentException e) { throw new SaeFormatException(path, e.Message, inner: e); }
     }
 }

@@ -50,6 +50,6 @@ internal static class SaeFiles
         if (!Directory.Exists(path)) throw new FileNotFoundException($"SAE '{path}' does not exist (expected a {NativeExtension} file or a SAELens/sparsify folder).", path);
         if (File.Exists(Path.Combine(path, SaeLensFormat.WeightsFile))) return SaeLensFormat.Load(backend, path);
         if (File.Exists(Path.Combine(path, "sae.safetensors"))) return SparsifyFormat.Load(backend, path);
-        throw new InvalidDataException($"Folder '{path}' holds neither {SaeLensFormat.WeightsFile} (SAELens) nor sae.safetensors (sparsify).");
+        throw new SaeFormatException(path, $"the folder holds neither {SaeLensFormat.WeightsFile} (SAELens) nor sae.safetensors (sparsify).");
     }
 }

@@ -10,20 +10,24 @@ namespace SaeGpu.Formats;
 /// <param name="Shape">Dimensions (row-major).</param>
 /// <param name="Begin">Start of its bytes, relative to the end of the header.</param>
 /// <param name="End">End of its bytes (exclusive), relative to the end of the header.</param>
-internal sealed record SafeTensorInfo(string Name, ElementType Type, IReadOnlyList<long> Shape, long Begin, long End)
-{
-    /// <summary>Number of elements (product of the shape; 1 for a scalar).</summary>
-    public long Count => Shape.Aggregate(1L, (a, b) => a * b);
-}
+/// <param name="Count">Number of elements (product of the shape, checked when the header is parsed; 1 for a scalar).</param>
+internal sealed record SafeTensorInfo(string Name, ElementType Type, IReadOnlyList<long> Shape, long Begin, long End, long Count);
 
 /// <summary>
 /// A safetensors file (https://github.com/huggingface/safetensors): an 8-byte little-endian header length N, N bytes of JSON
 /// mapping names to {dtype, shape, data_offsets} (plus optional "__metadata__" of strings), then the data. Opening validates
-/// the header: known dtypes (F32, F16, BF16, I32), offsets inside the data, sizes equal to dtype·shape, no overlaps, and
-/// the data filling the file. Tensors are read on demand (rows of a 2-D tensor can be streamed). Errors name the file.
+/// the header: known dtypes (F32, F16, BF16, I32), offsets inside the data, sizes equal to dtype·shape (checked 64-bit
+/// arithmetic), no overlaps, and the data filling the file. Files SaeGpu writes carry the XxHash64 of their data section in
+/// <c>__metadata__.saegpu_xxh64</c> (16 hex digits), which opening verifies when present. Tensors are read on demand (rows
+/// of a 2-D tensor can be streamed). Every malformed file is refused with a <see cref="SaeFormatException"/> naming it.
 /// </summary>
 internal sealed class SafeTensorsFile : IDisposable
 {
+    // The safetensors reference implementation refuses headers over 100 MB.
+    private const int MaxHeaderBytes = 100_000_000;
+
+    /// <summary>The metadata key of the data section's XxHash64 (16 lowercase hex digits).</summary>
+    internal const string ChecksumKey = "saegpu_xxh64";
     private readonly FileStream stream;
     private readonly Dictionary<string, SafeTensorInfo> tensors;
 
@@ -45,7 +49,7 @@ internal sealed class SafeTensorsFile : IDisposable
     /// <summary>The tensors by name.</summary>
     public IReadOnlyDictionary<string, SafeTensorInfo> Tensors => tensors;
 
-    /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the file and problem.</summary>
+    /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="SaeFormatException"/> naming the file and problem.</summary>
     public static SafeTensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Safetensors file '{path}' does not exist.", path);
@@ -53,14 +57,17 @@ internal sealed class SafeTensorsFile : IDisposable
         try
         {
             var lengthBytes = new byte[8];
-            if (stream.Read(lengthBytes) != 8) throw new InvalidDataException($"'{path}' is too short to be a safetensors file.");
+            if (stream.ReadAtLeast(lengthBytes, 8, throwOnEndOfStream: false) != 8)
+                throw new SaeFormatException(path, $"{stream.Length} bytes is too short for a safetensors file (8-byte header length first).", 0);
             ulong n = BitConverter.ToUInt64(lengthBytes);
-            if (n > (ulong)(stream.Length - 8) || n > 100_000_000) throw new InvalidDataException($"'{path}': header length {n} does not fit the file of {stream.Length} bytes.");
+            if (n > (ulong)(stream.Length - 8) || n > MaxHeaderBytes)
+                throw new SaeFormatException(path, $"header length {n} does not fit the file of {stream.Length} bytes (at most {MaxHeaderBytes}).", 0);
             var header = new byte[n];
             stream.ReadExactly(header);
             var (tensors, metadata) = ParseHeader(header, path);
             long dataOffset = 8 + (long)n, dataLength = stream.Length - dataOffset;
             CheckLayout(tensors.Values, dataLength, path);
+            if (metadata.TryGetValue(ChecksumKey, out string? sum)) VerifyData(stream, dataOffset, sum, path);
             return new SafeTensorsFile(path, stream, tensors, dataOffset, metadata);
         }
         catch
@@ -70,15 +77,15 @@ internal sealed class SafeTensorsFile : IDisposable
         }
     }
 
-    /// <summary>The entry of <paramref name="name"/>; throws <see cref="InvalidDataException"/> naming the file when it is missing.</summary>
+    /// <summary>The entry of <paramref name="name"/>; throws <see cref="SaeFormatException"/> naming the file when it is missing.</summary>
     public SafeTensorInfo Get(string name) => tensors.TryGetValue(name, out var t) ? t
-        : throw new InvalidDataException($"'{Path}' has no tensor '{name}' (it has: {string.Join(", ", tensors.Keys)}).");
+        : throw new SaeFormatException(Path, $"has no tensor '{name}' (it has: {string.Join(", ", tensors.Keys.Take(20))}{(tensors.Count > 20 ? ", ..." : "")}).");
 
     /// <summary>All elements of tensor <paramref name="name"/> as float32.</summary>
     public float[] ReadFloats(string name)
     {
         var t = Get(name);
-        var values = new float[t.Count];
+        var values = new float[DeclaredSize.ArrayLength(Path, t.Count, $"tensor '{name}'")];
         NpyFile.ReadConverted(stream, DataOffset + t.Begin, t.Type, values, Path);
         return values;
     }
@@ -87,12 +94,15 @@ internal sealed class SafeTensorsFile : IDisposable
     public void ReadRows(string name, long start, Span<float> destination)
     {
         var t = Get(name);
-        if (t.Shape.Count != 2) throw new InvalidDataException($"'{Path}': tensor '{name}' has {t.Shape.Count} dimensions; rows need 2.");
+        if (t.Shape.Count != 2) throw new SaeFormatException(Path, $"tensor '{name}' has {t.Shape.Count} dimensions; rows need 2.", field: name);
         long columns = t.Shape[1];
         if (destination.Length % columns != 0 || start < 0 || start + destination.Length / columns > t.Shape[0])
             throw new ArgumentException($"'{Path}': cannot read {destination.Length} values from row {start} of '{name}' [{t.Shape[0]}, {columns}].");
         NpyFile.ReadConverted(stream, DataOffset + t.Begin + start * columns * NpyFile.SizeOf(t.Type), t.Type, destination, Path);
     }
+
+    /// <summary>The open file's handle (for positional reads).</summary>
+    public Microsoft.Win32.SafeHandles.SafeFileHandle Handle => stream.SafeFileHandle;
 
     /// <summary>Closes the file.</summary>
     public void Dispose() => stream.Dispose();
@@ -105,8 +115,10 @@ internal sealed class SafeTensorsFile : IDisposable
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var list = tensors.ToList();
-        var header = new JsonObject();
-        if (metadata is { Count: > 0 }) header["__metadata__"] = new JsonObject(metadata.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+        var hash = new System.IO.Hashing.XxHash64();
+        foreach (var (_, _, data) in list) hash.Append(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()));
+        var meta = new Dictionary<string, string>(metadata ?? new Dictionary<string, string>()) { [ChecksumKey] = $"{hash.GetCurrentHashAsUInt64():x16}" };
+        var header = new JsonObject { ["__metadata__"] = new JsonObject(meta.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))) };
         long offset = 0;
         foreach (var (name, shape, data) in list)
         {
@@ -133,45 +145,57 @@ internal sealed class SafeTensorsFile : IDisposable
 
     private static (Dictionary<string, SafeTensorInfo>, Dictionary<string, string>) ParseHeader(byte[] header, string path)
     {
-        JsonObject root;
-        try { root = JsonNode.Parse(header)?.AsObject() ?? throw new InvalidDataException($"'{path}': the header is not a JSON object."); }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new InvalidDataException($"'{path}': the header is not valid JSON ({e.Message})."); }
+        var root = StrictJson.ParseObject(header, path, "the header");
         var tensors = new Dictionary<string, SafeTensorInfo>();
         var metadata = new Dictionary<string, string>();
         foreach (var (name, node) in root)
         {
             if (name == "__metadata__")
             {
-                foreach (var (k, v) in node?.AsObject() ?? []) metadata[k] = v?.ToString() ?? "";
+                var meta = StrictJson.Object(root, name, path);
+                foreach (var (k, _) in meta ?? []) metadata[k] = StrictJson.String(meta, k, path) ?? "";
                 continue;
             }
-            tensors[name] = ParseEntry(name, node, path);
+            tensors[name] = ParseEntry(name, node as JsonObject ?? throw new SaeFormatException(path, "a tensor entry must be an object with dtype, shape and data_offsets.", field: name), path);
         }
         return (tensors, metadata);
     }
 
-    private static SafeTensorInfo ParseEntry(string name, JsonNode? node, string path)
+    private static SafeTensorInfo ParseEntry(string name, JsonObject o, string path)
     {
-        try
+        var type = StrictJson.String(o, "dtype", path) switch
         {
-            var o = node!.AsObject();
-            var type = (string?)o["dtype"] switch
-            {
-                "F32" => ElementType.Float32,
-                "F16" => ElementType.Float16,
-                "BF16" => ElementType.BFloat16,
-                "I32" => ElementType.Int32,
-                var other => throw new InvalidDataException($"'{path}': tensor '{name}' has dtype '{other}'; supported: F32, F16, BF16, I32."),
-            };
-            long[] shape = [.. o["shape"]!.AsArray().Select(v => (long)v!)];
-            var offsets = o["data_offsets"]!.AsArray();
-            if (offsets.Count != 2 || shape.Any(s => s < 0)) throw new InvalidDataException($"'{path}': tensor '{name}' has a bad shape or data_offsets.");
-            return new SafeTensorInfo(name, type, shape, (long)offsets[0]!, (long)offsets[1]!);
-        }
-        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
-        {
-            throw new InvalidDataException($"'{path}': tensor '{name}' lacks dtype, shape or data_offsets ({e.Message}).");
-        }
+            "F32" => ElementType.Float32,
+            "F16" => ElementType.Float16,
+            "BF16" => ElementType.BFloat16,
+            "I32" => ElementType.Int32,
+            var other => throw new SaeFormatException(path, $"dtype '{other}' is not supported; supported: F32, F16, BF16, I32.", field: name),
+        };
+        long[] shape = Longs(o, "shape", name, path);
+        long[] offsets = Longs(o, "data_offsets", name, path);
+        if (offsets.Length != 2) throw new SaeFormatException(path, $"data_offsets must be [begin, end], got {offsets.Length} values.", field: name);
+        long count = DeclaredSize.Bytes(path, shape, 1, name);
+        DeclaredSize.Bytes(path, shape, NpyFile.SizeOf(type), name);
+        return new SafeTensorInfo(name, type, shape, offsets[0], offsets[1], count);
+    }
+
+    // An array of non-negative integers (a shape or data_offsets).
+    private static long[] Longs(JsonObject o, string key, string name, string path)
+    {
+        var array = StrictJson.Array(o, key, path) ?? throw new SaeFormatException(path, $"the entry lacks '{key}'.", field: name);
+        return [.. array.Select(v => v is JsonValue value && value.TryGetValue(out long n) && n >= 0 ? n
+            : throw new SaeFormatException(path, $"{key} must hold non-negative integers, got {v?.ToJsonString() ?? "null"}.", field: name))];
+    }
+
+    private static void VerifyData(FileStream stream, long dataOffset, string expected, string path)
+    {
+        var hash = new System.IO.Hashing.XxHash64();
+        var buffer = new byte[1 << 20];
+        int n;
+        for (long at = dataOffset; (n = RandomAccess.Read(stream.SafeFileHandle, buffer, at)) > 0; at += n) hash.Append(buffer.AsSpan(0, n));
+        string actual = $"{hash.GetCurrentHashAsUInt64():x16}";
+        if (actual != expected)
+            throw new SaeFormatException(path, $"checksum mismatch (XxHash64 {expected} in the metadata, {actual} computed): the data was damaged or changed after it was written.", field: "__metadata__." + ChecksumKey);
     }
 
     private static void CheckLayout(IEnumerable<SafeTensorInfo> tensors, long dataLength, string path)
@@ -180,12 +204,12 @@ internal sealed class SafeTensorsFile : IDisposable
         foreach (var t in tensors.OrderBy(t => t.Begin))
         {
             if (t.Begin < previousEnd || t.End < t.Begin || t.End > dataLength)
-                throw new InvalidDataException($"'{path}': tensor '{t.Name}' at bytes [{t.Begin}, {t.End}) overlaps another or lies outside the data ({dataLength} bytes).");
+                throw new SaeFormatException(path, $"bytes [{t.Begin}, {t.End}) overlap another tensor or lie outside the data ({dataLength} bytes).", field: t.Name);
             if (t.End - t.Begin != t.Count * NpyFile.SizeOf(t.Type))
-                throw new InvalidDataException($"'{path}': tensor '{t.Name}' of shape [{string.Join(", ", t.Shape)}] {t.Type} needs {t.Count * NpyFile.SizeOf(t.Type)} bytes, not {t.End - t.Begin}.");
+                throw new SaeFormatException(path, $"shape [{string.Join(", ", t.Shape)}] of {t.Type} needs {t.Count * NpyFile.SizeOf(t.Type)} bytes, not {t.End - t.Begin}.", field: t.Name);
             covered += t.End - t.Begin;
             previousEnd = t.End;
         }
-        if (covered != dataLength) throw new InvalidDataException($"'{path}': tensors cover {covered} of the {dataLength} data bytes.");
+        if (covered != dataLength) throw new SaeFormatException(path, $"the tensors cover {covered} of the {dataLength} data bytes.");
     }
 }

@@ -156,7 +156,7 @@ public sealed class ItdaDictionary : IDisposable
 
     /// <summary>
     /// Reads a dictionary onto <paramref name="backend"/> (null: <see cref="Backend.Default"/>); throws
-    /// <see cref="InvalidDataException"/> naming the file and problem.
+    /// <see cref="SaeFormatException"/> naming the file and problem.
     /// </summary>
     public static ItdaDictionary Load(string path, Backend? backend = null)
     {
@@ -164,15 +164,20 @@ public sealed class ItdaDictionary : IDisposable
         backend ??= Backend.Default;
         if (!File.Exists(path)) throw new FileNotFoundException($"ITDA dictionary '{path}' does not exist.", path);
         using var r = new BinaryReader(File.OpenRead(path));
+        return SaeFormatException.Guard(path, () => Read(r, path, backend));
+    }
+
+    private static ItdaDictionary Read(BinaryReader r, string path, Backend backend)
+    {
         long length = r.BaseStream.Length;
         if (length < Magic.Length + 12 || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
-            throw new InvalidDataException($"'{path}' is not an ITDA dictionary (missing magic SAEITDA1).");
+            throw new SaeFormatException(path, "not an ITDA dictionary (missing magic SAEITDA1).", 0);
         int d = r.ReadInt32(), n = r.ReadInt32(), k = r.ReadInt32();
         long expected = Magic.Length + 12 + (long)n * d * 4 + (long)n * 12;
-        if (d < 1 || n < 1 || k < 1 || length != expected)
-            throw new InvalidDataException($"'{path}' has {length} bytes; header (d={d}, n={n}, k={k}) needs {expected} (and positive values).");
-        var atoms = new float[(long)n * d];
-        for (long i = 0; i < atoms.Length; i++) atoms[i] = r.ReadSingle();
+        if (d < 1 || n < 1 || k < 1 || k > n || length != expected)
+            throw new SaeFormatException(path, $"the file has {length} bytes; its header (d={d}, n={n}, k={k}) needs {expected}, with d, n ≥ 1 and 1 ≤ k ≤ n.", Magic.Length);
+        var atoms = new float[DeclaredSize.ArrayLength(path, (long)n * d, "the atoms")];
+        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(atoms.AsSpan()));
         var labels = new AtomLabel[n];
         for (int i = 0; i < n; i++) labels[i] = new AtomLabel(r.ReadInt64(), r.ReadInt32());
         return new ItdaDictionary(backend, d, atoms, labels, k);

@@ -6,8 +6,9 @@ namespace SaeGpu.Training;
 
 /// <summary>
 /// The per-step metrics of a training run, kept as <c>metrics.csv</c> beside the saved SAE (columns
-/// <see cref="CsvHeader"/>, invariant culture, round-trip precision; written atomically). A resumed run reads the CSV back
-/// and keeps the rows up to its step.
+/// <see cref="CsvHeader"/>, invariant culture, round-trip precision; written atomically) and inside the resumable
+/// <see cref="TrainingState"/>: a resumed run takes its history from the state (one atomic file with the weights it
+/// belongs to) and rewrites the CSV from it, so a crash between the two files' saves, or an edited CSV, loses nothing.
 /// </summary>
 internal sealed class TrainingHistory
 {
@@ -32,28 +33,29 @@ internal sealed class TrainingHistory
         AtomicFile.Write(path, w => w.Write(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
-    /// <summary>
-    /// The rows of <paramref name="path"/> with step ≤ <paramref name="upToStep"/> (empty when the file does not exist);
-    /// throws <see cref="InvalidDataException"/> naming the file and line of a malformed row.
-    /// </summary>
-    public static TrainingHistory ReadCsv(string path, int upToStep)
+    /// <summary>Writes the recorded steps (their CSV columns) into a training state.</summary>
+    public void WriteState(BinaryWriter w)
     {
-        var history = new TrainingHistory();
-        if (!File.Exists(path)) return history;
-        var lines = File.ReadAllLines(path);
-        if (lines.Length == 0 || lines[0] != CsvHeader) throw new InvalidDataException($"'{path}' does not start with the header '{CsvHeader}'.");
-        for (int i = 1; i < lines.Length; i++)
+        w.Write(steps.Count);
+        foreach (var s in steps)
         {
-            var v = lines[i].Split(',');
-            try
-            {
-                if (v.Length != 8) throw new FormatException($"{v.Length} fields instead of 8");
-                double D(int j) => double.Parse(v[j], CultureInfo.InvariantCulture);
-                var row = new StepResult(Step: int.Parse(v[0], CultureInfo.InvariantCulture), Loss: D(1), Mse: D(2), Fvu: D(3), L0: D(4),
-                    DeadFraction: D(5), AuxLoss: D(6), LearningRate: D(7));
-                if (row.Step <= upToStep) history.Add(row);
-            }
-            catch (FormatException e) { throw new InvalidDataException($"'{path}' line {i + 1}: {e.Message}"); }
+            w.Write(s.Step);
+            foreach (double v in (double[])[s.Loss, s.Mse, s.Fvu, s.L0, s.DeadFraction, s.AuxLoss, s.LearningRate]) w.Write(v);
+        }
+    }
+
+    /// <summary>Reads what <see cref="WriteState"/> wrote: exactly <paramref name="stepsTaken"/> rows, steps 1, 2, … in order.</summary>
+    public static TrainingHistory ReadState(BinaryReader r, int stepsTaken)
+    {
+        int count = r.ReadInt32();
+        if (count != stepsTaken) throw new InvalidDataException($"The metrics hold {count} steps; the trainer has taken {stepsTaken}.");
+        var history = new TrainingHistory();
+        for (int i = 0; i < count; i++)
+        {
+            int step = r.ReadInt32();
+            if (step != i + 1) throw new InvalidDataException($"Metrics row {i} is step {step}, not {i + 1}.");
+            history.Add(new StepResult(step, Loss: r.ReadDouble(), Mse: r.ReadDouble(), Fvu: r.ReadDouble(), L0: r.ReadDouble(),
+                DeadFraction: r.ReadDouble(), AuxLoss: r.ReadDouble(), LearningRate: r.ReadDouble()));
         }
         return history;
     }

@@ -98,9 +98,11 @@ public sealed class TrainingRun : IDisposable
     /// <summary>
     /// Continues the run that saves to <paramref name="outputPath"/> from its last checkpoint, with the configs it was started
     /// with, on <paramref name="source"/> — which must be built with the same settings as the original (its read position is
-    /// restored from the state). <paramref name="options"/>, when given, replaces the saved checkpoint interval and note (its
-    /// output path and input scale must be the saved ones). Throws <see cref="FileNotFoundException"/> when there is no state
-    /// and <see cref="InvalidDataException"/> naming the file when it does not fit.
+    /// restored from the state; for files, their sizes and content fingerprints must be unchanged). The metrics of the steps
+    /// taken so far come from the state too (metrics.csv is rewritten from them at the next save). <paramref name="options"/>,
+    /// when given, replaces the saved checkpoint interval and note (its output path and input scale must be the saved ones).
+    /// Throws <see cref="FileNotFoundException"/> when there is no state and <see cref="SaeFormatException"/> naming the file
+    /// when it is damaged or does not fit.
     /// </summary>
     public static TrainingRun Resume(string outputPath, IActivationSource source, Backend? backend = null, TrainingRunOptions? options = null)
     {
@@ -119,8 +121,7 @@ public sealed class TrainingRun : IDisposable
         try
         {
             run = new TrainingRun(sae, train, source, saved with { OutputPath = outputPath });
-            TrainingState.Restore(run.statePath!, run.Trainer, source);
-            run.history = TrainingHistory.ReadCsv(run.metricsPath!, run.Trainer.StepsTaken);
+            run.history = TrainingState.Restore(run.statePath!, run.Trainer, source);
             return run;
         }
         catch
@@ -207,12 +208,13 @@ public sealed class TrainingRun : IDisposable
         else source.NextBatch(batch, gradients);
     }
 
-    // The SAE and metrics first (each atomically), then the state that points past them. In memory: nothing.
+    // The SAE and metrics first (each atomically), then the state that points past them and holds the metrics too, so a
+    // crash between the saves leaves a state whose own metrics are whole. In memory: nothing.
     private void Checkpoint()
     {
         if (statePath is null) return;
         SaveModelAndMetrics();
-        TrainingState.Save(statePath, Header(), Trainer, source);
+        TrainingState.Save(statePath, Header(), Trainer, source, history);
         Saved?.Invoke(this, EventArgs.Empty);
     }
 
@@ -248,16 +250,17 @@ public sealed class TrainingRun : IDisposable
         string path = StatePath(outputPath);
         try
         {
-            var json = JsonNode.Parse(TrainingState.ReadHeader(path))?.AsObject() ?? throw new InvalidDataException("the header is not a JSON object.");
-            var model = json["model"].Deserialize<SaeConfig>() ?? throw new InvalidDataException("the header holds no model config.");
-            var train = json["train"].Deserialize<TrainConfig>() ?? throw new InvalidDataException("the header holds no training config.");
-            var options = new TrainingRunOptions(outputPath, (int?)json["checkpoint_every"] ?? 0, (float?)json["input_scale"] ?? 1f, (string?)json["note"]);
+            var json = StrictJson.ParseObject(TrainingState.ReadHeader(path), path, "the header");
+            var model = StrictJson.Object(json, "model", path).Deserialize<SaeConfig>() ?? throw new SaeFormatException(path, "the header holds no model config.");
+            var train = StrictJson.Object(json, "train", path).Deserialize<TrainConfig>() ?? throw new SaeFormatException(path, "the header holds no training config.");
+            var scale = json["input_scale"] is JsonValue v && v.TryGetValue(out float s) ? s : throw new SaeFormatException(path, "expected a number.", field: "input_scale");
+            var options = new TrainingRunOptions(outputPath, StrictJson.Int(json, "checkpoint_every", path) ?? 0, scale, StrictJson.String(json, "note", path));
             train.Validate(model.Validate());
             return (model, train, options.Validate());
         }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or ArgumentException or FormatException)
+        catch (Exception e) when (e is JsonException or ArgumentException or NotSupportedException)
         {
-            throw new InvalidDataException($"Training state '{path}': {e.Message}", e);
+            throw new SaeFormatException(path, $"the header does not describe a run: {e.Message}", inner: e);
         }
     }
 

@@ -6,16 +6,18 @@ using SaeGpu.Formats;
 namespace SaeGpu.Training;
 
 /// <summary>
-/// The resumable state of a training run in one file: magic <c>SAESTAT2</c>, a header string (<see cref="TrainingRun"/>
-/// stores the run's configs and options there as JSON), then the <see cref="Trainer"/>'s state (step, weights, Adam moments
-/// and step count, dead-latent and firing-frequency statistics, the architecture's state, random streams) and the data
-/// source's state (its random stream and read position). Restoring it into a trainer and source built with the same
-/// settings continues the run bit for bit on a deterministic backend. Written atomically (temporary file + rename), so an
-/// interrupted save keeps the previous state.
+/// The resumable state of a training run in one file: magic <c>SAESTAT3</c>, a header string (<see cref="TrainingRun"/>
+/// stores the run's configs and options there as JSON), the <see cref="Trainer"/>'s state (step, weights, Adam moments
+/// and step count, dead-latent and firing-frequency statistics, the architecture's state, random streams), the data
+/// source's state (its random stream and read position, and for files their sizes and content fingerprints), the metrics
+/// of every step so far, and last the 8-byte <see cref="Checksum"/> of everything before it. Restoring it into a trainer
+/// and source built with the same settings continues the run bit for bit on a deterministic backend. Written atomically
+/// (temporary file + rename), so an interrupted save keeps the previous state; a damaged, truncated or mismatched file is
+/// refused with a <see cref="SaeFormatException"/> naming it, before anything is restored.
 /// </summary>
 internal static class TrainingState
 {
-    private static readonly byte[] Magic = "SAESTAT2"u8.ToArray();
+    private static readonly byte[] Magic = "SAESTAT3"u8.ToArray();
 
     /// <summary>FNV-1a of <paramref name="s"/>: a name's hash for a state's shape checks, the same in every process (string.GetHashCode is not).</summary>
     public static long StableHash(string s)
@@ -25,62 +27,78 @@ internal static class TrainingState
         return (long)h;
     }
 
-    /// <summary>Writes <paramref name="header"/>, <paramref name="trainer"/>'s and <paramref name="source"/>'s state to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, string header, Trainer trainer, IActivationSource source)
+    /// <summary>Writes <paramref name="header"/>, <paramref name="trainer"/>'s and <paramref name="source"/>'s state and <paramref name="history"/> to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, string header, Trainer trainer, IActivationSource source, TrainingHistory history)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(history);
         AtomicFile.Write(path, w =>
         {
             w.Write(Magic);
             w.Write(header);
             trainer.WriteState(w);
             source.WriteState(w);
-        });
+            history.WriteState(w);
+        }, checksum: true);
     }
 
-    /// <summary>The header string of the state file <paramref name="path"/> (validates the magic).</summary>
+    /// <summary>The header string of the state file <paramref name="path"/> (validates the magic and the checksum).</summary>
     public static string ReadHeader(string path)
     {
         using var r = Open(path);
-        return r.ReadString();
+        return SaeFormatException.Guard(path, () => r.ReadBoundedString(path, "the header", MaxHeaderBytes));
     }
 
     /// <summary>
     /// Restores <paramref name="trainer"/> and <paramref name="source"/> (constructed with the run's settings) from
-    /// <paramref name="path"/>; throws <see cref="InvalidDataException"/> naming the file when it is not a state file, is
-    /// truncated, or does not fit them.
+    /// <paramref name="path"/> and returns the saved metrics; throws <see cref="SaeFormatException"/> naming the file when it
+    /// is not a state file, is damaged or truncated, or does not fit them.
     /// </summary>
-    public static void Restore(string path, Trainer trainer, IActivationSource source)
+    public static TrainingHistory Restore(string path, Trainer trainer, IActivationSource source)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(source);
         using var r = Open(path);
         try
         {
-            r.ReadString();
-            trainer.ReadState(r);
-            source.ReadState(r);
-            if (r.BaseStream.Position != r.BaseStream.Length)
-                throw new InvalidDataException($"{r.BaseStream.Length - r.BaseStream.Position} bytes left over after the state.");
+            return SaeFormatException.Guard(path, () =>
+            {
+                r.ReadBoundedString(path, "the header", MaxHeaderBytes);
+                trainer.ReadState(r);
+                source.ReadState(r);
+                var history = TrainingHistory.ReadState(r, trainer.StepsTaken);
+                if (r.BaseStream.Position != r.BaseStream.Length - Checksum.Size)
+                    throw new InvalidDataException($"{r.BaseStream.Length - Checksum.Size - r.BaseStream.Position} bytes left over after the state.");
+                return history;
+            });
         }
-        catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+        catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"Training state '{path}': {e.Message}", e);
+            throw new SaeFormatException(path, e.Message, inner: e);
         }
     }
+
+    private const int MaxHeaderBytes = 1 << 24;
 
     private static BinaryReader Open(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Training state '{path}' does not exist.", path);
         var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
-        if (r.BaseStream.Length < Magic.Length || !r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic))
+        try
+        {
+            var magic = new byte[Magic.Length];
+            if (r.BaseStream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) != magic.Length || !magic.AsSpan().SequenceEqual(Magic))
+                throw new SaeFormatException(path, "not a SaeGpu training state of this version (missing magic SAESTAT3).", 0);
+            Checksum.Verify(path, r.BaseStream);
+            return r;
+        }
+        catch
         {
             r.Dispose();
-            throw new InvalidDataException($"'{path}' is not a SaeGpu training state of this version (missing magic SAESTAT2).");
+            throw;
         }
-        return r;
     }
 
     /// <summary>Writes the length of <paramref name="values"/> and its elements.</summary>
