@@ -75,7 +75,7 @@ public static class CliOptions
     public static T Checked<T>(Func<T> work)
     {
         try { return work(); }
-        catch (Exception e) when (e is ArgumentException or InvalidDataException)
+        catch (Exception e) when (e is ArgumentException or InvalidDataException or InsufficientMemoryException)
         {
             throw new CliException(e.Message);
         }

@@ -53,6 +53,16 @@ internal abstract class Architecture
     /// <summary>How SAELens names and stores this architecture.</summary>
     public abstract SaeLensLayout SaeLens { get; }
 
+    /// <summary>
+    /// Matrices of [B, F] values (float or int) its training holds beyond the shared trainer's (dense pre-activations,
+    /// codes with room for every latent, gates): the batch-proportional term of <see cref="MemoryEstimate"/>. Measured per
+    /// architecture (Sae.Gpu.Tests' MemoryEstimateTests check it against the live heap).
+    /// </summary>
+    public virtual int TrainingBatchMatrices => 0;
+
+    /// <summary>Extra [F, d] matrices its training holds (gated: the magnitude path's gradient).</summary>
+    public virtual int TrainingWeightMatrices => 0;
+
     /// <summary>The inference selection for batches of <paramref name="rows"/> rows of <paramref name="sae"/> (owns scratch: dispose it).</summary>
     public abstract Selector CreateSelector(SparseAutoencoder sae, int rows);
 

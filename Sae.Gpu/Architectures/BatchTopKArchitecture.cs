@@ -20,6 +20,9 @@ internal sealed class BatchTopKArchitecture : BatchBudgetArchitecture
     public override int Order => 30;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 5;
+
+    /// <inheritdoc />
     public override bool SupportsMatryoshka => true;
 
     /// <inheritdoc />

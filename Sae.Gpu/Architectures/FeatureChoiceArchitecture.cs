@@ -22,6 +22,9 @@ internal sealed class FeatureChoiceArchitecture : BatchBudgetArchitecture
     public override int Order => 50;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 2;
+
+    /// <inheritdoc />
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
     [
         .. BaseOptions,

@@ -17,6 +17,9 @@ internal sealed class GSaeArchitecture : Architecture
     public override int Order => 100;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 3;
+
+    /// <inheritdoc />
     public override bool NeedsDownstreamGradients => true;
 
     /// <inheritdoc />

@@ -23,6 +23,12 @@ internal sealed class GatedArchitecture : Architecture
     public override int Order => 120;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 10;
+
+    /// <inheritdoc />
+    public override int TrainingWeightMatrices => 1;
+
+    /// <inheritdoc />
     public override float EncoderInitScale => 0.1f;
 
     /// <inheritdoc />

@@ -23,6 +23,9 @@ internal sealed class GbaArchitecture : Architecture
     public override int Order => 90;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 7;
+
+    /// <inheritdoc />
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
     [
         ArchitectureOption.Integer("gba-groups", 10, 1, "number of latent groups K (latent j is in group j mod K)"),

@@ -19,6 +19,9 @@ internal class JumpReluArchitecture : Architecture
     public override int Order => 70;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 5;
+
+    /// <inheritdoc />
     public override float EncoderInitScale => 0.1f;
 
     /// <inheritdoc />

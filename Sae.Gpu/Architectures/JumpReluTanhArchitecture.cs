@@ -23,6 +23,9 @@ internal sealed class JumpReluTanhArchitecture : JumpReluArchitecture
     public override int Order => 130;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 7;
+
+    /// <inheritdoc />
     public override IReadOnlyList<ArchitectureOption> Options { get; } =
     [
         ArchitectureOption.NonNegative("l0", 1e-4, "initial λ of the tanh penalty λ/B·Σ tanh(c·a‖d_j‖), then steered to L0 = k"),

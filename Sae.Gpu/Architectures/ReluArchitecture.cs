@@ -18,6 +18,9 @@ internal sealed class ReluArchitecture : Architecture
     public override int Order => 60;
 
     /// <inheritdoc />
+    public override int TrainingBatchMatrices => 7;
+
+    /// <inheritdoc />
     public override float EncoderInitScale => 0.1f;
 
     /// <inheritdoc />

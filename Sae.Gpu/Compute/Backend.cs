@@ -58,6 +58,9 @@ public abstract partial class Backend : IDisposable
     /// <summary>The device's name (the CPU for host backends, the GPU as ILGPU reports it).</summary>
     public virtual string DeviceName => Environment.ProcessorCount + " CPU cores";
 
+    /// <summary>Bytes of memory of the device the tensors live on, when it is not host memory (a CUDA GPU); null otherwise.</summary>
+    internal virtual long? DeviceMemoryBytes => null;
+
     // ---- memory ------------------------------------------------------------------------------------------------------
 
     /// <summary>Allocates a zero-filled tensor of <paramref name="length"/> ≥ 0 elements (int or float).</summary>

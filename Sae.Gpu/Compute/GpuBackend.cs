@@ -130,6 +130,9 @@ internal sealed class GpuBackend : Backend
     public override string DeviceName => accelerator.Name;
 
     /// <inheritdoc />
+    internal override long? DeviceMemoryBytes => accelerator.AcceleratorType == AcceleratorType.Cuda ? accelerator.MemorySize : null;
+
+    /// <inheritdoc />
     private protected override Tensor<T> AllocateCore<T>(long length) => new GpuTensor<T>(this, accelerator, length);
 
     private protected override void UploadCore<T>(ReadOnlySpan<T> source, Tensor<T> destination, long offset) =>

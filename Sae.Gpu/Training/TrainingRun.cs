@@ -74,7 +74,8 @@ public sealed class TrainingRun : IDisposable
     /// Starts a run: a new SAE of <paramref name="model"/> on <paramref name="backend"/> (null: <see cref="Backend.Default"/>),
     /// initialized from <see cref="TrainConfig.Seed"/>, trained with <paramref name="train"/> on <paramref name="source"/>.
     /// Everything is checked before any work: the configs, the source's width (and its gradients, for an architecture that
-    /// needs them) and that the output location can be written. Throws <see cref="ArgumentException"/> naming the problem.
+    /// needs them), that the output location can be written (<see cref="ArgumentException"/> naming the problem) and that the
+    /// run's <see cref="MemoryEstimate"/> fits the memory available (<see cref="InsufficientMemoryException"/> with the numbers).
     /// </summary>
     public static TrainingRun Start(SaeConfig model, TrainConfig train, IActivationSource source, TrainingRunOptions options, Backend? backend = null)
     {
@@ -86,6 +87,8 @@ public sealed class TrainingRun : IDisposable
         train.Validate(model.Validate());
         CheckSource(model, source);
         if (options.OutputPath is { } path) CheckWritable(path);
+        backend ??= Backend.Default;
+        MemoryEstimate.For(model, train).Check(backend);
         var sae = SparseAutoencoder.Create(model, backend, train.Seed);
         try { return new TrainingRun(sae, train, source, options); }
         catch
@@ -116,6 +119,9 @@ public sealed class TrainingRun : IDisposable
             saved = options;
         }
         CheckSource(model, source);
+        backend ??= Backend.Default;
+        MemoryEstimate.For(model, train).Check(backend);
+        CheckStateSize(StatePath(outputPath), model);
         var sae = SparseAutoencoder.Create(model, backend, train.Seed);
         TrainingRun? run = null;
         try
@@ -262,6 +268,15 @@ public sealed class TrainingRun : IDisposable
         {
             throw new SaeFormatException(path, $"the header does not describe a run: {e.Message}", inner: e);
         }
+    }
+
+    // The state holds the weights and both Adam moments: a header claiming a larger SAE than the file can hold is refused
+    // before that SAE is allocated.
+    private static void CheckStateSize(string path, SaeConfig model)
+    {
+        long weights = 4 * MemoryEstimate.ParameterCount(model), length = new FileInfo(path).Length;
+        if (length < 3 * weights)
+            throw new SaeFormatException(path, $"the file has {length} bytes, too few for the weights and Adam moments of the SAE its header describes ({model.InputDim}×{model.Latents}, {3 * weights} bytes).");
     }
 
     private static void CheckSource(SaeConfig model, IActivationSource source)
