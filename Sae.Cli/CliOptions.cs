@@ -115,13 +115,32 @@ public static class CliOptions
     }
 
     /// <summary>
-    /// Refuses activation files holding a NaN or ±Inf value before any work, naming the file, row, column and value (a
-    /// single NaN otherwise trains to NaN weights, or evaluates to FVU NaN, with exit 0).
+    /// <c>--nonfinite error|skip</c>: what train and eval do with activation rows holding NaN or ±Inf (default error).
     /// </summary>
-    public static void CheckFinite(FileActivations files)
+    public static Option<string> NonFinite()
     {
+        var option = Value("--nonfinite", "error", "MODE", "rows with NaN or ±Inf: error (refuse the data, naming file, row and column) or skip (leave those rows out, reporting how many)");
+        option.AcceptOnlyFromAmong("error", "skip");
+        return option;
+    }
+
+    /// <summary>The <see cref="FileActivationOptions.SkipNonFinite"/> that the <see cref="NonFinite"/> value <paramref name="mode"/> asks for.</summary>
+    public static bool Skips(string? mode) => mode == "skip";
+
+    /// <summary>
+    /// Refuses activation files holding a NaN or ±Inf value before any work, naming the file, row, column and value (a
+    /// single NaN otherwise trains to NaN weights, or evaluates to FVU NaN, with exit 0) — unless the files were opened to
+    /// skip such rows, in which case it reports on <paramref name="output"/> how many were left out.
+    /// </summary>
+    public static void CheckFinite(FileActivations files, TextWriter? output = null, bool skipping = false)
+    {
+        if (skipping)
+        {
+            if (files.SkippedRows > 0) output?.WriteLine($"Skipping {files.SkippedRows} of {files.TotalRows + files.SkippedRows} rows that hold NaN or ±Inf (--nonfinite skip).");
+            return;
+        }
         if (files.FindNonFinite() is { } bad)
-            throw new CliException($"'{bad.File}' row {bad.Row}, column {bad.Column} is {bad.Value}; SAEs need finite activations. Remove or fix that row.");
+            throw new CliException($"'{bad.File}' row {bad.Row}, column {bad.Column} is {bad.Value}; SAEs need finite activations. Remove or fix that row, or pass --nonfinite skip.");
     }
 
     private static bool Inside(string path, string folder) =>

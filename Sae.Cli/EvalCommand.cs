@@ -29,20 +29,22 @@ public static class EvalCommand
         var tensor = CliOptions.Text("--tensor", "NAME", "safetensors tensor to read (default: the only 2-D one)");
         var backend = CliOptions.Backend();
         var json = writeCodes ? null : CliOptions.Json("one JSON object with the metrics");
-        foreach (Option? o in new Option?[] { sae, data, codes, tokens, batch, tensor, backend, json }) if (o is not null) command.Add(o);
+        // encode keeps one code row per input row (rows map to tokens), so it has no --nonfinite skip.
+        var nonFinite = writeCodes ? null : CliOptions.NonFinite();
+        foreach (Option? o in new Option?[] { sae, data, codes, tokens, batch, tensor, nonFinite, backend, json }) if (o is not null) command.Add(o);
         command.SetAction(r => Run(output, r.GetValue(sae)!, r.GetValue(data)!, codes is null ? null : r.GetValue(codes), r.GetValue(tokens) ?? long.MaxValue,
-            r.GetValue(batch), r.GetValue(tensor), r.GetValue(backend), json is not null && r.GetValue(json)));
+            r.GetValue(batch), r.GetValue(tensor), r.GetValue(backend), json is not null && r.GetValue(json), nonFinite is not null && CliOptions.Skips(r.GetValue(nonFinite))));
         return command;
     }
 
-    private static int Run(TextWriter output, string saePath, string dataPath, string? outPath, long tokens, int batch, string? tensor, string? backendName, bool json)
+    private static int Run(TextWriter output, string saePath, string dataPath, string? outPath, long tokens, int batch, string? tensor, string? backendName, bool json, bool skip)
     {
         if (tokens < 1 || batch < 1) throw new CliException($"--tokens and --batch must be ≥ 1 (got {tokens}, {batch}).");
         if (outPath is not null) CliOptions.CheckOutput("--out", outPath, dataPath, saePath);
         using var backend = CliOptions.CreateBackend(backendName);
         using var sae = CliOptions.Checked(() => SparseAutoencoder.Load(saePath, backend));
-        using var data = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor)));
-        CliOptions.CheckFinite(data);
+        using var data = CliOptions.Checked(() => new FileActivations(dataPath, new FileActivationOptions(ShuffleBuffer: 1, TensorName: tensor, SkipNonFinite: skip)));
+        CliOptions.CheckFinite(data, json ? null : output, skip);
         if (data.InputDim != sae.Config.InputDim) throw new CliException($"'{dataPath}' has rows of {data.InputDim} values; '{saePath}' expects d = {sae.Config.InputDim}.");
         using var codesOut = outPath is null ? null : new CodesWriter(outPath, sae.Config.Latents);
         var result = Evaluate(sae, data, tokens, batch, codesOut);

@@ -23,6 +23,7 @@ public static class TrainCommand
         public readonly Option<string?> Tensor = CliOptions.Text("--tensor", "NAME", "safetensors tensor to read (default: the only 2-D one)");
         public readonly Option<int> ShuffleBuffer = CliOptions.Value("--shuffle-buffer", 65536, "N", "rows mixed across shards");
         public readonly Option<bool> Normalize = CliOptions.Flag("--normalize", "scale inputs to mean norm √d while training; the scale is folded into the saved weights");
+        public readonly Option<string> NonFinite = CliOptions.NonFinite();
         public readonly ModelOptions Model;
         public readonly Option<string?> Backend = CliOptions.Backend();
         public readonly Option<int> Batch = CliOptions.Batch(1024);
@@ -47,7 +48,7 @@ public static class TrainCommand
 
         public Options()
         {
-            foreach (Option o in new Option[] { Data, Tensor, ShuffleBuffer, Normalize }) Command.Add(o);
+            foreach (Option o in new Option[] { Data, Tensor, ShuffleBuffer, Normalize, NonFinite }) Command.Add(o);
             Model = new ModelOptions(Command, "topk", 512, 8, "k: active latents per token, the mean budget, top-AFA's cap or the target L0");
             foreach (Option o in new Option[] { Backend, Batch, Steps, Lr, Warmup }) Command.Add(o);
             Synthetic = new DataOptions(Command);
@@ -71,7 +72,7 @@ public static class TrainCommand
         var data = o.Synthetic.Read(r);
         CliOptions.CheckOutput("--out", r.GetValue(o.Out)!, r.GetValue(o.Data));
         using var files = OpenFiles(r, o, data.Seed);
-        if (files is not null) CliOptions.CheckFinite(files);
+        if (files is not null) CliOptions.CheckFinite(files, output, CliOptions.Skips(r.GetValue(o.NonFinite)));
         var model = o.Model.Read(r, files?.InputDim ?? data.InputDim);
         int steps = r.GetValue(o.Steps);
         var train = new TrainConfig(BatchSize: r.GetValue(o.Batch), Steps: steps, LearningRate: r.GetValue(o.Lr),
@@ -215,7 +216,7 @@ public static class TrainCommand
 
     // --data PATH: the activation files (validated now, before any work), or null for the synthetic data.
     private static FileActivations? OpenFiles(ParseResult r, Options o, int seed) => r.GetValue(o.Data) is not { } path ? null
-        : CliOptions.Checked(() => new FileActivations(path, new FileActivationOptions(r.GetValue(o.ShuffleBuffer), seed, r.GetValue(o.Normalize), r.GetValue(o.Tensor))));
+        : CliOptions.Checked(() => new FileActivations(path, new FileActivationOptions(r.GetValue(o.ShuffleBuffer), seed, r.GetValue(o.Normalize), r.GetValue(o.Tensor), CliOptions.Skips(r.GetValue(o.NonFinite)))));
 
     /// <summary><c>--aux KIND</c>: none | auxk | aux-zipf (default auxk).</summary>
     public static Option<string> AuxOption()

@@ -1,4 +1,5 @@
 using SaeGpu.Cli;
+using SaeGpu.Compute;
 using SaeGpu.Data;
 using SaeGpu.Formats;
 using SaeGpu.Tests.Support;
@@ -47,6 +48,36 @@ public class NonFiniteTests : TempDirectory
         Assert.False(File.Exists(sae));
         Assert.Equal(0, SaeCli.Invoke(["train", "--steps", "3", "--batch", "64", "--d", "16", "--latents", "32", "--k", "3", "--out", sae], TextWriter.Null));
         Assert.Contains("row 3217, column 9 is NaN", Assert.Throws<CliException>(() => SaeCli.Invoke(["eval", "--sae", sae, "--data", data], TextWriter.Null)).Message);
+    }
+
+    [Fact]
+    public void FileActivations_SkipNonFinite_LeavesOutExactlyTheBadRows_InOrderAndShuffled()
+    {
+        string data = Activations(float.NaN, 17, 3);
+        var all = new float[4000 * 16];
+        using (var plain = new FileActivations(data, new FileActivationOptions(ShuffleBuffer: 1))) plain.ReadInOrder(all);
+        using var files = new FileActivations(data, new FileActivationOptions(ShuffleBuffer: 256, SkipNonFinite: true));
+        Assert.Equal((1L, 3999L), (files.SkippedRows, files.TotalRows));
+        var inOrder = new float[4000 * 16];
+        Assert.Equal(3999, files.ReadInOrder(inOrder));
+        Assert.Equal([.. all[..(17 * 16)], .. all[(18 * 16)..]], inOrder[..(3999 * 16)]);
+        var batch = new float[8000 * 16];
+        files.NextBatch(batch);   // two passes over the stream, through the shuffle buffer
+        Assert.Equal(-1, Finite.IndexOfNonFinite(batch));
+    }
+
+    [Fact]
+    public void Cli_NonFiniteSkip_TrainsAndEvaluates_ReportingTheRowsLeftOut()
+    {
+        string data = Activations(float.PositiveInfinity, 2500, 0), sae = Path.Combine(Dir, "s.saeckpt");
+        var output = new StringWriter();
+        Assert.Equal(0, SaeCli.Invoke(["train", "--data", data, "--nonfinite", "skip", "--steps", "3", "--batch", "64", "--latents", "32", "--k", "3", "--out", sae], output));
+        Assert.Contains("Skipping 1 of 4000 rows that hold NaN or ±Inf", output.ToString());
+        output = new StringWriter();
+        Assert.Equal(0, SaeCli.Invoke(["eval", "--sae", sae, "--data", data, "--nonfinite", "skip", "--json"], output));
+        var metrics = System.Text.Json.JsonDocument.Parse(output.ToString().Trim().Split('\n')[^1]).RootElement;
+        Assert.True(double.IsFinite(metrics.GetProperty("fvu").GetDouble()));
+        Assert.Equal(3999, metrics.GetProperty("tokens").GetInt64());
     }
 
     [Fact]

@@ -11,7 +11,11 @@ namespace SaeGpu;
 /// <param name="Seed">Seed of the draws.</param>
 /// <param name="Normalize">Scale inputs by s = √d / mean‖x‖ (estimated on the first buffer fill); see <see cref="FileActivations.Scale"/>.</param>
 /// <param name="TensorName">Safetensors: the 2-D tensor to read (null → the file's only 2-D tensor).</param>
-public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed = 0, bool Normalize = false, string? TensorName = null);
+/// <param name="SkipNonFinite">
+/// Drop every row holding a NaN or ±Inf (counted when the files are opened: <see cref="FileActivations.SkippedRows"/>) instead
+/// of passing it on; by default rows are passed as they are, and callers refuse bad files with <see cref="FileActivations.FindNonFinite"/>.
+/// </param>
+public sealed record FileActivationOptions(int ShuffleBuffer = 65536, int Seed = 0, bool Normalize = false, string? TensorName = null, bool SkipNonFinite = false);
 
 /// <summary>
 /// Activations streamed from <c>.npy</c> or safetensors files — one file, or every such file in a folder (shards, in name
@@ -30,6 +34,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     private readonly ResumableRandom rng;
     private readonly float[] chunk;
     private readonly int chunkCapacity;
+    private readonly bool skipNonFinite;
     private int shardTurn, chunkPos, chunkRows;
 
     /// <summary>Opens <paramref name="path"/> (a file or a folder of shards) with <paramref name="options"/>.</summary>
@@ -44,8 +49,10 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             InputDim = shards[0].Columns;
             if (shards.FirstOrDefault(s => s.Columns != InputDim) is { } odd)
                 throw new SaeFormatException(odd.Path, $"has rows of {odd.Columns} values; '{shards[0].Path}' has {InputDim}.");
-            TotalRows = shards.Sum(s => s.Rows);
-            if (TotalRows == 0) throw new SaeFormatException(path, "holds no rows.");
+            skipNonFinite = options.SkipNonFinite;
+            SkippedRows = skipNonFinite ? CountNonFiniteRows() : 0;
+            TotalRows = shards.Sum(s => s.Rows) - SkippedRows;
+            if (TotalRows == 0) throw new SaeFormatException(path, SkippedRows > 0 ? $"all {SkippedRows} rows hold NaN or ±Inf." : "holds no rows.");
         }
         catch
         {
@@ -64,8 +71,11 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// <inheritdoc />
     public int InputDim { get; }
 
-    /// <summary>Rows in all shards.</summary>
+    /// <summary>Rows in all shards (without the skipped ones).</summary>
     public long TotalRows { get; }
+
+    /// <summary>Rows left out because they hold a NaN or ±Inf (<see cref="FileActivationOptions.SkipNonFinite"/>; else 0).</summary>
+    public long SkippedRows { get; }
 
     /// <summary>The shard files, in reading order.</summary>
     public IReadOnlyList<string> Files => [.. shards.Select(s => s.Path)];
@@ -100,17 +110,48 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
     /// </summary>
     public (string File, long Row, int Column, float Value)? FindNonFinite()
     {
-        var chunkValues = new float[Math.Max(1, (1 << 20) / InputDim) * InputDim];
-        foreach (var s in shards)
-            for (long start = 0; start < s.Rows; start += chunkValues.Length / InputDim)
-            {
-                int rows = (int)Math.Min(chunkValues.Length / InputDim, s.Rows - start);
-                var part = chunkValues.AsSpan(0, rows * InputDim);
-                s.Read(start, part);
-                int i = Finite.IndexOfNonFinite(part);
-                if (i >= 0) return (s.Path, start + i / InputDim, i % InputDim, part[i]);
-            }
+        foreach (var (s, start, part) in Scan())
+            if (Finite.IndexOfNonFinite(part.Span) is var i and >= 0) return (s.Path, start + i / InputDim, i % InputDim, part.Span[i]);
         return null;
+    }
+
+    // Every file's rows in chunks of about 1 M values (one buffer, reused): (shard, first row, values).
+    private IEnumerable<(Shard Shard, long Start, Memory<float> Values)> Scan()
+    {
+        int chunkRowsMax = Math.Max(1, (1 << 20) / InputDim);
+        var values = new float[(long)chunkRowsMax * InputDim];
+        foreach (var s in shards)
+            for (long start = 0; start < s.Rows; start += chunkRowsMax)
+            {
+                var part = values.AsMemory(0, (int)Math.Min(chunkRowsMax, s.Rows - start) * InputDim);
+                s.Read(start, part.Span);
+                yield return (s, start, part);
+            }
+    }
+
+    private long CountNonFiniteRows()
+    {
+        long bad = 0;
+        foreach (var (_, _, values) in Scan())
+            for (int r = 0; r < values.Length; r += InputDim)
+                if (Finite.IndexOfNonFinite(values.Span.Slice(r, InputDim)) >= 0) bad++;
+        return bad;
+    }
+
+    // Moves the finite rows of `rows` [n, d] to its front (when skipping non-finite rows); returns how many there are.
+    private int KeepFinite(Span<float> rows)
+    {
+        int n = rows.Length / InputDim;
+        if (!skipNonFinite) return n;
+        int kept = 0;
+        for (int r = 0; r < n; r++)
+        {
+            var row = rows.Slice(r * InputDim, InputDim);
+            if (Finite.IndexOfNonFinite(row) >= 0) continue;
+            if (kept != r) row.CopyTo(rows.Slice(kept * InputDim, InputDim));
+            kept++;
+        }
+        return kept;
     }
 
     /// <summary>Rows read from the files so far (buffer fill included).</summary>
@@ -161,8 +202,9 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
             if (n == 0) { (orderShard, orderRow) = (orderShard + 1, 0); continue; }
             var part = destination.Slice(rows * InputDim, n * InputDim);
             s.Read(orderRow, part);
-            if (Scale != 1f) foreach (ref float v in part) v *= Scale;
-            (orderRow, rows) = (orderRow + n, rows + n);
+            int kept = KeepFinite(part);
+            if (Scale != 1f) foreach (ref float v in part[..(kept * InputDim)]) v *= Scale;
+            (orderRow, rows) = (orderRow + n, rows + kept);
         }
         return rows;
     }
@@ -234,7 +276,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
                 ($"Name hash of shard {i} '{Path.GetFileName(s.Path)}'", TrainingState.StableHash(Path.GetFileName(s.Path))),
                 ($"Size in bytes of shard {i} '{s.Path}'", s.Bytes), ($"Content fingerprint of shard {i} '{s.Path}'", s.Fingerprint) })
             .Prepend(("Number of shards", shards.Count)).Append(("Input width d", InputDim)).Append(("Shuffle buffer rows", rowsInBuffer))
-            .Append(("Input scale (float bits)", BitConverter.SingleToInt32Bits(Scale)));
+            .Append(("Input scale (float bits)", BitConverter.SingleToInt32Bits(Scale))).Append(("Skips non-finite rows", skipNonFinite ? 1 : 0));
 
     /// <summary>Closes the files.</summary>
     public void Dispose()
@@ -263,12 +305,12 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
                 if (shards.All(x => x.Position == x.Rows)) foreach (var x in shards) x.Position = 0;
                 continue;
             }
-            chunkRows = (int)Math.Min(chunkCapacity, s.Rows - s.Position);
-            s.Read(s.Position, chunk.AsSpan(0, chunkRows * InputDim));
-            s.Position += chunkRows;
-            BytesRead += chunkRows * s.RowBytes;
-            chunkPos = 0;
-            return;
+            int read = (int)Math.Min(chunkCapacity, s.Rows - s.Position);
+            s.Read(s.Position, chunk.AsSpan(0, read * InputDim));
+            s.Position += read;
+            BytesRead += read * s.RowBytes;
+            (chunkRows, chunkPos) = (KeepFinite(chunk.AsSpan(0, read * InputDim)), 0);
+            if (chunkRows > 0) return;
         }
     }
 
