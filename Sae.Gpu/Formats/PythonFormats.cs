@@ -67,9 +67,9 @@ internal static class SaeLensFormat
         CheckForwardPass(cfg, cfgPath);
         var meta = StrictJson.Object(cfg, "metadata", cfgPath);
         var (arch, name, k) = ArchitectureOf(cfg, meta, cfgPath);
-        var widths = StrictJson.Array(meta, "matryoshka_widths", cfgPath)?.Select(n => PythonConfig.Count(n) ?? throw new SaeFormatException(
-            cfgPath, "must hold integers.", field: "metadata.matryoshka_widths")).ToArray();
-        var model = new SaeConfig(d, f, k, name, widths);
+        var widths = StrictJson.Array(meta, "matryoshka_widths", cfgPath)?.Select(n => PythonConfig.Count(n, "metadata.matryoshka_widths", cfgPath)
+            ?? throw new SaeFormatException(cfgPath, "must hold integers.", field: "metadata.matryoshka_widths")).ToArray();
+        var model = PythonConfig.Validated(new SaeConfig(d, f, k, name, widths), cfgPath);
         string weights = Path.Combine(dir, WeightsFile);
         using var st = SafeTensorsFile.Open(weights);
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
@@ -96,7 +96,7 @@ internal static class SaeLensFormat
     // else SAELens 6's architecture names, else the layout before 6.
     private static (Architectures.Architecture Arch, string Name, int K) ArchitectureOf(JsonObject cfg, JsonObject? meta, string path)
     {
-        int? k = PythonConfig.Count(meta?["saegpu_k"]) ?? PythonConfig.Count(cfg["k"]);
+        int? k = PythonConfig.Count(meta?["saegpu_k"], "metadata.saegpu_k", path) ?? PythonConfig.Count(cfg["k"], "k", path);
         if (StrictJson.String(meta, "saegpu_architecture", path) is { } ours)
             return (ArchitectureRegistry.Find(ours) ?? throw new SaeFormatException(
                 path, $"'{ours}' is not one of: {string.Join(", ", ArchitectureRegistry.Names)}.", field: "metadata.saegpu_architecture"), ours.Trim().ToLowerInvariant(), k ?? 1);
@@ -107,7 +107,7 @@ internal static class SaeLensFormat
             if (fn == "topk" && arch is "standard" or "topk")
             {
                 arch = "topk";
-                k = PythonConfig.Count(StrictJson.Object(cfg, "activation_fn_kwargs", path)?["k"]) ?? k
+                k = PythonConfig.Count(StrictJson.Object(cfg, "activation_fn_kwargs", path)?["k"], "activation_fn_kwargs.k", path) ?? k
                     ?? throw new SaeFormatException(path, "activation_fn 'topk' needs activation_fn_kwargs.k.", field: "activation_fn_kwargs");
             }
             else if (fn != "relu")
@@ -169,7 +169,7 @@ internal static class SparsifyFormat
         if (StrictJson.Int(cfg, "d_in", cfgPath) is { } din && din != d)
             throw new SaeFormatException(cfgPath, $"{din} disagrees with encoder.weight [{f}, {d}].", field: "d_in");
         int k = PythonConfig.Int(cfg, "k", cfgPath);
-        var model = new SaeConfig(d, f, k, "topk");
+        var model = PythonConfig.Validated(new SaeConfig(d, f, k, "topk"), cfgPath);
         float[] Tensor(string name, params long[] shape) => PythonConfig.Tensor(st, name, shape);
         return PythonConfig.Build(backend, model, Tensor("encoder.weight", f, d), Tensor("encoder.bias", f), Tensor("W_dec", f, d), Tensor("b_dec", d), null, cfgPath);
     }
@@ -189,10 +189,24 @@ internal static class PythonConfig
     public static int Int(JsonObject cfg, string key, string path) =>
         StrictJson.Int(cfg, key, path) ?? throw new SaeFormatException(path, "is missing (an integer is needed).", field: key);
 
-    /// <summary>A count that Python may have written as an int or a float (SAELens allows a float k for BatchTopK): rounded, or null.</summary>
-    public static int? Count(JsonNode? node) => node is JsonValue v
-        ? v.TryGetValue(out int i) ? i : v.TryGetValue(out double x) && double.IsFinite(x) && Math.Abs(x) < int.MaxValue ? (int)Math.Round(x) : null
-        : null;
+    /// <summary>
+    /// A count that Python may have written as an int or a float (SAELens allows a float k for BatchTopK), rounded; null when
+    /// absent or JSON null; anything else (a string, a fraction out of int range) is refused naming <paramref name="field"/>.
+    /// </summary>
+    public static int? Count(JsonNode? node, string field, string path) => node switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue(out int i) => i,
+        JsonValue v when v.TryGetValue(out double x) && Math.Abs(x) < int.MaxValue => (int)Math.Round(x),
+        _ => throw new SaeFormatException(path, $"expected a count, got {node.ToJsonString()}.", field: field),
+    };
+
+    /// <summary><paramref name="model"/> validated: a config that no SAE can have (d_sae 0, k > d_sae, …) is refused naming <paramref name="path"/>.</summary>
+    public static SaeConfig Validated(SaeConfig model, string path)
+    {
+        try { return model.Validate(); }
+        catch (ArgumentException e) { throw new SaeFormatException(path, e.Message, inner: e); }
+    }
 
     public static float[] Tensor(SafeTensorsFile st, string name, params long[] shape)
     {
