@@ -49,27 +49,34 @@ public static class SaeCli
     {
         var parsed = Create(output).Parse(args);
         try { return Invoke(parsed, output, error); }
-        catch (CliException e)
+        catch (Exception e) { return Fail(e, parsed.CommandResult.Command, error); }
+    }
+
+    /// <summary>
+    /// Reports the failure <paramref name="e"/> of <paramref name="command"/> on <paramref name="error"/> as <see cref="Run"/>
+    /// describes and returns the exit code.
+    /// </summary>
+    public static int Fail(Exception e, Command command, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(error);
+        switch (e)
         {
-            error.WriteLine($"error: {OneLine(e.Message)}");
-            error.WriteLine($"usage: {UsageLine(parsed.CommandResult.Command)}   (add --help for the options)");
-            return 2;
-        }
-        catch (Exception e) when (e is SaeFormatException or FileNotFoundException or DirectoryNotFoundException)
-        {
-            error.WriteLine($"error: {OneLine(e.Message)}");
-            return 2;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            error.WriteLine($"error: {OneLine(e.Message)}");
-            return 1;
-        }
-        catch (Exception e)
-        {
-            error.WriteLine($"internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in SaeGpu; please report it with this trace)");
-            error.WriteLine(e.ToString());
-            return InternalError;
+            case CliException:
+                error.WriteLine($"error: {OneLine(e.Message)}");
+                error.WriteLine($"usage: {UsageLine(command)}   (add --help for the options)");
+                return 2;
+            case SaeFormatException or FileNotFoundException or DirectoryNotFoundException:
+                error.WriteLine($"error: {OneLine(e.Message)}");
+                return 2;
+            case IOException or UnauthorizedAccessException:
+                error.WriteLine($"error: {OneLine(e.Message)}");
+                return 1;
+            default:
+                error.WriteLine($"internal error: {e.GetType().Name}: {OneLine(e.Message)} (a bug in SaeGpu; please report it with this trace)");
+                error.WriteLine(e.ToString());
+                return InternalError;
         }
     }
 

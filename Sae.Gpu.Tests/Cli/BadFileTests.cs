@@ -36,6 +36,27 @@ public class BadFileTests : TempDirectory
         Assert.Contains(file, lines[0]);
     }
 
+    [Fact]
+    public void Failures_MapToTheDocumentedExitCodes_AndABugPrintsItsTrace()
+    {
+        var command = SaeCli.Create(TextWriter.Null).Subcommands.First(c => c.Name == "eval");
+        (int, string) Fail(Exception e)
+        {
+            var error = new StringWriter();
+            return (SaeCli.Fail(e, command, error), error.ToString());
+        }
+        var (exit, text) = Fail(new SaeFormatException("f.npy", "bad", offset: 8));
+        Assert.Equal((2, "error: 'f.npy' at byte 8: bad\n"), (exit, text.ReplaceLineEndings("\n")));
+        (exit, text) = Fail(new CliException("no"));
+        Assert.Equal(2, exit);
+        Assert.Contains("usage: sae eval", text);
+        Assert.Equal(1, Fail(new UnauthorizedAccessException("denied")).Item1);
+        (exit, text) = Fail(new InvalidOperationException("boom"));
+        Assert.Equal(SaeCli.InternalError, exit);
+        Assert.StartsWith("internal error: InvalidOperationException: boom", text);
+        Assert.Contains("System.InvalidOperationException: boom", text);
+    }
+
     // The file of case `name` and the command line that reads it.
     private (string File, string[] Args) Build(string name)
     {
