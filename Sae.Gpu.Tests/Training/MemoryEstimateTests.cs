@@ -6,13 +6,15 @@ using Xunit;
 
 namespace SaeGpu.Tests.Training;
 
+[Collection(nameof(MemoryEstimateTests))]
 public class MemoryEstimateTests : TempDirectory
 {
     public static TheoryData<string> Architectures() => [.. SaeConfig.Architectures];
 
     // The estimate must cover what a trainer really holds (so the preflight never lets through a run that cannot fit) and
     // not exceed it by much (so it does not refuse runs that fit), for every architecture, with the batch-proportional and
-    // the weight-proportional terms each dominating once.
+    // the weight-proportional terms each dominating once. The class runs alone (its collection disables parallelization),
+    // so the live heap it measures is the trainer's.
     [Theory]
     [MemberData(nameof(Architectures))]
     public void Estimate_CoversTheLiveHeapOfATrainer_WithinAFactorOfTwo(string arch)
@@ -65,3 +67,7 @@ public class MemoryEstimateTests : TempDirectory
         Assert.Contains("AuxK = 65", e.Message);
     }
 }
+
+/// <summary>Runs <see cref="MemoryEstimateTests"/> with no other test at the same time (they measure the process's heap).</summary>
+[CollectionDefinition(nameof(MemoryEstimateTests), DisableParallelization = true)]
+public sealed class MemoryEstimateCollection;
