@@ -85,6 +85,7 @@ internal sealed class SafeTensorsFile : IDisposable
     public float[] ReadFloats(string name)
     {
         var t = Get(name);
+        if (t.Type == ElementType.Int32) throw new SaeFormatException(Path, "holds int32 values where floats (F32, F16, BF16) are needed.", field: name);
         var values = new float[DeclaredSize.ArrayLength(Path, t.Count, $"tensor '{name}'")];
         NpyFile.ReadConverted(stream, DataOffset + t.Begin, t.Type, values, Path);
         return values;

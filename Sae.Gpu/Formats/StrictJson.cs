@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 namespace SaeGpu.Formats;
 
 /// <summary>
-/// JSON read from files, strictly: parsed eagerly (duplicate keys, invalid UTF-8 and malformed text fail at once, not on
-/// first access) and read through typed accessors that fail with a <see cref="SaeFormatException"/> naming the file and
+/// JSON read from files, strictly: parsed eagerly (duplicate keys, invalid UTF-8 in names and strings and malformed text
+/// fail at once, not on first access) and read through typed accessors that fail with a <see cref="SaeFormatException"/> naming the file and
 /// field when a value has the wrong JSON type — never with an <see cref="InvalidOperationException"/> from a cast.
 /// </summary>
 internal static class StrictJson
@@ -88,6 +88,9 @@ internal static class StrictJson
                 break;
             case JsonArray a:
                 foreach (var v in a) Materialize(v);
+                break;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.String:
+                v.GetValue<string>(); // decodes it now: invalid UTF-8 inside a string fails here, not on first use
                 break;
         }
     }

@@ -118,10 +118,11 @@ public sealed class TrainingRun : IDisposable
                 throw new ArgumentException($"The resumed run saves to '{outputPath}' with input scale {saved.InputScale}; the options say '{options.OutputPath}' and {options.InputScale}.", nameof(options));
             saved = options;
         }
-        CheckSource(model, source);
+        try { CheckSource(model, source); }
+        catch (ArgumentException e) { throw new SaeFormatException(StatePath(outputPath), $"the saved run does not fit this source: {e.Message}", field: "model", inner: e); }
+        CheckStateSize(StatePath(outputPath), model);
         backend ??= Backend.Default;
         MemoryEstimate.For(model, train).Check(backend);
-        CheckStateSize(StatePath(outputPath), model);
         var sae = SparseAutoencoder.Create(model, backend, train.Seed);
         TrainingRun? run = null;
         try
