@@ -10,7 +10,8 @@ namespace SaeGpu.Tests.Fuzz;
 /// without allocating far beyond the input. Mutants of seeds written by SaeGpu's own writers (<see cref="FuzzFormats"/>)
 /// go through each reader; each distinct failure is minimized and saved. With SAEGPU_FUZZ_SAVE=1 reproducers go to
 /// Sae.Gpu.Tests/Fuzz/Regressions/&lt;format&gt;/ (replayed by <see cref="Regressions_AreAcceptedOrRejected"/>), otherwise to a
-/// temporary folder printed in the output; SAEGPU_FUZZ_REPORT names a file for the markdown table of outcomes.
+/// temporary folder printed in the output; SAEGPU_FUZZ_REPORT names a file for the markdown table of outcomes;
+/// SAEGPU_FUZZ_FIRST=N starts at mutant N instead of 0 (CI fuzzes the same inputs every run; this fuzzes new ones).
 /// </summary>
 public sealed class FuzzTests(ITestOutputHelper output) : TempDirectory
 {
@@ -49,9 +50,10 @@ public sealed class FuzzTests(ITestOutputHelper output) : TempDirectory
     private void FuzzAll(int inputs, TimeSpan budget, TimeSpan minimizeFor)
     {
         var clock = Stopwatch.StartNew();
-        var fuzzer = new Fuzzer(Options() with { Budget = budget, MinimizeFor = minimizeFor });
+        int first = int.TryParse(Environment.GetEnvironmentVariable("SAEGPU_FUZZ_FIRST"), out int n) ? n : 0;
+        var fuzzer = new Fuzzer(Options() with { Budget = budget, MinimizeFor = minimizeFor, FirstInput = first });
         var reports = FuzzFormats.Names.Select(name => fuzzer.Run(FuzzFormats.Get(name), inputs)).ToList();
-        string summary = Summary(reports, inputs, clock.Elapsed);
+        string summary = Summary(reports, $"mutants {first}..{first + inputs - 1} of each format", clock.Elapsed);
         output.WriteLine(summary);
         if (Environment.GetEnvironmentVariable("SAEGPU_FUZZ_REPORT") is { Length: > 0 } file) File.WriteAllText(file, summary);
         var problems = reports.SelectMany(r => r.Problems).ToList();
@@ -59,9 +61,9 @@ public sealed class FuzzTests(ITestOutputHelper output) : TempDirectory
         Assert.All(reports, r => Assert.Equal(inputs, r.Inputs));
     }
 
-    private static string Summary(IReadOnlyList<FuzzReport> reports, int inputs, TimeSpan elapsed)
+    private static string Summary(IReadOnlyList<FuzzReport> reports, string inputs, TimeSpan elapsed)
     {
-        var s = new StringBuilder($"## SaeGpu fuzz tier: {inputs} inputs per format, {elapsed.TotalSeconds:F0} s in all (seeds and minimization included)\n\n");
+        var s = new StringBuilder($"## SaeGpu fuzz tier: {inputs}, {elapsed.TotalSeconds:F0} s in all (seeds and minimization included)\n\n");
         s.Append(FuzzReport.Markdown(reports)).Append($"\nReproducers: {SaveDirectory()}\n");
         foreach (string problem in reports.SelectMany(r => r.Problems)) s.Append($"\n- {problem}");
         return s.Append('\n').ToString();

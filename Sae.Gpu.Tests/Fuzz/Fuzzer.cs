@@ -21,6 +21,9 @@ public sealed record FuzzOptions(string WorkDirectory, string SaveDirectory)
     /// <summary>Time to minimize one failure.</summary>
     public TimeSpan MinimizeFor { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>The index of the first mutant (mutant i is rebuilt from its format name and i alone): another value fuzzes other inputs.</summary>
+    public int FirstInput { get; init; }
+
     /// <summary>Distinct failures per format that are minimized; later distinct ones are saved as they are.</summary>
     public int MaxFindings { get; init; } = 10;
 
@@ -45,7 +48,7 @@ public sealed class Fuzzer(FuzzOptions options)
     public FuzzReport Run(FuzzTarget target, int inputs) => Supervise(target, report =>
     {
         var seen = new HashSet<string>();
-        for (int i = 0; i < inputs && !report.Stopped; i++)
+        for (int i = options.FirstInput; i < options.FirstInput + inputs && !report.Stopped; i++)
         {
             var (seed, bytes, fixedUp) = Input(target, i);
             var result = Execute(target, seed, bytes);
