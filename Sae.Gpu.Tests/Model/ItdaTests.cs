@@ -125,7 +125,7 @@ public class ItdaTests : TempDirectory
 
     [Fact]
     public void Update_ThrowsForLabelCountMismatch() =>
-        Assert.Contains("labels", Assert.Throws<ArgumentException>(() => new ItdaBuilder(TestBackends.Cpu, 2, new ItdaOptions()).Update(new float[6], Labels(0, 2))).Message);
+        Assert.Contains("labels", Assert.Throws<ArgumentException>(() => new ItdaBuilder(TestBackends.Cpu, 2, new ItdaOptions(K: 1)).Update(new float[6], Labels(0, 2))).Message);
 
     [Fact]
     public void Options_ThrowsForNegativeThreshold() =>
@@ -134,6 +134,11 @@ public class ItdaTests : TempDirectory
     [Fact]
     public void Options_ThrowsForZeroK() =>
         Assert.Contains("K", Assert.Throws<ArgumentException>(() => new ItdaOptions(K: 0).Validate()).Message);
+
+    // A pursuit takes at most d steps, so a dictionary file's k is bounded by its d and its encoding time by its size.
+    [Fact]
+    public void Builder_ThrowsForKLargerThanD() =>
+        Assert.Contains("exceeds d = 3", Assert.Throws<ArgumentException>(() => new ItdaBuilder(TestBackends.Cpu, 3, new ItdaOptions(K: 4))).Message);
 
     [Fact]
     public void Dictionary_ThrowsForAtomLabelMismatch() =>

@@ -52,6 +52,7 @@ internal sealed class ItdaBuilder
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputDim);
+        if (options.K > inputDim) throw new ArgumentException($"ItdaOptions.K = {options.K} exceeds d = {inputDim}: a pursuit takes at most d steps.", nameof(options));
         (be, d, this.options) = (backend, inputDim, options.Validate());
         threshold = options.ThresholdFor(inputDim);
     }
