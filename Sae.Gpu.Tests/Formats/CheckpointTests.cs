@@ -94,6 +94,17 @@ public class CheckpointTests : TempDirectory
         Assert.Equal([0.5f, 0, 2, 3, 4], TestBackends.Cpu.ToHost(loaded.Parameter("threshold")));
     }
 
+    // rows = 2^31 − 1 made `rows + 1` overflow (an OverflowException on the offsets array) before the size check.
+    [Fact]
+    public void CodesFile_RowsOfIntMax_IsRefusedBySize_NotAnOverflow()
+    {
+        string path = Path.Combine(Dir, "c.codes");
+        File.WriteAllBytes(path, [.. "SAECODE1"u8, .. BitConverter.GetBytes(int.MaxValue), .. BitConverter.GetBytes(4), .. BitConverter.GetBytes(0L), .. new byte[8]]);
+        var e = Assert.Throws<SaeFormatException>(() => CodesFile.Load(path));
+        Assert.Contains("rows=2147483647", e.Message);
+        Assert.Equal(path, e.FilePath);
+    }
+
     [Fact]
     public void CodesFile_RoundTrips_AndRejectsIndicesOutOfRange()
     {

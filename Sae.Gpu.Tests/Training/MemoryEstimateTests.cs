@@ -65,6 +65,7 @@ public class MemoryEstimateTests : TempDirectory
     {
         var e = Assert.Throws<ArgumentException>(() => new TrainConfig(AuxK: 65).Validate(new SaeConfig(16, 64, 4)));
         Assert.Contains("AuxK = 65", e.Message);
+        Assert.Contains("AuxK = 65", Assert.Throws<CliException>(() => SaeCli.Invoke(["train", "--d", "16", "--latents", "64", "--k", "4", "--aux-k", "65", "--out", Path.Combine(Dir, "a")], TextWriter.Null)).Message);
     }
 }
 
