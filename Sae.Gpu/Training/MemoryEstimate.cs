@@ -38,9 +38,10 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
         2L * model.Latents * model.InputDim + model.Latents + model.InputDim + model.Strategy.LatentParameters.Count * (long)model.Latents;
 
     /// <summary>
-    /// Throws <see cref="InsufficientMemoryException"/> with the numbers when this estimate exceeds the memory
-    /// <paramref name="backend"/> can use: host memory available now (Linux: MemAvailable, capped by the process's memory
-    /// limit) for a host backend; for a GPU, the device's memory for the SAE's tensors and host memory for the save copies.
+    /// Throws <see cref="InsufficientMemoryException"/> with the numbers when this estimate, plus <see cref="Headroom"/>,
+    /// exceeds the memory <paramref name="backend"/> can use: host memory available now (Linux: MemAvailable, capped by the
+    /// process's memory limit) for a host backend; for a GPU, the device's memory for the SAE's tensors and host memory for
+    /// the save copies.
     /// </summary>
     public void Check(Backend backend)
     {
@@ -49,14 +50,20 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
         if (backend.DeviceMemoryBytes is { } device)
         {
             long tensors = Total - Saving;
-            if (tensors > device) throw Refuse($"{backend.DeviceName} has {Gib(device)}", tensors);
-            if (Saving > host) throw Refuse($"this machine has {Gib(host)} available for the save copies", Saving);
+            if (Headroom(tensors) > device) throw Refuse($"{backend.DeviceName} has {Gib(device)}", tensors);
+            if (Headroom(Saving) > host) throw Refuse($"this machine has {Gib(host)} available for the save copies", Saving);
         }
-        else if (Total > host) throw Refuse($"this machine has {Gib(host)} available", Total);
+        else if (Headroom(Total) > host) throw Refuse($"this machine has {Gib(host)} available", Total);
     }
 
+    /// <summary>
+    /// <paramref name="bytes"/> with room for the runtime and the garbage collector: + 10 % + 256 MiB. (Measured: training
+    /// d 768, F 100,000, B 256 on the CPU peaked at 4.09 GiB resident against an estimate of 4.08 GiB.)
+    /// </summary>
+    internal static long Headroom(long bytes) => bytes + bytes / 10 + (256L << 20);
+
     private InsufficientMemoryException Refuse(string have, long need) => new(
-        $"Training needs about {Gib(need)} ({Describe()}), but {have}. Use fewer latents, a smaller batch or a machine with more memory.");
+        $"Training needs about {Gib(need)} ({Describe()}) and {Gib(Headroom(need) - need)} of headroom, but {have}. Use fewer latents, a smaller batch or a machine with more memory.");
 
     /// <summary>The parts in GiB, for messages.</summary>
     public string Describe() =>
