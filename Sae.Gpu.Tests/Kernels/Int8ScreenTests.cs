@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
 using SaeGpu.Kernels;
+using SaeGpu.Tests.Support;
 using Xunit;
 
 namespace SaeGpu.Tests.Kernels;
@@ -61,6 +62,34 @@ public class Int8ScreenTests
                 Assert.InRange(bound / (nx[r].Full * nw[j].Full), 1e-4, 0.02);
             }
     }
+
+    // Exact selection through the screen: the same codes as the fp32 fused path, bit for bit, for TopK and AbsTopK, with
+    // and without a mask and top-AFA targets; k from 1 to F; discrete values (ties), zero rows, outliers, scales 2^±20.
+    [Property(MaxTest = 150)]
+    public Property EncodeTopKScreened_EqualsEncodeTopKCpu_BitForBit() =>
+        Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Elements(1, 5, 63, 64, 65, 130).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, f, seed) =>
+        {
+            var rng = new Random(seed);
+            int b = rng.Next(1, 9), k = rng.Next(3) switch { 0 => 1, 1 => f, _ => rng.Next(1, f + 1) };
+            bool absolute = rng.Next(2) == 0;
+            var shape = new Shape(b, d, f, k, seed);
+            float[] x = Rows(rng, b, d), bDec = shape.Values(d, 1), w = Ties(shape.Values(f * d, 2), Rows(rng, f, d), rng), bEnc = shape.Values(f, 3);
+            int[] mask = rng.Next(3) == 0 ? [.. Enumerable.Range(0, f).Select(_ => rng.Next(4) == 0 ? 0 : 1)] : [];
+            float[] targets = rng.Next(3) == 0 ? [.. Enumerable.Range(0, b).Select(_ => (float)rng.NextDouble() * 3)] : [];
+            var expected = Codes(b, k);
+            EncodeTopK.Cpu(x, bDec, w, bEnc, mask, k, absolute, targets, expected.Offsets, expected.Indices, expected.Values);
+            var screened = Codes(b, k);
+            EncodeTopK.CpuScreened(x, bDec, w, bEnc, mask, k, absolute, targets, screened.Offsets, screened.Indices, screened.Values);
+            int n = expected.Offsets[b];
+            Assert.Equal(expected.Offsets, screened.Offsets);
+            Assert.Equal(expected.Indices[..n], screened.Indices[..n]);
+            Assert.Equal(expected.Values[..n].Select(BitConverter.SingleToInt32Bits), screened.Values[..n].Select(BitConverter.SingleToInt32Bits));
+        });
+
+    private static (int[] Offsets, int[] Indices, float[] Values) Codes(int b, int k) => (new int[b + 1], new int[b * k], new float[b * k]);
+
+    // Half the time W_enc holds discrete values (many exact ties between latents), else scaled rows with outliers.
+    private static float[] Ties(float[] discrete, float[] scaled, Random rng) => rng.Next(2) == 0 ? discrete : scaled;
 
     [Fact]
     public void QuantizeRows_GivesAZeroRowScaleZero_AndANonFiniteRowScaleNaN()
