@@ -183,6 +183,7 @@ public static class TrainCommand
         {
             saved = JsonSerializer.Deserialize<List<string>>(TrainingRun.ReadNote(path) ?? "null")
                 ?? throw new SaeFormatException(state, "holds no run options.", field: "note");
+            if (saved.Any(a => a is null)) throw new SaeFormatException(state, "the saved run options hold a null argument.", field: "note");
         }
         catch (FileNotFoundException e) { throw new CliException($"Cannot resume from '{path}': {e.Message}"); }
         catch (JsonException e) { throw new SaeFormatException(state, $"the saved run options are not a JSON list of strings ({e.Message}).", field: "note"); }

@@ -77,16 +77,20 @@ public class IntegrityTests : TempDirectory
         Assert.Contains(TrainingRun.StatePath(run), error.ToString());
     }
 
+    // A save removes the old temporary files of processes that no longer run (a killed save's leftovers, parts included),
+    // and keeps those of running processes, recent ones (a writer this machine cannot see may own them) and other targets'.
     [Fact]
-    public void Save_RemovesTheTemporaryFilesOfDeadProcesses_AndKeepsThoseOfLiveOnes()
+    public void Saves_RemoveTheOldTemporaryFilesOfDeadProcesses_AndKeepTheRest()
     {
-        string path = Path.Combine(Dir, "m.saeckpt");
-        string dead = AtomicFile.TemporaryPath(path, 2_147_000_000), live = AtomicFile.TemporaryPath(path, 1);
-        File.WriteAllBytes(dead, [1, 2, 3]);
-        File.WriteAllBytes(live, [1, 2, 3]);
-        using (var sae = Sae()) Checkpoint.Save(sae, path);
-        Assert.False(File.Exists(dead));
-        Assert.True(File.Exists(live));
-        Assert.Equal([Path.GetFileName(live), "m.saeckpt"], Directory.GetFiles(Dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        string model = Path.Combine(Dir, "m.saeckpt"), codes = Path.Combine(Dir, "c.codes");
+        const int Dead = 2_147_000_000;
+        string[] stale = [AtomicFile.TemporaryPath(model, Dead), AtomicFile.TemporaryPath(codes, Dead, "offsets")];
+        string[] kept = [AtomicFile.TemporaryPath(model, 1), AtomicFile.TemporaryPath(Path.Combine(Dir, "m.saeckpt.5"), Dead), AtomicFile.TemporaryPath(codes, Dead - 1)];
+        foreach (string f in stale.Concat(kept)) File.WriteAllBytes(f, [1, 2, 3]);
+        foreach (string f in stale.Append(kept[1])) File.SetLastWriteTimeUtc(f, DateTime.UtcNow - TimeSpan.FromHours(1));
+        using (var sae = Sae()) Checkpoint.Save(sae, model);
+        new CodesWriter(codes, 4).Dispose(); // opening a codes file cleans its folder of stale parts
+        Assert.All(stale, f => Assert.False(File.Exists(f), f));
+        Assert.All(kept, f => Assert.True(File.Exists(f), f));
     }
 }

@@ -135,10 +135,10 @@ public class ItdaTests : TempDirectory
     public void Options_ThrowsForZeroK() =>
         Assert.Contains("K", Assert.Throws<ArgumentException>(() => new ItdaOptions(K: 0).Validate()).Message);
 
-    // A pursuit takes at most d steps, so a dictionary file's k is bounded by its d and its encoding time by its size.
+    // k is capped at max(d, 64), so a dictionary file's encoding time stays in proportion to its size.
     [Fact]
-    public void Builder_ThrowsForKLargerThanD() =>
-        Assert.Contains("exceeds d = 3", Assert.Throws<ArgumentException>(() => new ItdaBuilder(TestBackends.Cpu, 3, new ItdaOptions(K: 4))).Message);
+    public void Builder_ThrowsForKPastTheCap() =>
+        Assert.Contains("max(d, 64) = 100", Assert.Throws<ArgumentException>(() => new ItdaBuilder(TestBackends.Cpu, 100, new ItdaOptions(K: 101))).Message);
 
     [Fact]
     public void Dictionary_ThrowsForAtomLabelMismatch() =>

@@ -349,6 +349,7 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
         private Shard(string path, NpyFile? npy, SafeTensorsFile? st, string tensor, long rows, int columns)
         {
             (Path, this.npy, this.st, this.tensor, Rows, Columns) = (path, npy, st, tensor, rows, columns);
+            Fingerprint = Checksum.Fingerprint(Handle); // now, so a file replaced before the first checkpoint is caught too
         }
 
         public string Path { get; }
@@ -361,11 +362,10 @@ public sealed class FileActivations : IActivationSource, IDisposable, IResumable
 
         public long Bytes => RandomAccess.GetLength(Handle);
 
-        public long Fingerprint => fingerprint ??= Checksum.Fingerprint(Handle);
+        public long Fingerprint { get; }
 
         private Microsoft.Win32.SafeHandles.SafeFileHandle Handle => npy?.Handle ?? st!.Handle;
 
-        private long? fingerprint;
 
         public long RowBytes => (long)Columns * NpyFile.SizeOf(npy?.Type ?? st!.Get(tensor).Type);
 

@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.IO.Hashing;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace SaeGpu.Formats;
 
 /// <summary>
 /// Atomic file writes: a temporary file <c>.NAME.PID.tmp</c> in the target's folder, flushed to disk, then renamed over the
-/// target. Temporary files that an interrupted save of the same target left behind (their process no longer runs) are
-/// removed by the next save.
+/// target. Temporary files that an interrupted save of the same target left behind (<see cref="RemoveStale"/>) are removed
+/// by the next save — of this writer, <see cref="NpyWriter"/> and <see cref="CodesWriter"/>.
 /// </summary>
 internal static class AtomicFile
 {
@@ -23,7 +24,7 @@ internal static class AtomicFile
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(dir);
-        RemoveStale(dir, Path.GetFileName(full));
+        RemoveStale(full);
         string tmp = TemporaryPath(full, Environment.ProcessId);
         try
         {
@@ -46,21 +47,34 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>The temporary file that process <paramref name="pid"/> writes while saving <paramref name="full"/>.</summary>
-    internal static string TemporaryPath(string full, int pid) =>
-        Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{pid}.tmp");
+    /// <summary>
+    /// The temporary file <c>.NAME.PID[.PART].tmp</c> that process <paramref name="pid"/> writes while saving
+    /// <paramref name="full"/> (<paramref name="part"/>: one of several, e.g. the offsets of a codes file).
+    /// </summary>
+    internal static string TemporaryPath(string full, int pid, string? part = null) =>
+        Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{pid}{(part is null ? "" : "." + part)}.tmp");
 
-    // Deletes .NAME.PID.tmp files of processes that no longer run (a save killed before its rename).
-    private static void RemoveStale(string dir, string name)
+    /// <summary>
+    /// Deletes the temporary files of <paramref name="full"/> (<see cref="TemporaryPath"/>) that an interrupted save left: those
+    /// of processes that no longer run, untouched for <see cref="StaleAfter"/> (so a live writer on another host or in another
+    /// process namespace, whose PID this machine cannot see, is left alone). Files it may not delete are left too.
+    /// </summary>
+    internal static void RemoveStale(string full)
     {
-        foreach (string tmp in Directory.EnumerateFiles(dir, $".{name}.*.tmp"))
+        string dir = Path.GetDirectoryName(full)!, name = Path.GetFileName(full);
+        var pattern = new Regex($@"^\.{Regex.Escape(name)}\.(\d+)(\.[a-z]+)?\.tmp$", RegexOptions.CultureInvariant);
+        foreach (string tmp in Directory.EnumerateFiles(dir, ".*.tmp"))
         {
-            string pid = Path.GetFileName(tmp)[(name.Length + 2)..^4];
-            if (int.TryParse(pid, out int id) && id != Environment.ProcessId && !IsRunning(id))
-                try { File.Delete(tmp); }
-                catch (IOException) { } // another process removed or holds it: not ours to fight over
+            var m = pattern.Match(Path.GetFileName(tmp));
+            if (!m.Success || !int.TryParse(m.Groups[1].Value, out int pid) || pid == Environment.ProcessId || IsRunning(pid)) continue;
+            if (DateTime.UtcNow - File.GetLastWriteTimeUtc(tmp) < StaleAfter) continue;
+            try { File.Delete(tmp); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // not ours to remove, or already gone
         }
     }
+
+    /// <summary>How long a dead process's temporary file must have been untouched before a save removes it.</summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(10);
 
     private static bool IsRunning(int pid)
     {
@@ -69,8 +83,7 @@ internal static class AtomicFile
             using var p = Process.GetProcessById(pid);
             return !p.HasExited;
         }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
     }
 }
 

@@ -23,7 +23,8 @@ public sealed class CodesWriter : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(latents, 1);
         (this.path, this.latents) = (Path.GetFullPath(path), latents);
         Directory.CreateDirectory(Path.GetDirectoryName(this.path)!);
-        FileStream Temp(string part) => new(Path.Combine(Path.GetDirectoryName(this.path)!, $".{Path.GetFileName(this.path)}.{Environment.ProcessId}.{part}.tmp"),
+        AtomicFile.RemoveStale(this.path);
+        FileStream Temp(string part) => new(AtomicFile.TemporaryPath(this.path, Environment.ProcessId, part),
             FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
         (offsets, indices, values) = (Temp("offsets"), Temp("indices"), Temp("values"));
         offsets.Write(BitConverter.GetBytes(0));

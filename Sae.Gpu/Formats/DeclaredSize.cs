@@ -10,10 +10,11 @@ internal static class DeclaredSize
     /// </summary>
     public static long Bytes(string path, IReadOnlyList<long> shape, int elementSize, string? field = null)
     {
+        if (shape.Any(n => n < 0)) throw new SaeFormatException(path, $"shape [{string.Join(", ", shape)}] has a negative dimension.", field: field);
+        if (shape.Contains(0)) return 0;
         long bytes = elementSize;
         foreach (long n in shape)
         {
-            if (n < 0) throw new SaeFormatException(path, $"shape [{string.Join(", ", shape)}] has a negative dimension.", field: field);
             try { bytes = checked(bytes * n); }
             catch (OverflowException)
             {

@@ -29,7 +29,8 @@ internal enum ElementType
 internal sealed partial class NpyFile : IDisposable
 {
     private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
-    private const int MaxHeaderBytes = 1 << 20;
+    // NumPy itself refuses headers over 10,000 bytes; a bounded header also bounds the regex scans over it.
+    private const int MaxHeaderBytes = 1 << 16;
     private readonly FileStream stream;
 
     private NpyFile(string path, FileStream stream, ElementType type, long rows, int columns, int dimensions, long dataOffset)

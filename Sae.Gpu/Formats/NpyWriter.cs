@@ -31,7 +31,8 @@ public sealed class NpyWriter : IDisposable
         if (type is not (ElementType.Float32 or ElementType.Int32)) throw new ArgumentException($"NpyWriter writes float32 or int32, not {type}.");
         (this.path, this.columns, this.type) = (System.IO.Path.GetFullPath(path), columns, type);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(this.path)!);
-        tmp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(this.path)!, $".{System.IO.Path.GetFileName(this.path)}.{Environment.ProcessId}.tmp");
+        AtomicFile.RemoveStale(this.path);
+        tmp = AtomicFile.TemporaryPath(this.path, Environment.ProcessId);
         stream = new FileStream(tmp, FileMode.Create, FileAccess.ReadWrite, FileShare.None);
         stream.Write(Header(0));
     }

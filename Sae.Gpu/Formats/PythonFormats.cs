@@ -178,9 +178,13 @@ internal static class SparsifyFormat
 /// <summary>Shared reading of Python-side SAE folders: JSON config fields and shape-checked tensors.</summary>
 internal static class PythonConfig
 {
+    private const int MaxConfigBytes = 16 << 20;
+
     public static JsonObject Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Config '{path}' does not exist.", path);
+        long length = new FileInfo(path).Length;
+        if (length > MaxConfigBytes) throw new SaeFormatException(path, $"{length} bytes is too large for a config (at most {MaxConfigBytes}).");
         var bytes = File.ReadAllBytes(path);
         return StrictJson.ParseObject(bytes, path, "the config");
     }

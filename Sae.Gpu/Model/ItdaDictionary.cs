@@ -174,8 +174,8 @@ public sealed class ItdaDictionary : IDisposable
             throw new SaeFormatException(path, "not an ITDA dictionary (missing magic SAEITDA1).", 0);
         int d = r.ReadInt32(), n = r.ReadInt32(), k = r.ReadInt32();
         long expected = Magic.Length + 12 + (long)n * d * 4 + (long)n * 12;
-        if (d < 1 || n < 1 || k < 1 || k > d || length != expected)
-            throw new SaeFormatException(path, $"the file has {length} bytes; its header (d={d}, n={n}, k={k}) needs {expected}, with d, n ≥ 1 and 1 ≤ k ≤ d.", Magic.Length);
+        if (d < 1 || n < 1 || k < 1 || k > ItdaOptions.MaxK(d) || length != expected)
+            throw new SaeFormatException(path, $"the file has {length} bytes; its header (d={d}, n={n}, k={k}) needs {expected}, with d, n ≥ 1 and 1 ≤ k ≤ max(d, 64).", Magic.Length);
         var atoms = new float[DeclaredSize.ArrayLength(path, (long)n * d, "the atoms")];
         r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(atoms.AsSpan()));
         var labels = new AtomLabel[n];

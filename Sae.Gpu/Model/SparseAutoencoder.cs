@@ -47,7 +47,7 @@ public sealed class SparseAutoencoder : IDisposable
     /// Loads an SAE from <paramref name="path"/> onto <paramref name="backend"/> (null: <see cref="Backend.Default"/>): a
     /// <c>.saeckpt</c> file (SaeGpu's native format), or a folder in SAELens (<c>cfg.json</c> + <c>sae_weights.safetensors</c>)
     /// or sparsify (<c>cfg.json</c> + <c>sae.safetensors</c>) format. Throws <see cref="FileNotFoundException"/> when nothing is
-    /// there and <see cref="InvalidDataException"/> naming the file and the problem when it cannot be read.
+    /// there and <see cref="SaeFormatException"/> naming the file and the problem when it cannot be read.
     /// </summary>
     public static SparseAutoencoder Load(string path, Backend? backend = null)
     {

@@ -16,6 +16,13 @@ namespace SaeGpu;
 /// <param name="MaxAtoms">Optional cap on the dictionary size (adding stops when it is reached).</param>
 public sealed record ItdaOptions(int K = 40, double? Threshold = null, int? MaxAtoms = null)
 {
+    /// <summary>
+    /// The most pursuit steps a dictionary of width d may use: max(d, 64) (ours). Plain matching pursuit may pick an atom
+    /// again, so k past d is allowed for narrow inputs, but a cap keeps a file's encoding time (k·n·d per row) in proportion
+    /// to its size: a dictionary file declaring k = 10⁶ is refused instead of running for minutes.
+    /// </summary>
+    internal static int MaxK(int d) => Math.Max(d, 64);
+
     /// <summary>The threshold in effect for width <paramref name="d"/>.</summary>
     public double ThresholdFor(int d) => Threshold ?? 0.3 / d;
 
@@ -52,7 +59,8 @@ internal sealed class ItdaBuilder
         ArgumentNullException.ThrowIfNull(backend);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputDim);
-        if (options.K > inputDim) throw new ArgumentException($"ItdaOptions.K = {options.K} exceeds d = {inputDim}: a pursuit takes at most d steps.", nameof(options));
+        if (options.K > ItdaOptions.MaxK(inputDim))
+            throw new ArgumentException($"ItdaOptions.K = {options.K} exceeds max(d, 64) = {ItdaOptions.MaxK(inputDim)} pursuit steps.", nameof(options));
         (be, d, this.options) = (backend, inputDim, options.Validate());
         threshold = options.ThresholdFor(inputDim);
     }

@@ -18,8 +18,8 @@ namespace SaeGpu;
 /// <param name="Saving">Host copies made while a checkpoint is written.</param>
 public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer, long Buffers, long Saving)
 {
-    /// <summary>Everything together: the peak of a run.</summary>
-    public long Total => Weights + Gradients + Optimizer + Buffers + Saving;
+    /// <summary>Everything together: the peak of a run (saturating at <see cref="long.MaxValue"/>).</summary>
+    public long Total => Saturated((double)Weights + Gradients + Optimizer + Buffers + Saving);
 
     /// <summary>The estimate for training <paramref name="model"/> with <paramref name="train"/> (both validated).</summary>
     public static MemoryEstimate For(SaeConfig model, TrainConfig train)
@@ -27,11 +27,14 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         train.Validate(model.Validate());
-        long b = train.BatchSize, d = model.InputDim, f = model.Latents, fd = f * d, p = ParameterCount(model);
-        long rows = 12 * b * d + (model.IsMatryoshka ? b * d * model.MatryoshkaWidths!.Count : 0);
-        long buffers = 4 * (rows + model.Strategy.TrainingBatchMatrices * b * f + model.Strategy.TrainingWeightMatrices * fd + 160 * f + 8 * d);
-        return new MemoryEstimate(4 * p, 4 * p, 8 * p, buffers, 12 * p);
+        // In double: B·F can pass 2^63 bytes for configs that are valid on paper; such sizes saturate, and are refused.
+        double b = train.BatchSize, d = model.InputDim, f = model.Latents, p = ParameterCount(model);
+        double rows = 12 * b * d + (model.IsMatryoshka ? b * d * model.MatryoshkaWidths!.Count : 0);
+        double buffers = 4 * (rows + model.Strategy.TrainingBatchMatrices * b * f + model.Strategy.TrainingWeightMatrices * f * d + 160 * f + 8 * d);
+        return new MemoryEstimate(Saturated(4 * p), Saturated(4 * p), Saturated(8 * p), Saturated(buffers), Saturated(12 * p));
     }
+
+    private static long Saturated(double bytes) => bytes >= long.MaxValue ? long.MaxValue : (long)bytes;
 
     /// <summary>The SAE's parameter count P = 2·F·d + F + d + F per latent parameter.</summary>
     internal static long ParameterCount(SaeConfig model) =>
@@ -60,7 +63,7 @@ public sealed record MemoryEstimate(long Weights, long Gradients, long Optimizer
     /// <paramref name="bytes"/> with room for the runtime and the garbage collector: + 10 % + 256 MiB. (Measured: training
     /// d 768, F 100,000, B 256 on the CPU peaked at 4.09 GiB resident against an estimate of 4.08 GiB.)
     /// </summary>
-    internal static long Headroom(long bytes) => bytes + bytes / 10 + (256L << 20);
+    internal static long Headroom(long bytes) => Saturated(bytes * 1.1 + (256L << 20));
 
     private InsufficientMemoryException Refuse(string have, long need) => new(
         $"Training needs about {Gib(need)} ({Describe()}) and {Gib(Headroom(need) - need)} of headroom, but {have}. Use fewer latents, a smaller batch or a machine with more memory.");

@@ -121,7 +121,8 @@ public sealed record TrainConfig(
 
     /// <summary>
     /// <see cref="Validate()"/>, then the checks that depend on the SAE: every architecture option is one of the architecture's
-    /// and in its range; a batch of B rows fits one array (B·max(d, k) values); <see cref="AuxK"/> is at most F; Matryoshka options need Matryoshka widths,
+    /// and in its range; a batch of B rows fits one array (B·max(d, k) values, and B·F for architectures that train with
+    /// [B, F] matrices); <see cref="AuxK"/> is at most F; Matryoshka options need Matryoshka widths,
     /// one prefix weight per width, and room for the random prefix sizes.
     /// </summary>
     public TrainConfig Validate(SaeConfig model)
@@ -133,6 +134,9 @@ public sealed record TrainConfig(
             throw new ArgumentException($"TrainConfig.BatchSize {BatchSize} × max(d, k) {Math.Max(model.InputDim, model.K)} = " +
                 $"{(long)BatchSize * Math.Max(model.InputDim, model.K)} values exceeds the largest array ({Array.MaxLength} values); use a smaller batch.");
         if (AuxK > model.Latents) throw new ArgumentException($"TrainConfig.AuxK = {AuxK} exceeds the SAE's F = {model.Latents} latents.");
+        if (model.Strategy.TrainingBatchMatrices > 0 && (long)BatchSize * model.Latents > Array.MaxLength)
+            throw new ArgumentException($"TrainConfig.BatchSize {BatchSize} × F {model.Latents} = {(long)BatchSize * model.Latents} values: {model.Architecture} " +
+                $"trains with [B, F] matrices, and that exceeds the largest array ({Array.MaxLength} values); use a smaller batch.");
         ValidateOptions(model.Strategy);
         if (model.MatryoshkaWidths is not { } widths)
         {

@@ -160,7 +160,7 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Where and how the run saves.</summary>
     public TrainingRunOptions Options { get; }
 
-    /// <summary>The metrics of every step so far (resumed steps included, as read back from <c>metrics.csv</c>).</summary>
+    /// <summary>The metrics of every step so far (resumed steps included, as restored from the training state).</summary>
     public IReadOnlyList<StepResult> History => history.Steps;
 
     /// <summary>Raised after each checkpoint and after the final save (e.g. to draw plots beside the files).</summary>

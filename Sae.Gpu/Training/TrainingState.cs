@@ -12,8 +12,10 @@ namespace SaeGpu.Training;
 /// source's state (its random stream and read position, and for files their sizes and content fingerprints), the metrics
 /// of every step so far, and last the 8-byte <see cref="Checksum"/> of everything before it. Restoring it into a trainer
 /// and source built with the same settings continues the run bit for bit on a deterministic backend. Written atomically
-/// (temporary file + rename), so an interrupted save keeps the previous state; a damaged, truncated or mismatched file is
-/// refused with a <see cref="SaeFormatException"/> naming it, before anything is restored.
+/// (temporary file + rename), so an interrupted save keeps the previous state; a damaged or truncated file is refused
+/// with a <see cref="SaeFormatException"/> naming it before anything is restored, and one that does not fit the trainer or
+/// the source (their shapes, the data files' sizes and fingerprints) when the mismatch is read — the trainer and source
+/// are then partly restored and must be discarded.
 /// </summary>
 internal static class TrainingState
 {
@@ -44,10 +46,13 @@ internal static class TrainingState
         }, checksum: true);
     }
 
-    /// <summary>The header string of the state file <paramref name="path"/> (validates the magic and the checksum).</summary>
+    /// <summary>
+    /// The header string of the state file <paramref name="path"/> (validates the magic; the checksum, which needs the whole
+    /// file, is verified by <see cref="Restore"/>).
+    /// </summary>
     public static string ReadHeader(string path)
     {
-        using var r = Open(path);
+        using var r = Open(path, verify: false);
         return SaeFormatException.Guard(path, () => r.ReadBoundedString(path, "the header", MaxHeaderBytes));
     }
 
@@ -60,7 +65,7 @@ internal static class TrainingState
     {
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(source);
-        using var r = Open(path);
+        using var r = Open(path, verify: true);
         try
         {
             return SaeFormatException.Guard(path, () =>
@@ -82,7 +87,7 @@ internal static class TrainingState
 
     private const int MaxHeaderBytes = 1 << 24;
 
-    private static BinaryReader Open(string path)
+    private static BinaryReader Open(string path, bool verify)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Training state '{path}' does not exist.", path);
         var r = new BinaryReader(File.OpenRead(path), Encoding.UTF8);
@@ -91,7 +96,7 @@ internal static class TrainingState
             var magic = new byte[Magic.Length];
             if (r.BaseStream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) != magic.Length || !magic.AsSpan().SequenceEqual(Magic))
                 throw new SaeFormatException(path, "not a SaeGpu training state of this version (missing magic SAESTAT3).", 0);
-            Checksum.Verify(path, r.BaseStream);
+            if (verify) SaeFormatException.Guard(path, () => { Checksum.Verify(path, r.BaseStream); return 0; });
             return r;
         }
         catch
