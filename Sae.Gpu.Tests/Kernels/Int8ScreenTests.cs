@@ -26,6 +26,27 @@ public class Int8ScreenTests
             Assert.Equal(Int8Screen.DotReference(a, b), Int8Screen.DotCpu(offset, b, Int8Screen.Sum(b)));
         });
 
+    [Property(MaxTest = 100)]
+    public Property DotTile_EqualsTheScalarDots_OnEveryEdge() =>
+        Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, seed) =>
+        {
+            var rng = new Random(seed);
+            int b = rng.Next(1, 11), f = rng.Next(1, 11), r0 = rng.Next(b), c0 = rng.Next(f);
+            sbyte[] x = Bytes(rng, b * d), w = Bytes(rng, f * d);
+            var xOffset = new byte[b * d];
+            Int8Screen.Offset(x, xOffset);
+            int[] sums = [.. Enumerable.Range(0, f).Select(j => Int8Screen.Sum(w.AsSpan(j * d, d)))];
+            var tile = new int[(b - r0) * (f - c0)];
+            unsafe
+            {
+                fixed (byte* px = xOffset) fixed (sbyte* pw = w) fixed (int* ps = sums) fixed (int* pt = tile)
+                    Int8Screen.DotTile(px, pw, ps, d, r0, b, c0, f, pt, f - c0);
+            }
+            for (int r = r0; r < b; r++)
+                for (int c = c0; c < f; c++)
+                    Assert.Equal(Int8Screen.DotReference(x.AsSpan(r * d, d), w.AsSpan(c * d, d)), tile[(r - r0) * (f - c0) + c - c0]);
+        });
+
     [Property(MaxTest = 200)]
     public Property Bound_CoversEveryFp32PreActivation() =>
         Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, seed) =>
