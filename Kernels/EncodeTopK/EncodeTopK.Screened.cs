@@ -53,7 +53,7 @@ internal static partial class EncodeTopK
         private readonly float[] sx, sw;
         private readonly RowNorms[] nx, nw;
         private readonly int[] wSums;
-        private readonly double[] lower;
+        private readonly double[] lower, upper, sorted;
 
         public Screen(ReadOnlySpan<float> xc, ReadOnlySpan<float> wEnc, int d)
         {
@@ -61,6 +61,7 @@ internal static partial class EncodeTopK
             int b = xc.Length / d, f = wEnc.Length / d;
             (qx, sx, nx, qxOffset) = (new sbyte[xc.Length], new float[b], new RowNorms[b], new byte[xc.Length]);
             (qw, sw, nw, wSums, lower) = (new sbyte[wEnc.Length], new float[f], new RowNorms[f], new int[f], new double[f]);
+            (upper, sorted) = (new double[f], new double[f]);
             Int8Screen.QuantizeRows(xc, d, qx, sx, nx);
             Int8Screen.QuantizeRows(wEnc, d, qw, sw, nw);
             Int8Screen.Offset(qx, qxOffset);
@@ -74,13 +75,12 @@ internal static partial class EncodeTopK
         public void Admit(int r, ReadOnlySpan<float> bias, ReadOnlySpan<int> mask, int k, bool absolute, Span<float> row, Func<int, float> exact)
         {
             int f = row.Length;
-            var upper = new double[f];
             for (int j = 0; j < f; j++)
             {
                 if (!mask.IsEmpty && mask[j] == 0) (lower[j], upper[j]) = (double.NegativeInfinity, double.NegativeInfinity);
                 else (lower[j], upper[j]) = ScoreInterval(r, j, bias[j], absolute);
             }
-            double bar = KthLargest(lower, k);
+            double bar = KthLargest(k);
             for (int j = 0; j < f; j++) row[j] = upper[j] >= bar && upper[j] > 0 ? exact(j) : 0f;
         }
 
@@ -93,13 +93,13 @@ internal static partial class EncodeTopK
             return absolute ? (Math.Max(0, Math.Abs(approx) - bound), Math.Abs(approx) + bound) : (approx - bound, approx + bound);
         }
 
-        // The k-th largest of v (−∞ when v has fewer than k values).
-        private static double KthLargest(double[] v, int k)
+        // The k-th largest lower bound (−∞ when there are fewer than k latents).
+        private double KthLargest(int k)
         {
-            if (k > v.Length) return double.NegativeInfinity;
-            var copy = (double[])v.Clone();
-            Array.Sort(copy);
-            return copy[^k];
+            if (k > lower.Length) return double.NegativeInfinity;
+            lower.CopyTo(sorted, 0);
+            Array.Sort(sorted);
+            return sorted[^k];
         }
     }
 }

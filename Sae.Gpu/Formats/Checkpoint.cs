@@ -61,7 +61,7 @@ internal static class Checkpoint
             {
                 if (magic.AsSpan().SequenceEqual(Magic))
                 {
-                    Checksum.Verify(path, r.BaseStream);
+                    Checksum.Verify(path, (FileStream)r.BaseStream);
                     return ReadV4(backend, r, path, Checksum.Size);
                 }
                 if (magic.AsSpan().SequenceEqual(MagicV4)) return ReadV4(backend, r, path, 0);

@@ -55,19 +55,12 @@ internal static class CodesFile
         long expected = Magic.Length + 16 + 4L * (rows + 1L) + 8 * nnz;
         if (length != expected)
             throw new SaeFormatException(path, $"the file has {length} bytes; its header (rows={rows}, F={latents}, nnz={nnz}) needs {expected}.");
-        var offsets = ReadArray<int>(r, rows + 1L);
-        var indices = ReadArray<int>(r, nnz);
-        var values = ReadArray<float>(r, nnz);
+        var offsets = r.ReadValues<int>(rows + 1L);
+        var indices = r.ReadValues<int>(nnz);
+        var values = r.ReadValues<float>(nnz);
         if (!IsCsr(offsets, indices, latents))
             throw new SaeFormatException(path, $"offsets must rise from 0 to nnz = {nnz}, and each row's indices lie in [0, {latents}) in ascending order.");
         return (offsets, indices, values, latents);
-    }
-
-    private static T[] ReadArray<T>(BinaryReader r, long count) where T : unmanaged
-    {
-        var a = new T[count];
-        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(a.AsSpan()));
-        return a;
     }
 
     private static bool IsCsr(int[] offsets, int[] indices, int latents)

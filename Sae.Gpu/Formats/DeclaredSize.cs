@@ -45,4 +45,12 @@ internal static class DeclaredSize
             throw new SaeFormatException(path, $"{what} claims {length} bytes (at most {maxBytes}, and within the file's {r.BaseStream.Length}).", at);
         return System.Text.Encoding.UTF8.GetString(r.ReadBytes(length));
     }
+
+    /// <summary>The next <paramref name="count"/> values of type <typeparamref name="T"/> (little-endian; the caller has checked they fit the file).</summary>
+    public static T[] ReadValues<T>(this BinaryReader r, long count) where T : unmanaged
+    {
+        var values = new T[count];
+        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        return values;
+    }
 }

@@ -190,11 +190,7 @@ internal sealed class SafeTensorsFile : IDisposable
 
     private static void VerifyData(FileStream stream, long dataOffset, string expected, string path)
     {
-        var hash = new System.IO.Hashing.XxHash64();
-        var buffer = new byte[1 << 20];
-        int n;
-        for (long at = dataOffset; (n = RandomAccess.Read(stream.SafeFileHandle, buffer, at)) > 0; at += n) hash.Append(buffer.AsSpan(0, n));
-        string actual = $"{hash.GetCurrentHashAsUInt64():x16}";
+        string actual = $"{Checksum.Of(stream.SafeFileHandle, dataOffset, stream.Length):x16}";
         if (actual != expected)
             throw new SaeFormatException(path, $"checksum mismatch (XxHash64 {expected} in the metadata, {actual} computed): the data was damaged or changed after it was written.", field: "__metadata__." + ChecksumKey);
     }

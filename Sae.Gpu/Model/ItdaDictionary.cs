@@ -176,8 +176,7 @@ public sealed class ItdaDictionary : IDisposable
         long expected = Magic.Length + 12 + (long)n * d * 4 + (long)n * 12;
         if (d < 1 || n < 1 || k < 1 || k > ItdaOptions.MaxK(d) || length != expected)
             throw new SaeFormatException(path, $"the file has {length} bytes; its header (d={d}, n={n}, k={k}) needs {expected}, with d, n ≥ 1 and 1 ≤ k ≤ max(d, 64).", Magic.Length);
-        var atoms = new float[DeclaredSize.ArrayLength(path, (long)n * d, "the atoms")];
-        r.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(atoms.AsSpan()));
+        var atoms = r.ReadValues<float>(DeclaredSize.ArrayLength(path, (long)n * d, "the atoms"));
         var labels = new AtomLabel[n];
         for (int i = 0; i < n; i++) labels[i] = new AtomLabel(r.ReadInt64(), r.ReadInt32());
         return new ItdaDictionary(backend, d, atoms, labels, k);

@@ -96,7 +96,7 @@ internal static class TrainingState
             var magic = new byte[Magic.Length];
             if (r.BaseStream.ReadAtLeast(magic, magic.Length, throwOnEndOfStream: false) != magic.Length || !magic.AsSpan().SequenceEqual(Magic))
                 throw new SaeFormatException(path, "not a SaeGpu training state of this version (missing magic SAESTAT3).", 0);
-            if (verify) SaeFormatException.Guard(path, () => { Checksum.Verify(path, r.BaseStream); return 0; });
+            if (verify) SaeFormatException.Guard(path, () => { Checksum.Verify(path, (FileStream)r.BaseStream); return 0; });
             return r;
         }
         catch
