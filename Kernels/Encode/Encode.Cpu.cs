@@ -78,6 +78,32 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
         return Element(s, xr, j, i);
     }
 
+    /// <summary>
+    /// output[q] = pre[r, Latent(slots[q])] for q in [0, count), by the tiles' arithmetic, four independent FMA chains at a
+    /// time (the screened encode's exact values of its admitted latents).
+    /// </summary>
+    public void PreList(int r, int* slots, int count, float* output)
+    {
+        float* xr = xc + (long)r * d;
+        for (int q = 0; q < count; q += 4)
+        {
+            int n = Math.Min(4, count - q);
+            var j = new Latents4(Latent(slots[q]), Latent(slots[q + Math.Min(1, n - 1)]), Latent(slots[q + Math.Min(2, n - 1)]), Latent(slots[q + Math.Min(3, n - 1)]));
+            float* w0 = w + (long)j.J0 * d, w1 = w + (long)j.J1 * d, w2 = w + (long)j.J2 * d, w3 = w + (long)j.J3 * d;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            int i = 0;
+            for (; i <= d - 8; i += 8)
+            {
+                var a = Vector256.Load(xr + i);
+                s0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w0 + i), s0); s1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w1 + i), s1);
+                s2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w2 + i), s2); s3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w3 + i), s3);
+            }
+            var sums = LaneSums4(s0, s1, s2, s3);
+            ReadOnlySpan<int> latent = [j.J0, j.J1, j.J2, j.J3];
+            for (int e = 0; e < n; e++) output[q + e] = WithTail(bias[latent[e]] + sums[e], xr, latent[e], i);
+        }
+    }
+
     // A 4×4 register block; rows or latents past an edge repeat the last valid one and are not stored. After the loop
     // only the sums and the arguments are live, so the loop keeps its ten pointers and counters in registers.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Buffers;
 
 namespace SaeGpu.Kernels;
@@ -9,9 +10,19 @@ internal static partial class EncodeTopK
     /// blocks of up to 64 rows run in parallel; each computes 64-latent tiles of pre (only eligible latents) into a 16 KB
     /// buffer with <see cref="CpuGemm"/> and offers them at once to its rows' selections (<see cref="RowSelect"/>), so pre [B, F]
     /// never exists. AbsTopK's signed values are recomputed for the k kept entries by the same arithmetic.
+    /// <para>
+    /// With <paramref name="screen"/> other than null (a kernel this CPU runs), tiles go through the int8 screen instead
+    /// (<see cref="Screen"/>): per tile, int8 dots give each (row, latent) a score interval; the lower ends stream through a
+    /// second selection per row whose bar — at most the k-th largest lower end seen so far, so it only rises and never
+    /// passes the final k-th largest score — admits the latents whose upper end reaches it (and is positive); only those get
+    /// their exact fp32 pre-activation, by the same arithmetic (<see cref="CpuGemm.PreList"/>), while the W_enc tile is in
+    /// cache; the others are offered as 0. A latent left out scores below the row's k-th largest score, so the codes are
+    /// the same bit for bit, ties, top-AFA counts and AbsTopK signs included.
+    /// </para>
     /// </summary>
     public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,
-        ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values)
+        ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values,
+        Int8Kernel? screen = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         int d = bDec.Length, b = x.Length / d;
@@ -26,8 +37,9 @@ internal static partial class EncodeTopK
                 fixed (float* px = xc) fixed (float* pw = wEnc) fixed (float* pb = bEnc) fixed (int* pl = eligible)
                 fixed (int* pi = indices) fixed (float* pv = values) fixed (float* pt = targetNorms)
                 {
-                    var job = new BlockJob(new CpuGemm(px, pw, pb, d, mask.IsEmpty ? null : pl), mask.IsEmpty ? null : pl, m,
-                        pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt);
+                    int* map = mask.IsEmpty ? null : pl;
+                    var job = new BlockJob(new CpuGemm(px, pw, pb, d, map), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
+                        screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null);
                     var cnt = counts;
                     int rows = RowsPerBlock(b), blocks = (b + rows - 1) / rows;
                     Parallel.For(0, blocks, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
@@ -56,7 +68,8 @@ internal static partial class EncodeTopK
         return Math.Clamp((perCore + 3) / 4 * 4, 4, Encode.CpuTile);
     }
 
-    private readonly unsafe struct BlockJob(CpuGemm gemm, int* map, int m, int* indices, float* values, int k, bool absolute, float* targets)
+    private readonly unsafe struct BlockJob(CpuGemm gemm, int* map, int m, int* indices, float* values, int k, bool absolute, float* targets,
+        Screen? screen)
     {
         public void Rows(int r0, int r1, int[] counts)
         {
@@ -67,14 +80,34 @@ internal static partial class EncodeTopK
             new Span<int>(n, t).Clear();
             new Span<float>(bar, t).Clear();
             using var buffer = new RowSelect.Buffer(r1 - r0, k);
+            using var screening = screen == null ? null : new Screening(r1 - r0, k);
             for (int c0 = 0; c0 < m; c0 += t)
             {
                 int c1 = Math.Min(m, c0 + t);
-                gemm.Tile(r0, r1, c0, c1, tile, t);
+                if (screening == null) gemm.Tile(r0, r1, c0, c1, tile, t);
+                else ScreenedTile(r0, r1, c0, c1, tile, screening);
                 for (int a = 0; a < r1 - r0; a++)
                     buffer.Row(a, absolute).OfferAll(tile + a * t, c1 - c0, c0, map, ref n[a], ref bar[a]);
             }
             for (int r = r0; r < r1; r++) counts[r] = Finish(r, buffer.Row(r - r0, absolute), n[r - r0]);
+        }
+
+        // The tile with the exact pre-activation of every latent the screen admits and 0 elsewhere.
+        private void ScreenedTile(int r0, int r1, int c0, int c1, float* tile, Screening s)
+        {
+            const int t = Encode.CpuTile;
+            screen!.Dots(r0, r1, c0, c1, s.Dots, t);
+            for (int a = 0; a < r1 - r0; a++)
+            {
+                float* row = tile + a * t;
+                screen.Bounds(r0 + a, c0, c1 - c0, s.Dots + a * t, absolute, s.Lower, s.Upper);
+                s.Lowers.Row(a, false).OfferAll(s.Lower, c1 - c0, c0, null, ref s.N[a], ref s.Bar[a]);
+                int n = Screen.Admitted(s.Upper, c1 - c0, s.Bar[a], s.Slots);
+                for (int q = 0; q < n; q++) s.Slots[q] += c0;
+                gemm.PreList(r0 + a, s.Slots, n, s.Exact);
+                new Span<float>(row, c1 - c0).Clear();
+                for (int q = 0; q < n; q++) row[s.Slots[q] - c0] = s.Exact[q];
+            }
         }
 
         private int Finish(int r, RowSelect select, int n)
@@ -85,6 +118,38 @@ internal static partial class EncodeTopK
             if (absolute)
                 for (int q = 0; q < n; q++) rowVal[q] = gemm.Pre(r, rowIdx[q]);
             return n;
+        }
+    }
+
+    /// <summary>Per row block of a screened encode: the int8 dot tile, one row's intervals, admitted slots and exact values,
+    /// and the per-row selection of lower ends with its count and bar.</summary>
+    private sealed unsafe class Screening(int rows, int k) : IDisposable
+    {
+        private const int T = Encode.CpuTile;
+        private readonly void* memory = NativeMemory.AllocZeroed((nuint)(T * T + 4 * T + 2 * rows), sizeof(int));
+
+        /// <summary>int8 dots [rows, 64].</summary>
+        public int* Dots => (int*)memory;
+        /// <summary>Lower ends of one row's tile [64].</summary>
+        public float* Lower => (float*)memory + T * T;
+        /// <summary>Upper ends of one row's tile [64].</summary>
+        public float* Upper => Lower + T;
+        /// <summary>Admitted slots of one row's tile [64].</summary>
+        public int* Slots => (int*)(Upper + T);
+        /// <summary>Their exact pre-activations [64].</summary>
+        public float* Exact => (float*)(Slots + T);
+        /// <summary>Per row: the lower ends' bar.</summary>
+        public float* Bar => (float*)(Exact + T) + rows;
+        /// <summary>Per row: count of the lower ends' selection.</summary>
+        public int* N => (int*)(Exact + T);
+        /// <summary>The lower ends' selections.</summary>
+        public RowSelect.Buffer Lowers { get; } = new(rows, k);
+
+        /// <summary>Frees the memory.</summary>
+        public void Dispose()
+        {
+            Lowers.Dispose();
+            NativeMemory.Free(memory);
         }
     }
 }

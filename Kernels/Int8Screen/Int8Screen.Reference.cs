@@ -1,13 +1,14 @@
 namespace SaeGpu.Kernels;
 
 /// <summary>
-/// The int8 screen of TopK-style selection (issue 19; the selection that uses it is not written yet): an approximate
+/// The int8 screen of TopK-style selection (issue 19; used by <see cref="EncodeTopK.Cpu"/>): an approximate
 /// pre-activation from int8 rows, and a rigorous bound on its distance to the fp32 pre-activation that
 /// <see cref="CpuGemm"/> computes, so that only latents whose interval [approx − bound, approx + bound] can reach a row's
 /// top k need the exact fp32 value.
 /// <para>
-/// Quantization, per row v [d] (a centered input row x̃ or a W_enc row w_j): scale s = max|v_i| / 127 (0 for a zero row),
-/// q_i = round(v_i / s) ∈ [−127, 127]. Approximate dot: s_x·s_w·Σ q_x,i·q_w,i (exact in int32 for d &lt; 133,000).
+/// Quantization, per row v [d] (a centered input row x̃ or a W_enc row w_j) to L levels (127, or 63 for the kernel
+/// without VNNI, see <see cref="LevelsOf"/>): scale s = max|v_i| / L (0 for a zero row), q_i = round(v_i / s) ∈ [−L, L].
+/// Approximate dot: s_x·s_w·Σ q_x,i·q_w,i (exact in int32 for d &lt; 133,000).
 /// Bound, by Cauchy–Schwarz on the exact quantization residuals r = v − s·q:
 /// |x̃·w − s_x s_w q_x·q_w| ≤ ‖r_x‖₂‖w‖₂ + ‖s_x q_x‖₂‖r_w‖₂; plus the fp32 path's own rounding,
 /// |pre_fp32 − (x̃·w + b)| ≤ γ_n (‖x̃‖₂‖w‖₂ + |b|) with γ_n = n·u / (1 − n·u), u = 2⁻²⁴ and n = ⌊d/8⌋ + 13 (the depth of
@@ -17,38 +18,35 @@ namespace SaeGpu.Kernels;
 /// </summary>
 internal static partial class Int8Screen
 {
-    /// <summary>Largest magnitude of a quantized value.</summary>
-    public const int Levels = 127;
-
     /// <summary>
-    /// Quantizes rows [n, d] (row-major) to int8 q [n, d] with one scale per row, and returns per row ‖v‖₂, ‖v − s·q‖₂
-    /// and ‖s·q‖₂ (float64). A row holding NaN or ±Inf gets scale NaN: the screen does not apply to it.
+    /// Quantizes rows [n, d] (row-major) to q [n, d] in [−levels, levels] with one scale per row, and returns per row ‖v‖₂,
+    /// ‖v − s·q‖₂ and ‖s·q‖₂ (float64). A row holding NaN or ±Inf gets scale NaN: the screen does not apply to it.
     /// </summary>
-    public static void QuantizeRows(ReadOnlySpan<float> rows, int d, Span<sbyte> q, Span<float> scale, Span<RowNorms> norms)
+    public static void QuantizeRows(ReadOnlySpan<float> rows, int d, int levels, Span<sbyte> q, Span<float> scale, Span<RowNorms> norms)
     {
         int n = rows.Length / d;
-        for (int r = 0; r < n; r++)
+        for (int r = 0; r < n; r++) (scale[r], norms[r]) = QuantizeRow(rows.Slice(r * d, d), levels, q.Slice(r * d, d));
+    }
+
+    /// <summary>One row of <see cref="QuantizeRows"/>: fills q [d] and returns the row's scale and norms.</summary>
+    public static (float Scale, RowNorms Norms) QuantizeRow(ReadOnlySpan<float> v, int levels, Span<sbyte> q)
+    {
+        float max = 0;
+        foreach (float x in v) max = Math.Max(max, Math.Abs(x));
+        if (!float.IsFinite(max))
         {
-            var v = rows.Slice(r * d, d);
-            var qr = q.Slice(r * d, d);
-            float max = 0;
-            foreach (float x in v) max = Math.Max(max, Math.Abs(x));
-            if (!float.IsFinite(max))
-            {
-                (scale[r], norms[r]) = (float.NaN, new RowNorms(double.NaN, double.NaN, double.NaN));
-                qr.Clear();
-                continue;
-            }
-            float s = max / Levels;
-            double full = 0, residual = 0, quantized = 0;
-            for (int i = 0; i < d; i++)
-            {
-                qr[i] = s == 0 ? (sbyte)0 : (sbyte)Math.Clamp(MathF.Round(v[i] / s), -Levels, Levels);
-                double approx = (double)s * qr[i], e = v[i] - approx;
-                (full, residual, quantized) = (full + (double)v[i] * v[i], residual + e * e, quantized + approx * approx);
-            }
-            (scale[r], norms[r]) = (s, new RowNorms(Math.Sqrt(full), Math.Sqrt(residual), Math.Sqrt(quantized)));
+            q.Clear();
+            return (float.NaN, new RowNorms(double.NaN, double.NaN, double.NaN));
         }
+        float s = max / levels;
+        double full = 0, residual = 0, quantized = 0;
+        for (int i = 0; i < v.Length; i++)
+        {
+            q[i] = s == 0 ? (sbyte)0 : (sbyte)Math.Clamp(MathF.Round(v[i] / s), -levels, levels);
+            double approx = (double)s * q[i], e = v[i] - approx;
+            (full, residual, quantized) = (full + (double)v[i] * v[i], residual + e * e, quantized + approx * approx);
+        }
+        return (s, new RowNorms(Math.Sqrt(full), Math.Sqrt(residual), Math.Sqrt(quantized)));
     }
 
     /// <summary>Σ a_i·b_i of two int8 rows, exactly (scalar).</summary>
@@ -67,10 +65,16 @@ internal static partial class Int8Screen
     {
         double approx = (double)scaleX * scaleW * dot + bias;
         double quantization = x.Residual * w.Full + x.Quantized * w.Residual;
-        double n = d / 8 + 13, u = Math.Pow(2, -24), gamma = n * u / (1 - n * u);
-        double rounding = gamma * (x.Full * w.Full + Math.Abs(bias));
+        double rounding = Gamma(d) * (x.Full * w.Full + Math.Abs(bias));
         double bound = quantization + rounding;
         return (approx, bound + Math.Pow(2, -40) * (Math.Abs(approx) + bound));
+    }
+
+    /// <summary>γ_n = n·u / (1 − n·u) with u = 2⁻²⁴ and n = ⌊d/8⌋ + 13: the relative rounding bound of CpuGemm's fp32 dot.</summary>
+    public static double Gamma(int d)
+    {
+        double n = d / 8 + 13, u = Math.Pow(2, -24);
+        return n * u / (1 - n * u);
     }
 }
 
