@@ -79,28 +79,32 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
     }
 
     /// <summary>
-    /// output[q] = pre[r, Latent(slots[q])] for q in [0, count), by the tiles' arithmetic, four independent FMA chains at a
-    /// time (the screened encode's exact values of its admitted latents).
+    /// output[q] = pre[r, Latent(slots[q])] for q in [0, count), by the tiles' arithmetic, eight independent FMA chains at
+    /// a time (the screened encode's exact values of its admitted latents; eight chains hide the FMA latency).
     /// </summary>
     public void PreList(int r, int* slots, int count, float* output)
     {
         float* xr = xc + (long)r * d;
-        for (int q = 0; q < count; q += 4)
+        int* j = stackalloc int[8];
+        for (int q = 0; q < count; q += 8)
         {
-            int n = Math.Min(4, count - q);
-            var j = new Latents4(Latent(slots[q]), Latent(slots[q + Math.Min(1, n - 1)]), Latent(slots[q + Math.Min(2, n - 1)]), Latent(slots[q + Math.Min(3, n - 1)]));
-            float* w0 = w + (long)j.J0 * d, w1 = w + (long)j.J1 * d, w2 = w + (long)j.J2 * d, w3 = w + (long)j.J3 * d;
-            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            int n = Math.Min(8, count - q);
+            for (int e = 0; e < 8; e++) j[e] = Latent(slots[q + Math.Min(e, n - 1)]);
+            float* w0 = w + (long)j[0] * d, w1 = w + (long)j[1] * d, w2 = w + (long)j[2] * d, w3 = w + (long)j[3] * d;
+            float* w4 = w + (long)j[4] * d, w5 = w + (long)j[5] * d, w6 = w + (long)j[6] * d, w7 = w + (long)j[7] * d;
+            Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
             int i = 0;
             for (; i <= d - 8; i += 8)
             {
                 var a = Vector256.Load(xr + i);
                 s0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w0 + i), s0); s1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w1 + i), s1);
                 s2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w2 + i), s2); s3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w3 + i), s3);
+                s4 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w4 + i), s4); s5 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w5 + i), s5);
+                s6 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w6 + i), s6); s7 = Vector256.FusedMultiplyAdd(a, Vector256.Load(w7 + i), s7);
             }
-            var sums = LaneSums4(s0, s1, s2, s3);
-            ReadOnlySpan<int> latent = [j.J0, j.J1, j.J2, j.J3];
-            for (int e = 0; e < n; e++) output[q + e] = WithTail(bias[latent[e]] + sums[e], xr, latent[e], i);
+            var lo = LaneSums4(s0, s1, s2, s3);
+            var hi = LaneSums4(s4, s5, s6, s7);
+            for (int e = 0; e < n; e++) output[q + e] = WithTail(bias[j[e]] + (e < 4 ? lo[e] : hi[e - 4]), xr, j[e], i);
         }
     }
 

@@ -41,7 +41,7 @@ internal static partial class EncodeTopK
                     var job = new BlockJob(new CpuGemm(px, pw, pb, d, map), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
                         screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null);
                     var cnt = counts;
-                    int rows = RowsPerBlock(b), blocks = (b + rows - 1) / rows;
+                    int rows = RowsPerBlock(b, screen == null ? 0 : m), blocks = (b + rows - 1) / rows;
                     Parallel.For(0, blocks, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
                 }
             }
@@ -54,6 +54,22 @@ internal static partial class EncodeTopK
         }
     }
 
+    /// <summary>Totals over every screened call in this process: (row, latent) pairs admitted and screened.</summary>
+    internal static class ScreenCounts
+    {
+        private static long admitted, screened;
+
+        /// <summary>Adds one row block's counts.</summary>
+        public static void Add(long a, long s)
+        {
+            Interlocked.Add(ref admitted, a);
+            Interlocked.Add(ref screened, s);
+        }
+
+        /// <summary>Returns the totals and starts again from zero.</summary>
+        public static (long Admitted, long Screened) Take() => (Interlocked.Exchange(ref admitted, 0), Interlocked.Exchange(ref screened, 0));
+    }
+
     private static int[] Eligible(ReadOnlySpan<int> mask)
     {
         var list = new List<int>();
@@ -62,10 +78,14 @@ internal static partial class EncodeTopK
     }
 
     // Enough blocks for every core (two per core), each a multiple of the 4-row register block, at most one 64-row tile.
-    private static int RowsPerBlock(int b)
+    // When screening m latents, up to 256 rows — the exact pass reads each W_enc row once per block for a few admitted
+    // rows, so larger blocks cut its memory traffic — but few enough that the block's upper ends (rows × m floats) stay
+    // within 16 MB.
+    private static int RowsPerBlock(int b, int screened)
     {
         int perCore = (b + 2 * Environment.ProcessorCount - 1) / (2 * Environment.ProcessorCount);
-        return Math.Clamp((perCore + 3) / 4 * 4, 4, Encode.CpuTile);
+        int most = screened == 0 ? Encode.CpuTile : Math.Max(4, Math.Min(4 * Encode.CpuTile, (1 << 22) / screened / 4 * 4));
+        return Math.Clamp((perCore + 3) / 4 * 4, 4, most);
     }
 
     private readonly unsafe struct BlockJob(CpuGemm gemm, int* map, int m, int* indices, float* values, int k, bool absolute, float* targets,
@@ -74,35 +94,56 @@ internal static partial class EncodeTopK
         public void Rows(int r0, int r1, int[] counts)
         {
             const int t = Encode.CpuTile;
-            float* tile = stackalloc float[t * t];
-            int* n = stackalloc int[t];
-            float* bar = stackalloc float[t];
-            new Span<int>(n, t).Clear();
-            new Span<float>(bar, t).Clear();
+            float* tile = stackalloc float[screen == null ? t * t : 0];
+            int* n = stackalloc int[r1 - r0];
+            float* bar = stackalloc float[r1 - r0];
+            new Span<int>(n, r1 - r0).Clear();
+            new Span<float>(bar, r1 - r0).Clear();
             using var buffer = new RowSelect.Buffer(r1 - r0, k);
-            using var screening = screen == null ? null : new Screening(r1 - r0, k);
+            using var screening = screen == null ? null : new Screening(r1 - r0, m, k);
+            if (screening != null) ScreenAll(r0, r1, screening);
+            int step = screening == null ? t : Screening.ExactTile;
+            for (int c0 = 0; c0 < m; c0 += step)
+            {
+                int c1 = Math.Min(m, c0 + step);
+                if (screening == null) gemm.Tile(r0, r1, c0, c1, tile, t);
+                else AdmittedTile(r0, r1, c0, c1, screening.Values, screening);
+                float* values = screening == null ? tile : screening.Values;
+                for (int a = 0; a < r1 - r0; a++)
+                    buffer.Row(a, absolute).OfferAll(values + a * step, c1 - c0, c0, map, ref n[a], ref bar[a]);
+            }
+            for (int r = r0; r < r1; r++) counts[r] = Finish(r, buffer.Row(r - r0, absolute), n[r - r0]);
+            if (screening != null) ScreenCounts.Add(screening.Admitted, (long)(r1 - r0) * m);
+        }
+
+        // First pass of a screened block: every latent's score interval from int8 dots; the upper ends are kept, the
+        // lower ends stream through a selection per row whose bar ends as the k-th largest lower end (0 if fewer than k
+        // are positive).
+        private void ScreenAll(int r0, int r1, Screening s)
+        {
+            const int t = Encode.CpuTile;
             for (int c0 = 0; c0 < m; c0 += t)
             {
                 int c1 = Math.Min(m, c0 + t);
-                if (screening == null) gemm.Tile(r0, r1, c0, c1, tile, t);
-                else ScreenedTile(r0, r1, c0, c1, tile, screening);
+                screen!.Dots(r0, r1, c0, c1, s.Dots, t);
                 for (int a = 0; a < r1 - r0; a++)
-                    buffer.Row(a, absolute).OfferAll(tile + a * t, c1 - c0, c0, map, ref n[a], ref bar[a]);
+                {
+                    screen.Bounds(r0 + a, c0, c1 - c0, s.Dots + a * t, absolute, s.Lower, s.Upper(a) + c0);
+                    s.Lowers.Row(a, false).OfferAll(s.Lower, c1 - c0, c0, null, ref s.N[a], ref s.Bar[a]);
+                }
             }
-            for (int r = r0; r < r1; r++) counts[r] = Finish(r, buffer.Row(r - r0, absolute), n[r - r0]);
+            for (int a = 0; a < r1 - r0; a++) s.Lowers.Row(a, false).Settle(ref s.N[a], ref s.Bar[a]);
         }
 
-        // The tile with the exact pre-activation of every latent the screen admits and 0 elsewhere.
-        private void ScreenedTile(int r0, int r1, int c0, int c1, float* tile, Screening s)
+        // Second pass: a tile [rows, ExactTile] with the exact pre-activation of every latent whose upper end reaches its
+        // row's bar (and is positive), computed while the W_enc tile is in cache, and 0 elsewhere.
+        private void AdmittedTile(int r0, int r1, int c0, int c1, float* tile, Screening s)
         {
-            const int t = Encode.CpuTile;
-            screen!.Dots(r0, r1, c0, c1, s.Dots, t);
             for (int a = 0; a < r1 - r0; a++)
             {
-                float* row = tile + a * t;
-                screen.Bounds(r0 + a, c0, c1 - c0, s.Dots + a * t, absolute, s.Lower, s.Upper);
-                s.Lowers.Row(a, false).OfferAll(s.Lower, c1 - c0, c0, null, ref s.N[a], ref s.Bar[a]);
-                int n = Screen.Admitted(s.Upper, c1 - c0, s.Bar[a], s.Slots);
+                float* row = tile + a * Screening.ExactTile;
+                int n = Screen.Admitted(s.Upper(a) + c0, c1 - c0, s.Bar[a], s.Slots);
+                s.Admitted += n;
                 for (int q = 0; q < n; q++) s.Slots[q] += c0;
                 gemm.PreList(r0 + a, s.Slots, n, s.Exact);
                 new Span<float>(row, c1 - c0).Clear();
@@ -121,27 +162,39 @@ internal static partial class EncodeTopK
         }
     }
 
-    /// <summary>Per row block of a screened encode: the int8 dot tile, one row's intervals, admitted slots and exact values,
-    /// and the per-row selection of lower ends with its count and bar.</summary>
-    private sealed unsafe class Screening(int rows, int k) : IDisposable
+    /// <summary>
+    /// Per row block of a screened encode: the int8 dot tile, one row's lower ends, every row's upper ends [rows, m]
+    /// (padded to whole 8-lane blocks), the admitted slots of one row's tile and their exact values, and the per-row
+    /// selection of lower ends with its count and bar.
+    /// </summary>
+    private sealed unsafe class Screening(int rows, int m, int k) : IDisposable
     {
+        /// <summary>Latents per tile of the exact pass: 128 (384 KB of W_enc at d 768: in L2 with the rows), enough admitted per row to fill
+        /// <see cref="CpuGemm.PreList"/>'s eight chains.</summary>
+        public const int ExactTile = 128;
         private const int T = Encode.CpuTile;
-        private readonly void* memory = NativeMemory.AllocZeroed((nuint)(T * T + 4 * T + 2 * rows), sizeof(int));
+        private readonly int stride = (m + 7) / 8 * 8;
+        private readonly void* memory = NativeMemory.AllocZeroed((nuint)(rows * T + 2 * T + 2 * ExactTile + 2 * rows + rows * ExactTile), sizeof(int));
+        private readonly float* upper = (float*)NativeMemory.AllocZeroed((nuint)rows * (nuint)((m + 7) / 8 * 8), sizeof(float));
 
-        /// <summary>int8 dots [rows, 64].</summary>
+        /// <summary>int8 dots [rows, 64] of one tile.</summary>
         public int* Dots => (int*)memory;
         /// <summary>Lower ends of one row's tile [64].</summary>
-        public float* Lower => (float*)memory + T * T;
-        /// <summary>Upper ends of one row's tile [64].</summary>
-        public float* Upper => Lower + T;
-        /// <summary>Admitted slots of one row's tile [64].</summary>
-        public int* Slots => (int*)(Upper + T);
-        /// <summary>Their exact pre-activations [64].</summary>
-        public float* Exact => (float*)(Slots + T);
-        /// <summary>Per row: the lower ends' bar.</summary>
-        public float* Bar => (float*)(Exact + T) + rows;
+        public float* Lower => (float*)memory + rows * T;
+        /// <summary>Upper ends of row a of the block [m].</summary>
+        public float* Upper(int a) => upper + (long)a * stride;
+        /// <summary>Admitted slots of one row's exact tile [128].</summary>
+        public int* Slots => (int*)(Lower + T);
+        /// <summary>Their exact pre-activations [128].</summary>
+        public float* Exact => (float*)(Slots + ExactTile);
         /// <summary>Per row: count of the lower ends' selection.</summary>
-        public int* N => (int*)(Exact + T);
+        public int* N => (int*)(Exact + ExactTile);
+        /// <summary>Per row: the lower ends' bar.</summary>
+        public float* Bar => (float*)(N + rows);
+        /// <summary>The exact tile [rows, 128]: admitted latents' pre-activations, 0 elsewhere.</summary>
+        public float* Values => Bar + rows;
+        /// <summary>Latents admitted so far (exact values computed).</summary>
+        public long Admitted { get; set; }
         /// <summary>The lower ends' selections.</summary>
         public RowSelect.Buffer Lowers { get; } = new(rows, k);
 
@@ -150,6 +203,7 @@ internal static partial class EncodeTopK
         {
             Lowers.Dispose();
             NativeMemory.Free(memory);
+            NativeMemory.Free(upper);
         }
     }
 }

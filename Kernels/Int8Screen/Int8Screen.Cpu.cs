@@ -99,29 +99,31 @@ internal static partial class Int8Screen
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void VnniBlock(Quad<byte> x, Quad<sbyte> w, int width, int* o)
     {
+        byte* x0 = x.P0, x1 = x.P1, x2 = x.P2, x3 = x.P3; // locals stay in registers; struct fields would be reloaded
+        sbyte* w0 = w.P0, w1 = w.P1, w2 = w.P2, w3 = w.P3;
         Vector256<int> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector256<int> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
         for (int i = 0; i < width; i += 32)
         {
-            var b0 = Vector256.Load(w.P0 + i); var b1 = Vector256.Load(w.P1 + i);
-            var b2 = Vector256.Load(w.P2 + i); var b3 = Vector256.Load(w.P3 + i);
-            var a = Vector256.Load(x.P0 + i);
+            var b0 = Vector256.Load(w0 + i); var b1 = Vector256.Load(w1 + i);
+            var b2 = Vector256.Load(w2 + i); var b3 = Vector256.Load(w3 + i);
+            var a = Vector256.Load(x0 + i);
             c00 = AvxVnni.MultiplyWideningAndAdd(c00, a, b0); c01 = AvxVnni.MultiplyWideningAndAdd(c01, a, b1);
             c02 = AvxVnni.MultiplyWideningAndAdd(c02, a, b2); c03 = AvxVnni.MultiplyWideningAndAdd(c03, a, b3);
-            a = Vector256.Load(x.P1 + i);
+            a = Vector256.Load(x1 + i);
             c10 = AvxVnni.MultiplyWideningAndAdd(c10, a, b0); c11 = AvxVnni.MultiplyWideningAndAdd(c11, a, b1);
             c12 = AvxVnni.MultiplyWideningAndAdd(c12, a, b2); c13 = AvxVnni.MultiplyWideningAndAdd(c13, a, b3);
-            a = Vector256.Load(x.P2 + i);
+            a = Vector256.Load(x2 + i);
             c20 = AvxVnni.MultiplyWideningAndAdd(c20, a, b0); c21 = AvxVnni.MultiplyWideningAndAdd(c21, a, b1);
             c22 = AvxVnni.MultiplyWideningAndAdd(c22, a, b2); c23 = AvxVnni.MultiplyWideningAndAdd(c23, a, b3);
-            a = Vector256.Load(x.P3 + i);
+            a = Vector256.Load(x3 + i);
             c30 = AvxVnni.MultiplyWideningAndAdd(c30, a, b0); c31 = AvxVnni.MultiplyWideningAndAdd(c31, a, b1);
             c32 = AvxVnni.MultiplyWideningAndAdd(c32, a, b2); c33 = AvxVnni.MultiplyWideningAndAdd(c33, a, b3);
         }
-        Store4(o, Vector256.Sum(c00), Vector256.Sum(c01), Vector256.Sum(c02), Vector256.Sum(c03));
-        Store4(o + 4, Vector256.Sum(c10), Vector256.Sum(c11), Vector256.Sum(c12), Vector256.Sum(c13));
-        Store4(o + 8, Vector256.Sum(c20), Vector256.Sum(c21), Vector256.Sum(c22), Vector256.Sum(c23));
-        Store4(o + 12, Vector256.Sum(c30), Vector256.Sum(c31), Vector256.Sum(c32), Vector256.Sum(c33));
+        Sums4(c00, c01, c02, c03).Store(o);
+        Sums4(c10, c11, c12, c13).Store(o + 4);
+        Sums4(c20, c21, c22, c23).Store(o + 8);
+        Sums4(c30, c31, c32, c33).Store(o + 12);
     }
 
     // 16 accumulators of 16 int32 lanes, 128 bytes of d per step: per row and latent two vpmaddubsw (int16 pairs, added in
@@ -129,27 +131,29 @@ internal static partial class Int8Screen
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AdjacentBlock(Quad<byte> x, Quad<sbyte> w, int width, int* o)
     {
+        byte* x0 = x.P0, x1 = x.P1, x2 = x.P2, x3 = x.P3; // locals stay in registers; struct fields would be reloaded
+        sbyte* w0 = w.P0, w1 = w.P1, w2 = w.P2, w3 = w.P3;
         Vector512<int> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
         Vector512<int> c20 = default, c21 = default, c22 = default, c23 = default, c30 = default, c31 = default, c32 = default, c33 = default;
         for (int i = 0; i < width; i += 128)
         {
-            var b0 = Vector512.Load(w.P0 + i); var b1 = Vector512.Load(w.P1 + i);
-            var b2 = Vector512.Load(w.P2 + i); var b3 = Vector512.Load(w.P3 + i);
-            var e0 = Vector512.Load(w.P0 + i + 64); var e1 = Vector512.Load(w.P1 + i + 64);
-            var e2 = Vector512.Load(w.P2 + i + 64); var e3 = Vector512.Load(w.P3 + i + 64);
-            var a = Vector512.Load(x.P0 + i); var g = Vector512.Load(x.P0 + i + 64);
+            var b0 = Vector512.Load(w0 + i); var b1 = Vector512.Load(w1 + i);
+            var b2 = Vector512.Load(w2 + i); var b3 = Vector512.Load(w3 + i);
+            var e0 = Vector512.Load(w0 + i + 64); var e1 = Vector512.Load(w1 + i + 64);
+            var e2 = Vector512.Load(w2 + i + 64); var e3 = Vector512.Load(w3 + i + 64);
+            var a = Vector512.Load(x0 + i); var g = Vector512.Load(x0 + i + 64);
             c00 += Pairs(a, b0, g, e0); c01 += Pairs(a, b1, g, e1); c02 += Pairs(a, b2, g, e2); c03 += Pairs(a, b3, g, e3);
-            a = Vector512.Load(x.P1 + i); g = Vector512.Load(x.P1 + i + 64);
+            a = Vector512.Load(x1 + i); g = Vector512.Load(x1 + i + 64);
             c10 += Pairs(a, b0, g, e0); c11 += Pairs(a, b1, g, e1); c12 += Pairs(a, b2, g, e2); c13 += Pairs(a, b3, g, e3);
-            a = Vector512.Load(x.P2 + i); g = Vector512.Load(x.P2 + i + 64);
+            a = Vector512.Load(x2 + i); g = Vector512.Load(x2 + i + 64);
             c20 += Pairs(a, b0, g, e0); c21 += Pairs(a, b1, g, e1); c22 += Pairs(a, b2, g, e2); c23 += Pairs(a, b3, g, e3);
-            a = Vector512.Load(x.P3 + i); g = Vector512.Load(x.P3 + i + 64);
+            a = Vector512.Load(x3 + i); g = Vector512.Load(x3 + i + 64);
             c30 += Pairs(a, b0, g, e0); c31 += Pairs(a, b1, g, e1); c32 += Pairs(a, b2, g, e2); c33 += Pairs(a, b3, g, e3);
         }
-        Store4(o, Vector512.Sum(c00), Vector512.Sum(c01), Vector512.Sum(c02), Vector512.Sum(c03));
-        Store4(o + 4, Vector512.Sum(c10), Vector512.Sum(c11), Vector512.Sum(c12), Vector512.Sum(c13));
-        Store4(o + 8, Vector512.Sum(c20), Vector512.Sum(c21), Vector512.Sum(c22), Vector512.Sum(c23));
-        Store4(o + 12, Vector512.Sum(c30), Vector512.Sum(c31), Vector512.Sum(c32), Vector512.Sum(c33));
+        Sums4(Half(c00), Half(c01), Half(c02), Half(c03)).Store(o);
+        Sums4(Half(c10), Half(c11), Half(c12), Half(c13)).Store(o + 4);
+        Sums4(Half(c20), Half(c21), Half(c22), Half(c23)).Store(o + 8);
+        Sums4(Half(c30), Half(c31), Half(c32), Half(c33)).Store(o + 12);
     }
 
     // Σ of a·b + g·e over each group of four bytes, as int32 lanes.
@@ -157,5 +161,14 @@ internal static partial class Int8Screen
     private static Vector512<int> Pairs(Vector512<byte> a, Vector512<sbyte> b, Vector512<byte> g, Vector512<sbyte> e) =>
         Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(a, b) + Avx512BW.MultiplyAddAdjacent(g, e), Vector512.Create((short)1));
 
-    private static unsafe void Store4(int* o, int s0, int s1, int s2, int s3) => (o[0], o[1], o[2], o[3]) = (s0, s1, s2, s3);
+    // The lane sums of four accumulators (integer adds: any order is exact): three horizontal adds and one 128-bit add.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sums4(Vector256<int> s0, Vector256<int> s1, Vector256<int> s2, Vector256<int> s3)
+    {
+        var h = Avx2.HorizontalAdd(Avx2.HorizontalAdd(s0, s1), Avx2.HorizontalAdd(s2, s3));
+        return h.GetLower() + h.GetUpper();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Half(Vector512<int> v) => v.GetLower() + v.GetUpper();
 }

@@ -111,6 +111,12 @@ internal readonly unsafe struct RowSelect(float* scores, int* latents, int k, bo
         }
     }
 
+    /// <summary>Makes the bar the k-th best score offered so far when at least k beat the old one (else leaves it).</summary>
+    public void Settle(ref int n, ref float bar)
+    {
+        if (n >= k) bar = Prune(ref n);
+    }
+
     private float Prune(ref int n)
     {
         SelectBest(n);

@@ -52,6 +52,35 @@ public abstract partial class Backend : IDisposable
         };
     }
 
+    /// <summary>Environment variable that turns the int8 screen off ("0") or on where supported ("1") for the backends created in the process.</summary>
+    public const string Int8ScreenVariable = "SAEGPU_INT8_SCREEN";
+
+    /// <summary>
+    /// Whether TopK-style selections on this backend (<c>EncodeTopK</c>: TopK, AbsTopK, top-AFA, AuxK, and the encoders of
+    /// vSAE and g-SAE inference) go through the exact int8 screen: the centered inputs and W_enc rows are quantized to int8
+    /// with one scale per row, int8 dots bound every pre-activation rigorously, and only latents whose upper bound reaches
+    /// the row's running k-th largest lower bound are computed in fp32, by the same arithmetic — so the codes are
+    /// bit-identical with the screen on or off; only the time differs. Supported by <c>cpu</c> where the CPU has AVX-VNNI or
+    /// AVX-512BW (<see cref="Int8ScreenSupported"/>); on by default only with AVX-VNNI (with AVX-512BW alone it measured no
+    /// faster than fp32); <see cref="Int8ScreenVariable"/> "1" or "0" overrides the default. Setting it to true where it is
+    /// not supported throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    public bool UseInt8Screen
+    {
+        get => useInt8Screen;
+        set
+        {
+            if (value && !Int8ScreenSupported)
+                throw new NotSupportedException($"The {Name} backend has no int8 screen here (it needs the cpu backend on a CPU with AVX-VNNI or AVX-512BW).");
+            useInt8Screen = value;
+        }
+    }
+
+    private bool useInt8Screen;
+
+    /// <summary>Whether <see cref="UseInt8Screen"/> can be turned on for this backend on this machine.</summary>
+    public virtual bool Int8ScreenSupported => false;
+
     /// <summary>Short name: reference, cpu, gpu (CUDA) or ilgpu-cpu.</summary>
     public abstract string Name { get; }
 

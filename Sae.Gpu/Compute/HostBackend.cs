@@ -13,8 +13,8 @@ internal interface IHostOps
     static abstract void Encode(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, Span<float> pre);
     /// <summary>See <see cref="Kernels.TopK"/>.</summary>
     static abstract void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values);
-    /// <summary>See <see cref="Kernels.EncodeTopK"/>.</summary>
-    static abstract void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values);
+    /// <summary>See <see cref="Kernels.EncodeTopK"/>; <paramref name="screen"/>: the int8 screen's kernel, or null for none (ignored by the reference).</summary>
+    static abstract void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values, Int8Kernel? screen);
     /// <summary>See <see cref="Kernels.ThresholdSelect"/>.</summary>
     static abstract void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values);
     /// <summary>See <see cref="Kernels.BatchTopKThreshold"/>.</summary>
@@ -113,7 +113,8 @@ internal class HostBackend<TOps> : Backend where TOps : IHostOps
         int k, bool absolute, Tensor<float>? targetNorms, SparseCodes codes)
     {
         TOps.EncodeTopK(H(x), H(bDec), H(wEnc), H(bEnc), mask is null ? default : H(mask), k, absolute,
-            targetNorms is null ? default : H(targetNorms), H(codes.Offsets), H(codes.Indices), H(codes.Values));
+            targetNorms is null ? default : H(targetNorms), H(codes.Offsets), H(codes.Indices), H(codes.Values),
+            UseInt8Screen ? Int8Screen.Fastest : null);
     }
 
     /// <inheritdoc />
@@ -241,7 +242,7 @@ internal readonly struct ReferenceOps : IHostOps
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Reference(pre, f, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
-    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.EncodeTopK.Reference(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values);
+    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values, Int8Kernel? screen) => Kernels.EncodeTopK.Reference(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Reference(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />
@@ -309,7 +310,7 @@ internal readonly struct CpuOps : IHostOps
     /// <inheritdoc />
     public static void TopK(ReadOnlySpan<float> pre, int f, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.TopK.Cpu(pre, f, k, absolute, targetNorms, offsets, indices, values);
     /// <inheritdoc />
-    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.EncodeTopK.Cpu(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values);
+    public static void EncodeTopK(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc, ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values, Int8Kernel? screen) => Kernels.EncodeTopK.Cpu(x, bDec, wEnc, bEnc, mask, k, absolute, targetNorms, offsets, indices, values, screen);
     /// <inheritdoc />
     public static void ThresholdSelect(ReadOnlySpan<float> pre, ReadOnlySpan<float> thresholds, ReadOnlySpan<int> cuts, Span<int> offsets, Span<int> indices, Span<float> values) => Kernels.ThresholdSelect.Cpu(pre, thresholds, cuts, offsets, indices, values);
     /// <inheritdoc />
@@ -368,8 +369,27 @@ internal readonly struct CpuOps : IHostOps
 /// <summary>The scalar float64-accumulating oracle backend: slow, obvious, the reference every other backend is tested against.</summary>
 internal sealed class ReferenceBackend : HostBackend<ReferenceOps>;
 
-/// <summary>The fast CPU backend: blocked Vector256 FMA kernels, parallel over tiles and rows.</summary>
-internal sealed class CpuBackend : HostBackend<CpuOps>;
+/// <summary>
+/// The fast CPU backend: blocked Vector256 FMA kernels, parallel over tiles and rows; TopK-style selections through the
+/// int8 screen where the CPU has a fast int8 kernel (see <see cref="Backend.UseInt8Screen"/>).
+/// </summary>
+internal sealed class CpuBackend : HostBackend<CpuOps>
+{
+    /// <summary>
+    /// Creates the backend. The int8 screen is on by default where the CPU has AVX-VNNI (measured faster than fp32 there),
+    /// off on CPUs with only AVX-512BW (supported, but measured no faster: see docs/benchmarks.md); SAEGPU_INT8_SCREEN
+    /// "1" turns it on wherever supported, "0" off.
+    /// </summary>
+    public CpuBackend() => UseInt8Screen = Environment.GetEnvironmentVariable(Int8ScreenVariable)?.Trim() switch
+    {
+        "0" => false,
+        "1" => Int8ScreenSupported,
+        _ => Int8Screen.Fastest == Int8Kernel.Vnni,
+    };
+
+    /// <inheritdoc />
+    public override bool Int8ScreenSupported => Int8Screen.Fastest != Int8Kernel.Scalar;
+}
 
 /// <summary>A tensor in managed host memory.</summary>
 /// <typeparam name="T">Element type.</typeparam>
