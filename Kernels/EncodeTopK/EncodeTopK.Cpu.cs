@@ -41,7 +41,7 @@ internal static partial class EncodeTopK
                     var job = new BlockJob(new CpuGemm(px, pw, pb, d, map), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
                         screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null);
                     var cnt = counts;
-                    int rows = RowsPerBlock(b, screen == null ? 0 : m), blocks = (b + rows - 1) / rows;
+                    int rows = RowsPerBlock(b, screen == null ? 0 : m, k), blocks = (b + rows - 1) / rows;
                     Parallel.For(0, blocks, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
                 }
             }
@@ -80,11 +80,12 @@ internal static partial class EncodeTopK
     // Enough blocks for every core (two per core), each a multiple of the 4-row register block, at most one 64-row tile.
     // When screening m latents, up to 256 rows — the exact pass reads each W_enc row once per block for a few admitted
     // rows, so larger blocks cut its memory traffic — but few enough that the block's upper ends (rows × m floats) stay
-    // within 16 MB.
-    private static int RowsPerBlock(int b, int screened)
+    // within 16 MB, and so do its two selections (2k + 8 slots of 8 bytes per row each, for k up to F).
+    private static int RowsPerBlock(int b, int screened, int k)
     {
         int perCore = (b + 2 * Environment.ProcessorCount - 1) / (2 * Environment.ProcessorCount);
-        int most = screened == 0 ? Encode.CpuTile : Math.Max(4, Math.Min(4 * Encode.CpuTile, (1 << 22) / screened / 4 * 4));
+        int most = screened == 0 ? Encode.CpuTile
+            : Math.Max(4, Math.Min(4 * Encode.CpuTile, Math.Min((1 << 22) / screened, (1 << 19) / (k + 4)) / 4 * 4));
         return Math.Clamp((perCore + 3) / 4 * 4, 4, most);
     }
 
