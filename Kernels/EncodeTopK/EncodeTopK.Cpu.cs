@@ -11,18 +11,19 @@ internal static partial class EncodeTopK
     /// buffer with <see cref="CpuGemm"/> and offers them at once to its rows' selections (<see cref="RowSelect"/>), so pre [B, F]
     /// never exists. AbsTopK's signed values are recomputed for the k kept entries by the same arithmetic.
     /// <para>
-    /// With <paramref name="screen"/> other than null (a kernel this CPU runs), tiles go through the int8 screen instead
-    /// (<see cref="Screen"/>): per tile, int8 dots give each (row, latent) a score interval; the lower ends stream through a
-    /// second selection per row whose bar — at most the k-th largest lower end seen so far, so it only rises and never
-    /// passes the final k-th largest score — admits the latents whose upper end reaches it (and is positive); only those get
-    /// their exact fp32 pre-activation, by the same arithmetic (<see cref="CpuGemm.PreList"/>), while the W_enc tile is in
-    /// cache; the others are offered as 0. A latent left out scores below the row's k-th largest score, so the codes are
-    /// the same bit for bit, ties, top-AFA counts and AbsTopK signs included.
+    /// With <paramref name="screen"/> other than null (a kernel this CPU runs), row blocks go through the int8 screen
+    /// instead (<see cref="Screen"/>), in two passes: int8 dots give each (row, latent) a score interval; the upper ends are
+    /// kept and the lower ends stream through a second selection per row, which settles the row's bar at the k-th largest
+    /// lower end (never above the final k-th largest score). Then, per 128-latent tile while its W_enc rows are in cache,
+    /// only the latents whose upper end reaches the bar (and is positive) get their exact fp32 pre-activation, by the same
+    /// arithmetic (<see cref="CpuGemm.PreList"/>); the others are offered as 0. A latent left out scores below the row's
+    /// k-th largest score, so the codes are the same bit for bit, ties, top-AFA counts and AbsTopK signs included.
+    /// <paramref name="tally"/>, when given, counts the pairs admitted and screened.
     /// </para>
     /// </summary>
     public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,
         ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values,
-        Int8Kernel? screen = null)
+        Int8Kernel? screen = null, ScreenTally? tally = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(k);
         int d = bDec.Length, b = x.Length / d;
@@ -39,7 +40,7 @@ internal static partial class EncodeTopK
                 {
                     int* map = mask.IsEmpty ? null : pl;
                     var job = new BlockJob(new CpuGemm(px, pw, pb, d, map), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
-                        screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null);
+                        screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null, tally);
                     var cnt = counts;
                     int rows = RowsPerBlock(b, screen == null ? 0 : m, k), blocks = (b + rows - 1) / rows;
                     Parallel.For(0, blocks, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
@@ -54,20 +55,24 @@ internal static partial class EncodeTopK
         }
     }
 
-    /// <summary>Totals over every screened call in this process: (row, latent) pairs admitted and screened.</summary>
-    internal static class ScreenCounts
+    /// <summary>Counts of one or more screened calls (pass one as <c>tally</c>): (row, latent) pairs admitted to the exact
+    /// pass and pairs screened. Thread-safe; owned by its caller, so concurrent calls with other tallies do not mix.</summary>
+    internal sealed class ScreenTally
     {
-        private static long admitted, screened;
+        private long admitted, screened;
+
+        /// <summary>Pairs whose exact pre-activation was computed.</summary>
+        public long Admitted => Interlocked.Read(ref admitted);
+
+        /// <summary>Pairs screened (rows × eligible latents).</summary>
+        public long Screened => Interlocked.Read(ref screened);
 
         /// <summary>Adds one row block's counts.</summary>
-        public static void Add(long a, long s)
+        public void Add(long a, long s)
         {
             Interlocked.Add(ref admitted, a);
             Interlocked.Add(ref screened, s);
         }
-
-        /// <summary>Returns the totals and starts again from zero.</summary>
-        public static (long Admitted, long Screened) Take() => (Interlocked.Exchange(ref admitted, 0), Interlocked.Exchange(ref screened, 0));
     }
 
     private static int[] Eligible(ReadOnlySpan<int> mask)
@@ -90,7 +95,7 @@ internal static partial class EncodeTopK
     }
 
     private readonly unsafe struct BlockJob(CpuGemm gemm, int* map, int m, int* indices, float* values, int k, bool absolute, float* targets,
-        Screen? screen)
+        Screen? screen, ScreenTally? tally)
     {
         public void Rows(int r0, int r1, int[] counts)
         {
@@ -114,7 +119,7 @@ internal static partial class EncodeTopK
                     buffer.Row(a, absolute).OfferAll(values + a * step, c1 - c0, c0, map, ref n[a], ref bar[a]);
             }
             for (int r = r0; r < r1; r++) counts[r] = Finish(r, buffer.Row(r - r0, absolute), n[r - r0]);
-            if (screening != null) ScreenCounts.Add(screening.Admitted, (long)(r1 - r0) * m);
+            if (screening != null) tally?.Add(screening.Admitted, (long)(r1 - r0) * m);
         }
 
         // First pass of a screened block: every latent's score interval from int8 dots; the upper ends are kept, the
