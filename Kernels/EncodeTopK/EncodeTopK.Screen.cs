@@ -31,8 +31,8 @@ internal static partial class EncodeTopK
         public Screen(Int8Kernel kernel, float* xc, int b, float* w, float* bias, int d, int* map, int m)
         {
             this.kernel = kernel;
-            int levels = Int8Screen.LevelsOf(kernel);
-            (width, offset) = (Int8Screen.PaddedWidth(d), levels + 1);
+            var levels = Int8Screen.LevelsOf(kernel);
+            (width, offset) = (Int8Screen.PaddedWidth(d), levels.X + 1);
             double gamma = Int8Screen.Gamma(d);
             (xq, sx, ax, qx) = (new(b * width), new(b), new(b), new(b));
             (wq, wSums, sw, fw, rw, gw, bw) = (new(m * width), new(m + 8), new(m + 8), new(m + 8), new(m + 8), new(m + 8), new(m + 8));
@@ -46,7 +46,7 @@ internal static partial class EncodeTopK
                 for (int r = lo; r < hi; r++)
                 {
                     var q = new Span<sbyte>((sbyte*)px + (long)r * rowWidth, d);
-                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(xc + (long)r * d, d), levels, q);
+                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(xc + (long)r * d, d), levels.X, q);
                     foreach (ref sbyte v in q) v = (sbyte)(byte)(v + off);
                     (psx[r], pax[r], pqx[r]) = (s, Up(n.Residual + gamma * n.Full), Up(n.Quantized));
                 }
@@ -57,7 +57,7 @@ internal static partial class EncodeTopK
                 {
                     int j = map == null ? c : map[c];
                     var q = new Span<sbyte>(pwq + (long)c * rowWidth, d);
-                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(w + (long)j * d, d), levels, q);
+                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(w + (long)j * d, d), levels.W, q);
                     int sum = 0;
                     foreach (sbyte v in q) sum += v;
                     (psums[c], psw[c], pfw[c], prw[c]) = (sum, s, Up(n.Full), Up(n.Residual));
@@ -119,11 +119,18 @@ internal static partial class EncodeTopK
     }
 
     /// <summary>A zeroed array pinned for the life of the object, with its address.</summary>
-    private sealed unsafe class Pinned<T>(int length) where T : unmanaged
+    private sealed unsafe class Pinned<T> where T : unmanaged
     {
-        private readonly T[] data = GC.AllocateArray<T>(length, pinned: true);
+        private readonly T[] data;
 
-        /// <summary>Address of element 0.</summary>
-        public T* P => (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
+        public Pinned(int length)
+        {
+            data = GC.AllocateArray<T>(length + 64 / sizeof(T), pinned: true);
+            var start = (T*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(data));
+            P = (T*)(((nint)start + 63) & ~(nint)63);
+        }
+
+        /// <summary>Address of element 0, aligned to 64 bytes (a 512-bit load never straddles cache lines).</summary>
+        public T* P { get; }
     }
 }

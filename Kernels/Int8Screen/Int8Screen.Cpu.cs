@@ -15,8 +15,9 @@ internal enum Int8Kernel
 
     /// <summary>
     /// AVX-512BW <c>vpmaddubsw</c> then <c>vpmaddwd</c> (for CPUs with AVX-512 but without AVX-VNNI, whose VNNI .NET 10 does
-    /// not expose): 64 u8×s8 products per instruction into int16 pairs, two of them added in int16 before widening. Both
-    /// operands use 63 levels so no int16 sum can saturate: 2·(2·127·63) = 32,004 &lt; 32,767.
+    /// not expose): 64 u8×s8 products per instruction into int16 pairs, each widened to int32 by a <c>vpmaddwd</c>. The rows
+    /// use 127 levels (unsigned q + 128 ≤ 255), the latents 63, so no int16 pair sum can saturate: 2·255·63 = 32,130
+    /// &lt; 32,767.
     /// </summary>
     Adjacent,
 }
@@ -35,8 +36,11 @@ internal static partial class Int8Screen
         _ => true,
     };
 
-    /// <summary>Quantization levels L of a kernel's operands (values in [−L, L]); the unsigned operand holds q + L + 1.</summary>
-    public static int LevelsOf(Int8Kernel kernel) => kernel == Int8Kernel.Adjacent ? 63 : 127;
+    /// <summary>
+    /// Quantization levels of a kernel's operands (values in [−L, L]): X for the rows, whose unsigned bytes hold q + X + 1,
+    /// and W for the latents (127 and 127, or 127 and 63 for <see cref="Int8Kernel.Adjacent"/>).
+    /// </summary>
+    public static (int X, int W) LevelsOf(Int8Kernel kernel) => (127, kernel == Int8Kernel.Adjacent ? 63 : 127);
 
     /// <summary>Quantized rows are stored with a width padded to a multiple of this many bytes (zeros), so no kernel has a tail.</summary>
     public const int RowAlignment = 128;
@@ -126,8 +130,8 @@ internal static partial class Int8Screen
         Sums4(c30, c31, c32, c33).Store(o + 12);
     }
 
-    // 16 accumulators of 16 int32 lanes, 128 bytes of d per step: per row and latent two vpmaddubsw (int16 pairs, added in
-    // int16: at most 4 products of 127·63 per lane), one vpmaddwd by ones into int32.
+    // 16 accumulators of 16 int32 lanes, 128 bytes of d per step: per row and latent two vpmaddubsw (int16 pairs of u8·s8
+    // products, at most 2·255·63 each), each widened by a vpmaddwd by ones into int32.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void AdjacentBlock(Quad<byte> x, Quad<sbyte> w, int width, int* o)
     {
@@ -159,7 +163,8 @@ internal static partial class Int8Screen
     // Σ of a·b + g·e over each group of four bytes, as int32 lanes.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<int> Pairs(Vector512<byte> a, Vector512<sbyte> b, Vector512<byte> g, Vector512<sbyte> e) =>
-        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(a, b) + Avx512BW.MultiplyAddAdjacent(g, e), Vector512.Create((short)1));
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(a, b), Vector512.Create((short)1))
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(g, e), Vector512.Create((short)1));
 
     // The lane sums of four accumulators (integer adds: any order is exact): three horizontal adds and one 128-bit add.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

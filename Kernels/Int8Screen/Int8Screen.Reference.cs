@@ -6,8 +6,8 @@ namespace SaeGpu.Kernels;
 /// <see cref="CpuGemm"/> computes, so that only latents whose interval [approx − bound, approx + bound] can reach a row's
 /// top k need the exact fp32 value.
 /// <para>
-/// Quantization, per row v [d] (a centered input row x̃ or a W_enc row w_j) to L levels (127, or 63 for the kernel
-/// without VNNI, see <see cref="LevelsOf"/>): scale s = max|v_i| / L (0 for a zero row), q_i = round(v_i / s) ∈ [−L, L].
+/// Quantization, per row v [d] (a centered input row x̃ or a W_enc row w_j) to L levels (127, or 63 for W_enc rows with
+/// the kernel without VNNI, see <see cref="LevelsOf"/>): scale s = max|v_i| / L (0 for a zero row), q_i = round(v_i / s) ∈ [−L, L].
 /// Approximate dot: s_x·s_w·Σ q_x,i·q_w,i (exact in int32 for d &lt; 133,000).
 /// Bound, by Cauchy–Schwarz on the exact quantization residuals r = v − s·q:
 /// |x̃·w − s_x s_w q_x·q_w| ≤ ‖r_x‖₂‖w‖₂ + ‖s_x q_x‖₂‖r_w‖₂; plus the fp32 path's own rounding,

@@ -24,22 +24,22 @@ public class Int8ScreenTests
     public void DotTile_EqualsTheScalarDots_OnEveryEdge(string kernelName)
     {
         var kernel = Enum.Parse<Int8Kernel>(kernelName);
-        int levels = Int8Screen.LevelsOf(kernel);
+        var levels = Int8Screen.LevelsOf(kernel);
         Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, seed) =>
         {
             var rng = new Random(seed);
             int b = rng.Next(1, 11), f = rng.Next(1, 11), r0 = rng.Next(b), c0 = rng.Next(f), width = Int8Screen.PaddedWidth(d);
-            sbyte[] x = Bytes(rng, b * d, levels), w = Bytes(rng, f * d, levels);
+            sbyte[] x = Bytes(rng, b * d, levels.X), w = Bytes(rng, f * d, levels.W);
             var (xPadded, wPadded) = (new byte[b * width], new sbyte[f * width]);
             for (int r = 0; r < b; r++)
-                for (int i = 0; i < d; i++) xPadded[r * width + i] = (byte)(x[r * d + i] + levels + 1);
+                for (int i = 0; i < d; i++) xPadded[r * width + i] = (byte)(x[r * d + i] + levels.X + 1);
             for (int c = 0; c < f; c++) w.AsSpan(c * d, d).CopyTo(wPadded.AsSpan(c * width));
             int[] sums = [.. Enumerable.Range(0, f).Select(j => w.AsSpan(j * d, d).ToArray().Sum(v => v))];
             var tile = new int[(b - r0) * (f - c0)];
             unsafe
             {
                 fixed (byte* px = xPadded) fixed (sbyte* pw = wPadded) fixed (int* ps = sums) fixed (int* pt = tile)
-                    Int8Screen.DotTile(kernel, px, pw, ps, levels + 1, width, r0, b, c0, f, pt, f - c0);
+                    Int8Screen.DotTile(kernel, px, pw, ps, levels.X + 1, width, r0, b, c0, f, pt, f - c0);
             }
             for (int r = r0; r < b; r++)
                 for (int c = c0; c < f; c++)
@@ -52,19 +52,20 @@ public class Int8ScreenTests
     {
         foreach (var kernel in Enum.GetValues<Int8Kernel>().Where(Int8Screen.IsSupported))
         {
-            int levels = Int8Screen.LevelsOf(kernel), d = 256;
+            var (lx, lw) = Int8Screen.LevelsOf(kernel);
+            const int d = 256;
             foreach (int sign in (int[])[1, -1])
             {
-                var x = Enumerable.Repeat((byte)(2 * levels + 1), d).ToArray(); // q = +levels everywhere
-                var w = Enumerable.Repeat((sbyte)(sign * levels), d).ToArray();
-                int[] sums = [sign * levels * d];
+                var x = Enumerable.Repeat((byte)(2 * lx + 1), d).ToArray(); // q = +lx everywhere: the largest unsigned byte
+                var w = Enumerable.Repeat((sbyte)(sign * lw), d).ToArray();
+                int[] sums = [sign * lw * d];
                 var dot = new int[1];
                 unsafe
                 {
                     fixed (byte* px = x) fixed (sbyte* pw = w) fixed (int* ps = sums) fixed (int* pt = dot)
-                        Int8Screen.DotTile(kernel, px, pw, ps, levels + 1, d, 0, 1, 0, 1, pt, 1);
+                        Int8Screen.DotTile(kernel, px, pw, ps, lx + 1, d, 0, 1, 0, 1, pt, 1);
                 }
-                Assert.Equal(sign * levels * levels * d, dot[0]);
+                Assert.Equal(sign * lx * lw * d, dot[0]);
             }
         }
     }
@@ -74,13 +75,13 @@ public class Int8ScreenTests
         Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, seed) =>
         {
             var rng = new Random(seed);
-            int levels = rng.Next(2) == 0 ? 127 : 63;
+            int levelsX = rng.Next(2) == 0 ? 127 : 63, levelsW = rng.Next(2) == 0 ? 127 : 63;
             const int b = 6, f = 10;
             float[] x = Rows(rng, b, d), w = Rows(rng, f, d), bias = [.. Enumerable.Range(0, f).Select(_ => (float)(rng.NextDouble() - 0.5))];
             var pre = new float[b * f];
             Encode.Cpu(x, new float[d], w, bias, pre);
-            var (qx, sx, nx) = Quantized(x, d, levels);
-            var (qw, sw, nw) = Quantized(w, d, levels);
+            var (qx, sx, nx) = Quantized(x, d, levelsX);
+            var (qw, sw, nw) = Quantized(w, d, levelsW);
             for (int r = 0; r < b; r++)
                 for (int j = 0; j < f; j++)
                 {
