@@ -7,9 +7,9 @@ internal static partial class EncodeTopK
 {
     /// <summary>
     /// Fast CPU path, bit-identical to <see cref="Encode.Cpu"/> then <see cref="MaskLatents.Cpu"/> then <see cref="TopK.Cpu"/>:
-    /// blocks of up to 64 rows run in parallel; each computes 64-latent tiles of pre (only eligible latents) into a 16 KB
-    /// buffer with <see cref="CpuGemm"/> and offers them at once to its rows' selections (<see cref="RowSelect"/>), so pre [B, F]
-    /// never exists. AbsTopK's signed values are recomputed for the k kept entries by the same arithmetic.
+    /// blocks of up to 256 rows run in parallel; each computes 64-latent tiles of pre (only eligible latents) into a
+    /// [rows, 64] buffer with <see cref="CpuGemm"/> and offers them at once to its rows' selections (<see cref="RowSelect"/>),
+    /// so pre [B, F] never exists. AbsTopK's signed values are recomputed for the k kept entries by the same arithmetic.
     /// <para>
     /// With <paramref name="screen"/> other than null (a kernel this CPU runs), row blocks go through the int8 screen
     /// instead (<see cref="Screen"/>), in two passes: int8 dots give each (row, latent) a score interval; the upper ends are
@@ -21,7 +21,7 @@ internal static partial class EncodeTopK
     /// <paramref name="tally"/>, when given, counts the pairs admitted and screened.
     /// </para>
     /// </summary>
-    public static void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,
+    public static unsafe void Cpu(ReadOnlySpan<float> x, ReadOnlySpan<float> bDec, ReadOnlySpan<float> wEnc, ReadOnlySpan<float> bEnc,
         ReadOnlySpan<int> mask, int k, bool absolute, ReadOnlySpan<float> targetNorms, Span<int> offsets, Span<int> indices, Span<float> values,
         Int8Kernel? screen = null, ScreenTally? tally = null)
     {
@@ -30,6 +30,7 @@ internal static partial class EncodeTopK
         int[] eligible = mask.IsEmpty ? [] : Eligible(mask);
         int m = mask.IsEmpty ? bEnc.Length : eligible.Length;
         float[] xc = Encode.RentCentered(x, bDec);
+        float* pairs = screen == null ? CpuGemm.AllocPairs(xc, b, d) : null;
         int[] counts = ArrayPool<int>.Shared.Rent(b);
         try
         {
@@ -39,7 +40,7 @@ internal static partial class EncodeTopK
                 fixed (int* pi = indices) fixed (float* pv = values) fixed (float* pt = targetNorms)
                 {
                     int* map = mask.IsEmpty ? null : pl;
-                    var job = new BlockJob(new CpuGemm(px, pw, pb, d, map), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
+                    var job = new BlockJob(new CpuGemm(px, pw, pb, d, map, pairs), map, m, pi, pv, k, absolute, targetNorms.IsEmpty ? null : pt,
                         screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null, tally);
                     var cnt = counts;
                     int rows = RowsPerBlock(b, screen == null ? 0 : m, k), blocks = (b + rows - 1) / rows;
@@ -51,6 +52,7 @@ internal static partial class EncodeTopK
         finally
         {
             ArrayPool<float>.Shared.Return(xc);
+            CpuGemm.FreePairs(pairs);
             ArrayPool<int>.Shared.Return(counts);
         }
     }
@@ -82,16 +84,15 @@ internal static partial class EncodeTopK
         return [.. list];
     }
 
-    // Enough blocks for every core (two per core), each a multiple of the 4-row register block, at most one 64-row tile.
-    // When screening m latents, up to 256 rows — the exact pass reads each W_enc row once per block for a few admitted
-    // rows, so larger blocks cut its memory traffic — but few enough that the block's upper ends (rows × m floats) stay
-    // within 16 MB, and so do its two selections (2k + 8 slots of 8 bytes per row each, for k up to F).
+    // Enough blocks for every core (two per core), each a multiple of the 4-row register block, up to 256 rows: every block
+    // streams all of W_enc through the caches once (50 MB at F 16384, d 768), so larger blocks cut that memory traffic.
+    // When screening m latents, few enough that the block's upper ends (rows × m floats) stay within 16 MB; and always few
+    // enough that its selections (2k + 8 slots of 8 bytes per row each, two when screening, for k up to F) do too.
     private static int RowsPerBlock(int b, int screened, int k)
     {
         int perCore = (b + 2 * Environment.ProcessorCount - 1) / (2 * Environment.ProcessorCount);
-        int most = screened == 0 ? Encode.CpuTile
-            : Math.Max(4, Math.Min(4 * Encode.CpuTile, Math.Min((1 << 22) / screened, (1 << 19) / (k + 4)) / 4 * 4));
-        return Math.Clamp((perCore + 3) / 4 * 4, 4, most);
+        int most = Math.Min(screened == 0 ? int.MaxValue : (1 << 22) / screened, (1 << 19) / (k + 4));
+        return Math.Clamp((perCore + 3) / 4 * 4, 4, Math.Max(4, Math.Min(4 * Encode.CpuTile, most) / 4 * 4));
     }
 
     private readonly unsafe struct BlockJob(CpuGemm gemm, int* map, int m, int* indices, float* values, int k, bool absolute, float* targets,
@@ -100,7 +101,7 @@ internal static partial class EncodeTopK
         public void Rows(int r0, int r1, int[] counts)
         {
             const int t = Encode.CpuTile;
-            float* tile = stackalloc float[screen == null ? t * t : 0];
+            float* tile = stackalloc float[screen == null ? (r1 - r0) * t : 0];
             int* n = stackalloc int[r1 - r0];
             float* bar = stackalloc float[r1 - r0];
             new Span<int>(n, r1 - r0).Clear();
