@@ -220,12 +220,18 @@ internal static class Simd
     public static void ParallelVectorChunks(int n, Action<int, int> body, int minChunk) =>
         ParallelChunks((n + 7) / 8, (lo, hi) => body(lo * 8, Math.Min(n, hi * 8)), Math.Max(1, minChunk / 8));
 
+    /// <summary>
+    /// At most one worker per core: the thread pool otherwise adds workers while long blocks run, and two blocks time-sliced
+    /// on one core evict each other's cache-resident tiles (measured: 3.2 busy threads on 2 cores in the fused encode).
+    /// </summary>
+    public static ParallelOptions OnCores { get; } = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
+
     /// <summary>Runs <paramref name="body"/> over [0, n) split into about 4·cores contiguous chunks.</summary>
     public static void ParallelChunks(int n, Action<int, int> body, int minChunk = 1)
     {
         int chunks = Math.Max(1, Math.Min(Environment.ProcessorCount * 4, n / Math.Max(1, minChunk)));
         if (chunks == 1) { body(0, n); return; }
-        Parallel.For(0, chunks, c =>
+        Parallel.For(0, chunks, OnCores, c =>
         {
             int lo = (int)((long)n * c / chunks), hi = (int)((long)n * (c + 1) / chunks);
             if (hi > lo) body(lo, hi);

@@ -31,7 +31,7 @@ internal static partial class Encode
                     var gemm = new CpuGemm(px, pw, pb, d, null, pairs);
                     float* output = pp;
                     int tilesB = (b + CpuTile - 1) / CpuTile, tilesF = (f + CpuTile - 1) / CpuTile;
-                    Parallel.For(0, tilesB * tilesF, t =>
+                    Parallel.For(0, tilesB * tilesF, Simd.OnCores, t =>
                     {
                         int r0 = t / tilesF * CpuTile, j0 = t % tilesF * CpuTile;
                         gemm.Tile(r0, Math.Min(b, r0 + CpuTile), j0, Math.Min(f, j0 + CpuTile), output + (long)r0 * f + j0, f);

@@ -44,7 +44,7 @@ internal static partial class EncodeTopK
                         screen is { } kernel ? new Screen(kernel, px, b, pw, pb, d, map, m) : null, tally);
                     var cnt = counts;
                     int rows = RowsPerBlock(b, screen == null ? 0 : m, k), blocks = (b + rows - 1) / rows;
-                    Parallel.For(0, blocks, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
+                    Parallel.For(0, blocks, Simd.OnCores, q => job.Rows(q * rows, Math.Min(b, q * rows + rows), cnt));
                 }
             }
             Csr.CompactPadded(counts.AsSpan(0, b), k, offsets, indices, values);
