@@ -46,7 +46,7 @@ internal static partial class EncodeTopK
                 for (int r = lo; r < hi; r++)
                 {
                     var q = new Span<sbyte>((sbyte*)px + (long)r * rowWidth, d);
-                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(xc + (long)r * d, d), levels.X, q);
+                    var (s, n) = Int8Screen.QuantizeRowCpu(new ReadOnlySpan<float>(xc + (long)r * d, d), levels.X, q);
                     foreach (ref sbyte v in q) v = (sbyte)(byte)(v + off);
                     (psx[r], pax[r], pqx[r]) = (s, Up(n.Residual + gamma * n.Full), Up(n.Quantized));
                 }
@@ -57,7 +57,7 @@ internal static partial class EncodeTopK
                 {
                     int j = map == null ? c : map[c];
                     var q = new Span<sbyte>(pwq + (long)c * rowWidth, d);
-                    var (s, n) = Int8Screen.QuantizeRow(new ReadOnlySpan<float>(w + (long)j * d, d), levels.W, q);
+                    var (s, n) = Int8Screen.QuantizeRowCpu(new ReadOnlySpan<float>(w + (long)j * d, d), levels.W, q);
                     int sum = 0;
                     foreach (sbyte v in q) sum += v;
                     (psums[c], psw[c], pfw[c], prw[c]) = (sum, s, Up(n.Full), Up(n.Residual));

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -41,6 +42,76 @@ internal static partial class Int8Screen
     /// and W for the latents (127 and 127, or 127 and 63 for <see cref="Int8Kernel.Adjacent"/>).
     /// </summary>
     public static (int X, int W) LevelsOf(Int8Kernel kernel) => (127, kernel == Int8Kernel.Adjacent ? 63 : 127);
+
+    /// <summary>
+    /// <see cref="QuantizeRow"/> vectorized (the screen quantizes every centered row and every W_enc row per call):
+    /// scale s = max|v_i| / L, q_i = round(v_i · (L / max|v_i|)) clamped to [−L, L], and ‖v‖₂, ‖v − s·q‖₂, ‖s·q‖₂ summed in
+    /// float64 over four lanes. Multiplying by the reciprocal may round a value at a half-way point differently from the
+    /// reference's division, and the sums run in another order; the norms are those of the q written here, so the screen's
+    /// bound holds either way. A zero row gets scale 0, a row holding NaN or ±Inf scale NaN, as in the reference.
+    /// </summary>
+    public static (float Scale, RowNorms Norms) QuantizeRowCpu(ReadOnlySpan<float> v, int levels, Span<sbyte> q)
+    {
+        ref float v0 = ref MemoryMarshal.GetReference(v);
+        int d = v.Length, i = 0;
+        var max8 = Vector256<float>.Zero;
+        var full4 = Vector256<double>.Zero;
+        for (; i <= d - 8; i += 8)
+        {
+            var x = Vector256.LoadUnsafe(ref v0, (nuint)i);
+            max8 = Vector256.Max(max8, Vector256.Abs(x));
+            var (lo, hi) = Vector256.Widen(x);
+            full4 = Vector256.FusedMultiplyAdd(lo, lo, Vector256.FusedMultiplyAdd(hi, hi, full4));
+        }
+        var m4 = Vector128.Max(max8.GetLower(), max8.GetUpper());
+        float max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        double full = Vector256.Sum(full4);
+        for (int t = i; t < d; t++) (max, full) = (MathF.Max(max, MathF.Abs(v[t])), full + (double)v[t] * v[t]);
+        if (!double.IsFinite(full))
+        {
+            q.Clear();
+            return (float.NaN, new RowNorms(double.NaN, double.NaN, double.NaN));
+        }
+        if (max == 0)
+        {
+            q.Clear();
+            return (0, new RowNorms(0, 0, 0));
+        }
+        float s = max / levels, inv = levels / max;
+        if (s == 0 || !float.IsFinite(inv)) return QuantizeRow(v, levels, q); // subnormal maxima: the reference's arithmetic
+        var (residual, quantized) = QuantizeBody(ref v0, d, levels, s, inv, q);
+        return (s, new RowNorms(Math.Sqrt(full), Math.Sqrt(residual), Math.Sqrt(quantized)));
+    }
+
+    // QuantizeRowCpu's second pass: q, and Σ(v − s·q)² and Σ(s·q)² in float64.
+    private static (double Residual, double Quantized) QuantizeBody(ref float v0, int d, int levels, float s, float inv, Span<sbyte> q)
+    {
+        var (lim, scale, sd) = (Vector256.Create((float)levels), Vector256.Create(inv), Vector256.Create((double)s));
+        var (res4, quant4) = (Vector256<double>.Zero, Vector256<double>.Zero);
+        int i = 0;
+        for (; i <= d - 8; i += 8)
+        {
+            var x = Vector256.LoadUnsafe(ref v0, (nuint)i);
+            var r = Vector256.Min(lim, Vector256.Max(-lim, Vector256.Round(x * scale)));
+            var qi = Vector256.ConvertToInt32(r);
+            for (int l = 0; l < 8; l++) q[i + l] = (sbyte)qi.GetElement(l);
+            var (xl, xh) = Vector256.Widen(x);
+            var (rl, rh) = Vector256.Widen(r);
+            var (al, ah) = (sd * rl, sd * rh);
+            var (el, eh) = (xl - al, xh - ah);
+            res4 = Vector256.FusedMultiplyAdd(el, el, Vector256.FusedMultiplyAdd(eh, eh, res4));
+            quant4 = Vector256.FusedMultiplyAdd(al, al, Vector256.FusedMultiplyAdd(ah, ah, quant4));
+        }
+        double residual = Vector256.Sum(res4), quantized = Vector256.Sum(quant4);
+        for (; i < d; i++)
+        {
+            float vi = Unsafe.Add(ref v0, i);
+            q[i] = (sbyte)Math.Clamp(MathF.Round(vi * inv), -levels, levels);
+            double approx = (double)s * q[i], e = vi - approx;
+            (residual, quantized) = (residual + e * e, quantized + approx * approx);
+        }
+        return (residual, quantized);
+    }
 
     /// <summary>Quantized rows are stored with a width padded to a multiple of this many bytes (zeros), so no kernel has a tail.</summary>
     public const int RowAlignment = 128;

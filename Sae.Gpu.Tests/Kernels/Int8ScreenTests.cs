@@ -91,6 +91,41 @@ public class Int8ScreenTests
                 }
         });
 
+    // The vectorized quantizer the screen runs: the reference's scale; every q within the levels and within one of the
+    // reference's (they may differ at half-way points); each residual at most half a step (plus the reciprocal's
+    // rounding) where the scale is a normal float (a subnormal scale is too coarse: entries clamp at ±L, as in the
+    // reference); norms equal, to 1e-12, to those recomputed from the q it wrote; subnormal rows (× 2^-140) included.
+    [Property(MaxTest = 300)]
+    public Property QuantizeRowCpu_IsAValidQuantization_WithTheNormsOfItsOwnQ() =>
+        Prop.ForAll(Gen.Elements(Widths).ToArbitrary(), Gen.Choose(0, 1_000_000).ToArbitrary(), (d, seed) =>
+        {
+            var rng = new Random(seed);
+            int levels = rng.Next(2) == 0 ? 127 : 63;
+            float[] v = NonFinite(Rows(rng, 1, d), rng);
+            if (rng.Next(10) == 0) v = [.. v.Select(x => MathF.ScaleB(x, -140))];
+            var (q, reference) = (new sbyte[d], new sbyte[d]);
+            var (s, n) = Int8Screen.QuantizeRowCpu(v, levels, q);
+            var (sRef, _) = Int8Screen.QuantizeRow(v, levels, reference);
+            Assert.Equal(BitConverter.SingleToInt32Bits(sRef), BitConverter.SingleToInt32Bits(s));
+            if (float.IsNaN(s))
+            {
+                Assert.All(q, x => Assert.Equal(0, x));
+                Assert.True(double.IsNaN(n.Full) && double.IsNaN(n.Residual) && double.IsNaN(n.Quantized));
+                return;
+            }
+            double full = 0, residual = 0, quantized = 0;
+            for (int i = 0; i < d; i++)
+            {
+                Assert.InRange(q[i], -levels, levels);
+                Assert.InRange(q[i] - reference[i], -1, 1);
+                double approx = (double)s * q[i], e = v[i] - approx;
+                if (float.IsNormal(s)) Assert.True(Math.Abs(e) <= 0.5001 * s, $"d={d} entry {i}: v {v[i]}, q {q[i]}, scale {s}");
+                (full, residual, quantized) = (full + (double)v[i] * v[i], residual + e * e, quantized + approx * approx);
+            }
+            foreach (var (actual, expected) in new[] { (n.Full, Math.Sqrt(full)), (n.Residual, Math.Sqrt(residual)), (n.Quantized, Math.Sqrt(quantized)) })
+                Assert.True(Math.Abs(actual - expected) <= 1e-12 * expected, $"d={d}: norm {actual}, recomputed {expected}");
+        });
+
     // The bound is useful, not just safe: on uniform rows it is under 2 % of ‖x̃‖‖w‖ with 127 levels (about 1/127 of each
     // factor) and under 4 % with 63.
     [Theory]
