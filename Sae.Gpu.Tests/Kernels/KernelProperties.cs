@@ -127,7 +127,7 @@ public abstract class KernelProperties(string backend)
 [Properties(MaxTest = 100)]
 public sealed class KernelPropertiesOnCpu() : KernelProperties("cpu")
 {
-    // The CPU path's fused EncodeTopK works in 64-row blocks and 64-latent tiles: rows and latents past one of each.
+    // The CPU path's fused EncodeTopK works in row blocks (up to 256 rows, fewer when B is small) and 64-latent tiles: rows and latents past one of each.
     [Property]
     public Property EncodeTopK_PastOneBlock_EqualsEncodeThenTopK() =>
         SameAsUnfused(OpCases.EncodeTopK, OpCases.EncodeThenTopK, TestBackends.Cpu, Shapes([1, 3, 4, 5, 17, 65, 130], [1, 7, 8, 9, 33], [1, 2, 7, 63, 64, 65, 130]));
