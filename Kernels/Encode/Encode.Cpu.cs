@@ -98,10 +98,11 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
     public void Tile(int r0, int r1, int c0, int c1, float* output, long stride)
     {
         int r = r0;
+        float* acc = stackalloc float[pairs != null ? 256 : 0];
         if (pairs != null && r0 % 2 == 0)
             for (; r + 8 <= r1; r += 8)
                 for (int c = c0; c < c1; c += 4)
-                    Block8(r, c, Math.Min(4, c1 - c), output + (r - r0) * stride + (c - c0), stride);
+                    Block8(r, c, Math.Min(4, c1 - c), output + (r - r0) * stride + (c - c0), stride, acc);
         for (; r < r1; r += 4)
             for (int c = c0; c < c1; c += 4)
                 Block(r, Math.Min(4, r1 - r), c, Math.Min(4, c1 - c), output + (r - r0) * stride + (c - c0), stride);
@@ -197,11 +198,11 @@ internal readonly unsafe struct CpuGemm(float* xc, float* w, float* bias, int d,
     // of rows r + 2p (lower half) and r + 2p + 1 (upper half), read from the row pairs in one load, W's eight floats
     // broadcast to both halves — lane for lane the FMAs of Block's accumulators, so every element's arithmetic, and its
     // value, is the 4×4 block's, with twice the products per instruction and no shuffles.
-    private void Block8(int r, int c, int nc, float* o, long stride)
+    // acc: 256 floats of scratch for the sixteen accumulators (the caller's, allocated once per tile).
+    private void Block8(int r, int c, int nc, float* o, long stride, float* acc)
     {
         var j = Block4(c, nc);
         int i = d / 8 * 8;
-        float* acc = stackalloc float[256];
         Chains8(pairs + r / 2 * 2L * i, 2L * i, w + (long)j.J0 * d, w + (long)j.J1 * d, w + (long)j.J2 * d, w + (long)j.J3 * d, i, acc);
         Vector128<float> s0 = Sums(acc, 0), s1 = Sums(acc, 8), s2 = Sums(acc, 64), s3 = Sums(acc, 72);
         Vector128<float> s4 = Sums(acc, 128), s5 = Sums(acc, 136), s6 = Sums(acc, 192), s7 = Sums(acc, 200);
